@@ -1,0 +1,35 @@
+// Command pivotcheck makes the Metal3 pivot (clusterctl move of a bare-metal
+// management cluster) safe: a KRM function for build time, an admission
+// webhook for the bootstrap cluster, preflight checks and the move driver.
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+)
+
+func main() {
+	cmd := newRootCommand()
+	if err := cmd.Execute(); err != nil {
+		fmt.Fprintln(os.Stderr, "Error:", err)
+		os.Exit(exitCode(err))
+	}
+}
+
+// exitError carries a specific exit code (preflight: 1 not ready, 2 could not check).
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string { return e.err.Error() }
+func (e *exitError) Unwrap() error { return e.err }
+
+func exitCode(err error) int {
+	var ee *exitError
+	if errors.As(err, &ee) {
+		return ee.code
+	}
+	return 1
+}

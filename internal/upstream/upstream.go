@@ -1,0 +1,157 @@
+// Package upstream locates the pinned upstream Metal3 and Cluster API module
+// zips in the Go module cache and returns the paths of the real material the
+// tests use: CRDs, BMO's ironic-deployment tree and CAPM3's examples.
+// Nothing upstream is copied into this repository; it is read where the Go
+// toolchain unpacked it.
+package upstream
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+)
+
+// Module is one pinned upstream Go module.
+type Module struct {
+	Path    string
+	Version string
+	// NoSumDB is set for modules the public checksum database has no entry for.
+	NoSumDB bool
+}
+
+func (m Module) String() string { return m.Path + "@" + m.Version }
+
+// The Metal3 1.13 train (pivot-facts.md section 1).
+var (
+	ClusterAPI = Module{Path: "sigs.k8s.io/cluster-api", Version: "v1.13.6"}
+	CAPM3      = Module{Path: "github.com/metal3-io/cluster-api-provider-metal3", Version: "v1.13.2", NoSumDB: true}
+	BMO        = Module{Path: "github.com/metal3-io/baremetal-operator", Version: "v0.13.2"}
+	IPAM       = Module{Path: "github.com/metal3-io/ip-address-manager", Version: "v1.13.2", NoSumDB: true}
+)
+
+var (
+	mu   sync.Mutex
+	dirs = map[Module]string{}
+)
+
+// Dir downloads m if needed (through `go mod download`) and returns the
+// directory the module was unpacked into. Results are memoised per process.
+func Dir(ctx context.Context, m Module) (string, error) {
+	mu.Lock()
+	defer mu.Unlock()
+	if d, ok := dirs[m]; ok {
+		return d, nil
+	}
+	cmd := exec.CommandContext(ctx, "go", "mod", "download", "-json", m.String())
+	// Run outside any module so the project's go.mod is neither read nor edited.
+	cmd.Dir = os.TempDir()
+	cmd.Env = append(os.Environ(), "GOWORK=off", "GOFLAGS=-mod=mod")
+	if m.NoSumDB {
+		cmd.Env = append(cmd.Env, "GONOSUMDB="+joinNonEmpty(os.Getenv("GONOSUMDB"), m.Path))
+	}
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	runErr := cmd.Run()
+	var info struct{ Dir, Error string }
+	if err := json.Unmarshal(stdout.Bytes(), &info); err != nil {
+		return "", fmt.Errorf("go mod download %s: %v: %s", m, runErr, strings.TrimSpace(stderr.String()))
+	}
+	if info.Error != "" || info.Dir == "" {
+		return "", fmt.Errorf("go mod download %s: %s", m, info.Error)
+	}
+	dirs[m] = info.Dir
+	return info.Dir, nil
+}
+
+func joinNonEmpty(a, b string) string {
+	if a == "" {
+		return b
+	}
+	return a + "," + b
+}
+
+// yamlFiles lists the *.yaml files of the given module subdirectories, sorted.
+func yamlFiles(ctx context.Context, m Module, subdirs ...string) ([]string, error) {
+	root, err := Dir(ctx, m)
+	if err != nil {
+		return nil, err
+	}
+	var files []string
+	for _, sub := range subdirs {
+		matches, err := filepath.Glob(filepath.Join(root, sub, "*.yaml"))
+		if err != nil {
+			return nil, fmt.Errorf("listing %s in %s: %w", sub, m, err)
+		}
+		if len(matches) == 0 {
+			return nil, fmt.Errorf("no CRDs under %s in %s", sub, m)
+		}
+		files = append(files, matches...)
+	}
+	sort.Strings(files)
+	return files, nil
+}
+
+// ClusterAPICRDs returns the CRD files of CAPI core, the kubeadm bootstrap
+// provider and the kubeadm control plane provider.
+func ClusterAPICRDs(ctx context.Context) ([]string, error) {
+	return yamlFiles(ctx, ClusterAPI, "config/crd/bases",
+		"bootstrap/kubeadm/config/crd/bases", "controlplane/kubeadm/config/crd/bases")
+}
+
+// CAPM3CRDs returns the CRD files of Cluster API Provider Metal3.
+func CAPM3CRDs(ctx context.Context) ([]string, error) {
+	return yamlFiles(ctx, CAPM3, "config/crd/bases")
+}
+
+// BMOCRDs returns the CRD files of the baremetal-operator (metal3.io group).
+func BMOCRDs(ctx context.Context) ([]string, error) {
+	return yamlFiles(ctx, BMO, "config/base/crds/bases")
+}
+
+// IPAMCRDs returns the CRD files of the Metal3 IP address manager.
+func IPAMCRDs(ctx context.Context) ([]string, error) {
+	return yamlFiles(ctx, IPAM, "config/crd/bases")
+}
+
+// AllCRDs returns every CRD file a Metal3 management cluster carries.
+func AllCRDs(ctx context.Context) ([]string, error) {
+	var all []string
+	for _, f := range []func(context.Context) ([]string, error){ClusterAPICRDs, CAPM3CRDs, BMOCRDs, IPAMCRDs} {
+		files, err := f(ctx)
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, files...)
+	}
+	return all, nil
+}
+
+// IronicDeployment returns BMO's ironic-deployment/ directory (base,
+// components/keepalived, overlays).
+func IronicDeployment(ctx context.Context) (string, error) {
+	return subdir(ctx, BMO, "ironic-deployment")
+}
+
+// CAPM3Examples returns CAPM3's examples/ directory.
+func CAPM3Examples(ctx context.Context) (string, error) {
+	return subdir(ctx, CAPM3, "examples")
+}
+
+func subdir(ctx context.Context, m Module, sub string) (string, error) {
+	root, err := Dir(ctx, m)
+	if err != nil {
+		return "", err
+	}
+	d := filepath.Join(root, sub)
+	if st, err := os.Stat(d); err != nil || !st.IsDir() {
+		return "", fmt.Errorf("%s has no %s directory", m, sub)
+	}
+	return d, nil
+}
