@@ -1,0 +1,143 @@
+package mover_test
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/pivotcheck/pivotcheck/internal/fixture"
+	"github.com/pivotcheck/pivotcheck/internal/kube"
+	"github.com/pivotcheck/pivotcheck/internal/mover"
+	"github.com/pivotcheck/pivotcheck/internal/testenv"
+)
+
+var pair *testenv.Pair
+
+func TestMain(m *testing.M) {
+	flag.Parse()
+	if testing.Short() {
+		fmt.Fprintln(os.Stderr, "mover: integration tests need envtest; skipped with -short")
+		os.Exit(0)
+	}
+	// clusterctl wants a writable HOME; pin the envtest binaries first since
+	// their default cache is under HOME.
+	assets, err := testenv.AssetsDir()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	os.Setenv("KUBEBUILDER_ASSETS", assets)
+	home, err := os.MkdirTemp("", "mover-home-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	os.Setenv("HOME", home)
+	pair, err = testenv.StartPair(context.Background(),
+		testenv.Options{LabelCRD: testenv.LabelLikeClusterctl}, testenv.Options{LabelCRD: testenv.LabelLikeClusterctl})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	_ = pair.Stop()
+	_ = os.RemoveAll(home)
+	os.Exit(code)
+}
+
+func target(c *testenv.Cluster) kube.Target {
+	return kube.Target{Kubeconfig: c.Kubeconfig, Context: c.Context}
+}
+
+func toObjects(refs []fixture.Ref) []mover.Object {
+	out := make([]mover.Object, 0, len(refs))
+	for _, r := range refs {
+		out = append(out, mover.Object{Kind: r.Kind, Namespace: r.Namespace, Name: r.Name})
+	}
+	mover.SortObjects(out)
+	return out
+}
+
+func TestPlanIsClusterctlsDiscovery(t *testing.T) {
+	ctx := context.Background()
+	res, err := fixture.Build(ctx, pair.Bootstrap.Client, fixture.Options{Namespace: "plan", ControlPlane: 2, Workers: 1, SpareHosts: 1})
+	require.NoError(t, err)
+	plan, err := mover.Plan(ctx, target(pair.Bootstrap), "plan", testLog(t))
+	require.NoError(t, err)
+	// A clean fixture moves whole: every object it created is in the plan.
+	require.Equal(t, toObjects(res.Objects), plan)
+}
+
+func TestPlanLeavesOrphansBehind(t *testing.T) {
+	ctx := context.Background()
+	res, err := fixture.Build(ctx, pair.Bootstrap.Client, fixture.Options{Namespace: "orphans",
+		Faults: fixture.Faults{OrphanUserDataSecret: true, DanglingOwner: true, IPPoolWithoutClusterName: true}})
+	require.NoError(t, err)
+	plan, err := mover.Plan(ctx, target(pair.Bootstrap), "orphans", testLog(t))
+	require.NoError(t, err)
+	inPlan := map[mover.Object]bool{}
+	for _, o := range plan {
+		inPlan[o] = true
+	}
+	left := []mover.Object{}
+	for _, o := range toObjects(res.Objects) {
+		if !inPlan[o] {
+			left = append(left, o)
+		}
+	}
+	// The IPPool has no owner; its IPAddresses hang off it and an IPClaim
+	// (#8387: any owner not moved drops the object).
+	require.Equal(t, []mover.Object{
+		{Kind: "ConfigMap", Namespace: "orphans", Name: "test1-addons"},
+		{Kind: "ConfigMap", Namespace: "orphans", Name: "test1-addons-owner"},
+		{Kind: "IPAddress", Namespace: "orphans", Name: "provisioning-pool-0"},
+		{Kind: "IPPool", Namespace: "orphans", Name: "provisioning-pool"},
+		{Kind: "Secret", Namespace: "orphans", Name: fixture.OrphanSecretName},
+	}, left)
+}
+
+func TestMoveReportsEveryObject(t *testing.T) {
+	ctx := context.Background()
+	res, err := fixture.Build(ctx, pair.Bootstrap.Client, fixture.Options{Namespace: "move", ControlPlane: 1, Workers: 1})
+	require.NoError(t, err)
+	created, deleted := map[mover.Object]int{}, map[mover.Object]int{}
+	var phases []string
+	err = mover.Move(ctx, mover.Options{From: target(pair.Bootstrap), To: target(pair.Target), Namespace: "move", Log: testLog(t),
+		Progress: func(e mover.Event) {
+			switch e.Action {
+			case mover.Creating:
+				created[e.Object]++
+			case mover.Deleting:
+				deleted[e.Object]++
+			case "":
+				phases = append(phases, e.Phase)
+			}
+		}})
+	require.NoError(t, err)
+	for _, o := range toObjects(res.Objects) {
+		require.Equal(t, 1, created[o], o.String())
+		require.Equal(t, 1, deleted[o], o.String())
+		u := &unstructured.Unstructured{}
+		u.SetGroupVersionKind(refGVK(res, o))
+		require.NoError(t, pair.Target.Client.Get(ctx, client.ObjectKey{Namespace: o.Namespace, Name: o.Name}, u), o.String())
+		require.Error(t, pair.Bootstrap.Client.Get(ctx, client.ObjectKey{Namespace: o.Namespace, Name: o.Name}, u), o.String())
+	}
+	require.Contains(t, phases, "Pausing the source cluster")
+	require.Contains(t, phases, "Creating objects in the target cluster")
+	require.Contains(t, phases, "Resuming the target cluster")
+}
+
+func refGVK(res *fixture.Result, o mover.Object) schemaGVK {
+	for _, r := range res.Objects {
+		if r.Kind == o.Kind && r.Name == o.Name && r.Namespace == o.Namespace {
+			return r.GVK()
+		}
+	}
+	panic("unknown object " + o.String())
+}
