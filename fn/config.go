@@ -1,6 +1,7 @@
 package fn
 
 import (
+	"errors"
 	"fmt"
 	"net/netip"
 	"sort"
@@ -9,8 +10,8 @@ import (
 	"unicode"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	sigsjson "sigs.k8s.io/json"
 	kyaml "sigs.k8s.io/kustomize/kyaml/yaml"
-	sigsyaml "sigs.k8s.io/yaml"
 )
 
 // The typed function config.
@@ -246,14 +247,19 @@ func describeGVK(apiVersion, kind string) string {
 }
 
 func configFromTyped(fc *kyaml.RNode) (*Config, error) {
-	s, err := fc.String()
+	js, err := fc.MarshalJSON()
 	if err != nil {
 		return nil, fmt.Errorf("functionConfig %s %q: %w", ConfigKind, fc.GetName(), err)
 	}
 	var pp PivotPrep
-	// LoadFunctionConfig ignores unknown fields; a typo must not silently
-	// turn a transformation back on.
-	if err := sigsyaml.UnmarshalStrict([]byte(s), &pp); err != nil {
+	// LoadFunctionConfig ignores unknown fields and encoding/json matches
+	// names case-insensitively: a typo must not silently turn a
+	// transformation back on, so decode strictly and case-sensitively.
+	strict, err := sigsjson.UnmarshalStrict(js, &pp)
+	if err == nil && len(strict) > 0 {
+		err = errors.Join(strict...)
+	}
+	if err != nil {
 		return nil, fmt.Errorf("functionConfig %s %q: %w", ConfigKind, fc.GetName(), err)
 	}
 	given := false

@@ -2,6 +2,7 @@ package fn
 
 import (
 	"sort"
+	"strings"
 
 	kyaml "sigs.k8s.io/kustomize/kyaml/yaml"
 )
@@ -304,5 +305,5 @@ func keepaliveIrSO(cfg *Config, o *object, rs *results) {
 	}
 	set(netw, "ipAddressManager", newString("keepalived"))
 	added = append(added, "ipAddressManager=keepalived")
-	rs.info(o, f, "set spec.networking %v: IrSO then runs keepalived so the Ironic IP follows Ironic to the target cluster", added)
+	rs.info(o, f, "set spec.networking %s: IrSO then runs keepalived so the Ironic IP follows Ironic to the target cluster", strings.Join(added, ", "))
 }

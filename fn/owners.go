@@ -216,7 +216,7 @@ func fixClusterName(o *object, st *ownerState, rs *results) string {
 	}
 	why := "no Cluster in the bundle uses it"
 	if len(names) > 1 {
-		why = "Clusters " + strings.Join(names, ", ") + " all use it, so no single clusterName fits"
+		why = "Clusters " + strings.Join(names, ", ") + " all use it (no single clusterName fits)"
 	}
 	if o.setLabel(LabelMove, "") {
 		st.reachable[o] = true

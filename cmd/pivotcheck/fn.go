@@ -4,36 +4,35 @@ import (
 	"fmt"
 
 	"github.com/spf13/cobra"
-	"sigs.k8s.io/kustomize/kyaml/fn/framework/command"
 
 	"github.com/pivotcheck/pivotcheck/fn"
 )
 
 func newFnCommand() *cobra.Command {
-	// kyaml's command gives both forms: a ResourceList on stdin (kpt,
-	// kustomize) and the standalone `fn CONFIG.yaml [FILE...]`. Errors are
-	// printed once, by main.
-	cmd := command.Build(fn.Processor{}, command.StandaloneEnabled, true)
-	cmd.Use = "fn [CONFIG.yaml [FILE...]]"
-	cmd.Short = "Run the pivot-prep KRM function (ResourceList on stdin, or CONFIG.yaml FILE...)"
-	cmd.Long = `Run the pivot-prep KRM function: clusterctl labels on the Metal3 CRDs, the
+	return &cobra.Command{
+		Use:   "fn [CONFIG.yaml [FILE...]]",
+		Short: "Run the pivot-prep KRM function (ResourceList on stdin, or CONFIG.yaml FILE...)",
+		Long: `Run the pivot-prep KRM function: clusterctl labels on the Metal3 CRDs, the
 ironic-endpoint-keepalived container in the Ironic workload, and build-time
 owner-reference repair.
 
-With no arguments it reads a KRM ResourceList on stdin and writes it to stdout
-(kpt fn eval/render --exec, kustomize exec transformers). With arguments the
-first is the function config (fn.pivotcheck.dev/v1alpha1 PivotPrep, or a
-ConfigMap) and the rest are manifest files ("-" for stdin); the transformed
-objects go to stdout. Error results make the command exit 1.`
-	run := cmd.RunE
-	cmd.RunE = func(c *cobra.Command, args []string) (err error) {
-		// Bad input must never crash the pipeline with a stack trace.
-		defer func() {
-			if r := recover(); r != nil {
-				err = fmt.Errorf("pivotcheck fn: cannot process this input: %v", r)
+Without arguments it reads a KRM ResourceList on stdin and writes it, with
+results, to stdout (kpt fn eval/render --exec, kustomize exec transformers).
+With arguments the first is the function config (fn.pivotcheck.dev/v1alpha1
+PivotPrep, or a ConfigMap) and the rest are manifest files ("-" or none:
+stdin); the objects go to stdout and the results to stderr.
+Error results make the command exit 1.`,
+		RunE: func(cmd *cobra.Command, args []string) (err error) {
+			// Bad input must never crash a pipeline with a stack trace.
+			defer func() {
+				if r := recover(); r != nil {
+					err = fmt.Errorf("pivotcheck fn cannot process this input: %v", r)
+				}
+			}()
+			if len(args) == 0 {
+				return fn.RunResourceList(cmd.InOrStdin(), cmd.OutOrStdout())
 			}
-		}()
-		return run(c, args)
+			return fn.RunStandalone(args[0], args[1:], cmd.InOrStdin(), cmd.OutOrStdout(), cmd.ErrOrStderr())
+		},
 	}
-	return cmd
 }
