@@ -21,8 +21,6 @@ import (
 func RunResourceList(r io.Reader, w io.Writer) error {
 	rw := &kio.ByteReadWriter{Reader: r, Writer: w, KeepReaderAnnotations: true}
 	p := framework.ResourceListProcessorFunc(func(rl *framework.ResourceList) error {
-		// Results an earlier function left in the input are not ours to repeat.
-		rw.Results = nil
 		if rw.WrappingKind != kio.ResourceListKind {
 			// kyaml also accepts bare manifests and kind List; a pipeline
 			// that sends those is misconfigured, so do not pass them through.
@@ -35,7 +33,7 @@ func RunResourceList(r io.Reader, w io.Writer) error {
 		}
 		return Processor{}.Process(rl)
 	})
-	if err := framework.Execute(p, rw); err != nil {
+	if err := execute(p, rw); err != nil {
 		return readError(err)
 	}
 	return nil
