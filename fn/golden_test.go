@@ -85,6 +85,11 @@ func runGolden(t *testing.T, dir string) {
 	}
 
 	if out.Len() > 0 {
+		var again bytes.Buffer
+		_ = RunResourceList(bytes.NewReader(in), &again)
+		if again.String() != out.String() {
+			t.Errorf("output is not deterministic: two runs on the same input differ")
+		}
 		checkIdempotent(t, out.Bytes())
 	}
 }

@@ -163,8 +163,19 @@ func has(m *kyaml.Node, k string) bool {
 }
 
 // equalNodes compares two YAML values structurally (styles, comments and key
-// order ignored; scalars compared by tag-resolved value).
+// order ignored; scalars compared by tag-resolved value). Aliases are
+// followed, within a budget so an alias bomb cannot make it explode; past
+// the budget the values count as different.
 func equalNodes(a, b *kyaml.Node) bool {
+	budget := 100000
+	return equalBudget(a, b, &budget)
+}
+
+func equalBudget(a, b *kyaml.Node, budget *int) bool {
+	*budget--
+	if *budget < 0 {
+		return false
+	}
 	a, b = resolve(a), resolve(b)
 	if a == nil || b == nil {
 		return a == b
@@ -180,7 +191,7 @@ func equalNodes(a, b *kyaml.Node) bool {
 			return false
 		}
 		for i := range a.Content {
-			if !equalNodes(a.Content[i], b.Content[i]) {
+			if !equalBudget(a.Content[i], b.Content[i], budget) {
 				return false
 			}
 		}
@@ -190,7 +201,7 @@ func equalNodes(a, b *kyaml.Node) bool {
 			return false
 		}
 		for i := 0; i+1 < len(a.Content); i += 2 {
-			if !equalNodes(a.Content[i+1], get(b, a.Content[i].Value)) {
+			if !equalBudget(a.Content[i+1], get(b, a.Content[i].Value), budget) {
 				return false
 			}
 		}
@@ -199,15 +210,19 @@ func equalNodes(a, b *kyaml.Node) bool {
 	return false
 }
 
-// deepCopy copies a node tree (no aliases in the copy).
+// deepCopy copies a node tree without comments and anchors. Alias nodes are
+// copied as aliases of the same anchor (which precedes the copy in the
+// document), so an alias bomb is not expanded.
 func deepCopy(n *kyaml.Node) *kyaml.Node {
-	n = resolve(n)
 	if n == nil {
 		return nil
 	}
 	c := *n
 	c.Anchor = ""
 	c.HeadComment, c.LineComment, c.FootComment = "", "", ""
+	if n.Kind == kyaml.AliasNode {
+		return &c
+	}
 	if len(n.Content) > 0 {
 		c.Content = make([]*kyaml.Node, len(n.Content))
 		for i, e := range n.Content {

@@ -239,12 +239,15 @@ func poolRefs(spec *kyaml.Node) []string {
 			out = append(out, n)
 		}
 	}
+	// Each node is visited once: aliases may share subtrees (or be a bomb).
+	visited := map[*kyaml.Node]bool{}
 	var walk func(n *kyaml.Node, depth int)
 	walk = func(n *kyaml.Node, depth int) {
 		n = resolve(n)
-		if n == nil || depth > 32 {
+		if n == nil || depth > 64 || visited[n] {
 			return
 		}
+		visited[n] = true
 		switch n.Kind {
 		case kyaml.SequenceNode:
 			for _, e := range n.Content {
