@@ -32,8 +32,11 @@ type ownerState struct {
 	reachable map[*object]bool
 }
 
-func (st *ownerState) addUser(o *object, cluster, via string) {
-	if o == nil || cluster == "" {
+// addUser records that cluster uses o through from. A Cluster only owns
+// objects in its own namespace, so references across namespaces count for
+// nothing.
+func (st *ownerState) addUser(o, from *object, cluster, via string) {
+	if o == nil || cluster == "" || o.namespace != from.namespace {
 		return
 	}
 	m := st.users[o]
@@ -129,7 +132,7 @@ func repairOwners(cfg *Config, objs []*object, idx *index, rs *results) {
 		}
 		st.reachable[t] = true
 		for _, c := range clusters {
-			st.addUser(t, c, o.kind+" "+o.name)
+			st.addUser(t, o, c, o.kind+" "+o.name)
 		}
 	}
 
@@ -149,7 +152,7 @@ func repairOwners(cfg *Config, objs []*object, idx *index, rs *results) {
 			continue
 		}
 		for c := range st.users[o] {
-			st.addUser(t, c, kindM3MT+" "+o.name)
+			st.addUser(t, o, c, kindM3MT+" "+o.name)
 		}
 	}
 
@@ -163,7 +166,7 @@ func repairOwners(cfg *Config, objs []*object, idx *index, rs *results) {
 					rs.warn(o, "spec", "references IPPool %s/%s, which is not in the bundle (fine if it already exists in the cluster)", o.namespace, pool)
 					continue
 				}
-				st.addUser(t, c, kindM3DT+" "+o.name)
+				st.addUser(t, o, c, kindM3DT+" "+o.name)
 			}
 		}
 	}
