@@ -137,7 +137,10 @@ func keepaliveWorkload(cfg *Config, o *object, idx *index, rs *results) {
 		}
 		for _, e := range desiredEnv(cfg) {
 			name, value := str(get(e, "name")), str(get(e, "value"))
-			if setEnv(kc, name, value) {
+			switch changed, ok := setEnv(kc, name, value); {
+			case !ok:
+				rs.err(o, fieldBase+".env", "cannot set %s: env of the keepalived container is not a list", name)
+			case changed:
 				rs.info(o, fieldBase+".env", "set %s=%s on the keepalived container as configured", name, value)
 			}
 		}
@@ -169,22 +172,22 @@ func envNote(cfg *Config) string {
 }
 
 // setEnv sets env var name to value on container c, in place; it reports
-// whether anything changed.
-func setEnv(c *kyaml.Node, name, value string) bool {
+// whether anything changed and false for ok when env is not a list.
+func setEnv(c *kyaml.Node, name, value string) (changed, ok bool) {
 	env := get(c, "env")
 	if env == nil || (env.Kind == kyaml.ScalarNode && env.Tag == kyaml.NodeTagNull) {
 		env = newSeq()
 		set(c, "env", env)
 	}
 	if env.Kind != kyaml.SequenceNode {
-		return false
+		return false, false
 	}
 	for _, e := range env.Content {
 		if str(get(e, "name")) != name {
 			continue
 		}
 		if str(get(e, "value")) == value && get(e, "valueFrom") == nil {
-			return false
+			return false, true
 		}
 		// Explicit value wins: drop valueFrom, which the API server rejects alongside value.
 		var kept []*kyaml.Node
@@ -195,10 +198,10 @@ func setEnv(c *kyaml.Node, name, value string) bool {
 		}
 		e.Content = kept
 		set(e, "value", newString(value))
-		return true
+		return true, true
 	}
 	env.Content = append(env.Content, newMap(key("name"), newString(name), key("value"), newString(value)))
-	return true
+	return true, true
 }
 
 // warnMissingProvisioning warns when keepalived will start without
