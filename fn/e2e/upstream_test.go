@@ -1,4 +1,4 @@
-package fn
+package e2e
 
 import (
 	"context"
@@ -17,6 +17,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	sigsyaml "sigs.k8s.io/yaml"
 
+	"github.com/pivotcheck/pivotcheck/fn"
 	"github.com/pivotcheck/pivotcheck/internal/testenv"
 	"github.com/pivotcheck/pivotcheck/internal/upstream"
 )
@@ -111,12 +112,12 @@ func ironicDeployment(t *testing.T, stream string) (*appsv1.Deployment, corev1.C
 		}
 		var found []corev1.Container
 		for _, c := range d.Spec.Template.Spec.Containers {
-			if c.Name == KeepalivedContainer {
+			if c.Name == fn.KeepalivedContainer {
 				found = append(found, c)
 			}
 		}
 		if len(found) != 1 {
-			t.Fatalf("want exactly one %s container, got %d", KeepalivedContainer, len(found))
+			t.Fatalf("want exactly one %s container, got %d", fn.KeepalivedContainer, len(found))
 		}
 		return &d, found[0]
 	}
@@ -135,13 +136,13 @@ func expectedSection1(crd *apiextensionsv1.CustomResourceDefinition) map[string]
 	g, k := crd.Spec.Group, crd.Spec.Names.Kind
 	switch {
 	case g == "infrastructure.cluster.x-k8s.io" && strings.HasPrefix(k, "Metal3"):
-		return map[string]string{LabelClusterctl: "", LabelProvider: "infrastructure-metal3"}
+		return map[string]string{fn.LabelClusterctl: "", fn.LabelProvider: "infrastructure-metal3"}
 	case g == "ipam.metal3.io":
-		return map[string]string{LabelClusterctl: "", LabelProvider: "ipam-metal3"}
+		return map[string]string{fn.LabelClusterctl: "", fn.LabelProvider: "ipam-metal3"}
 	case crd.Name == "baremetalhosts.metal3.io":
-		return map[string]string{LabelClusterctl: "", LabelMove: "", LabelMoveHierarchy: ""}
+		return map[string]string{fn.LabelClusterctl: "", fn.LabelMove: "", fn.LabelMoveHierarchy: ""}
 	case crd.Name == "hardwaredata.metal3.io":
-		return map[string]string{LabelClusterctl: "", LabelMove: ""}
+		return map[string]string{fn.LabelClusterctl: "", fn.LabelMove: ""}
 	}
 	return nil
 }

@@ -1,4 +1,4 @@
-package fn
+package e2e
 
 import (
 	"bytes"
@@ -15,7 +15,7 @@ import (
 
 const (
 	kustomizeVersion = "v5.8.2"
-	samplesDir       = "../config/samples/fn"
+	samplesDir       = "../../config/samples/fn"
 )
 
 // run runs a command and returns stdout, failing the test with stderr.
