@@ -4,14 +4,35 @@ import (
 	"fmt"
 
 	"github.com/spf13/cobra"
+
+	"github.com/pivotcheck/pivotcheck/fn"
 )
 
 func newFnCommand() *cobra.Command {
 	return &cobra.Command{
-		Use:   "fn",
+		Use:   "fn [CONFIG.yaml [FILE...]]",
 		Short: "Run the pivot-prep KRM function (ResourceList on stdin, or CONFIG.yaml FILE...)",
-		RunE: func(*cobra.Command, []string) error {
-			return fmt.Errorf("pivotcheck fn is not implemented yet (tracked in issue 3)")
+		Long: `Run the pivot-prep KRM function: clusterctl labels on the Metal3 CRDs, the
+ironic-endpoint-keepalived container in the Ironic workload, and build-time
+owner-reference repair.
+
+Without arguments it reads a KRM ResourceList on stdin and writes it, with
+results, to stdout (kpt fn eval/render --exec, kustomize exec transformers).
+With arguments the first is the function config (fn.pivotcheck.dev/v1alpha1
+PivotPrep, or a ConfigMap) and the rest are manifest files ("-" or none:
+stdin); the objects go to stdout and the results to stderr.
+Error results make the command exit 1.`,
+		RunE: func(cmd *cobra.Command, args []string) (err error) {
+			// Bad input must never crash a pipeline with a stack trace.
+			defer func() {
+				if r := recover(); r != nil {
+					err = fmt.Errorf("pivotcheck fn cannot process this input: %v", r)
+				}
+			}()
+			if len(args) == 0 {
+				return fn.RunResourceList(cmd.InOrStdin(), cmd.OutOrStdout())
+			}
+			return fn.RunStandalone(args[0], args[1:], cmd.InOrStdin(), cmd.OutOrStdout(), cmd.ErrOrStderr())
 		},
 	}
 }

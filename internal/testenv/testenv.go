@@ -64,6 +64,10 @@ type Options struct {
 	LabelCRD func(*apiextensionsv1.CustomResourceDefinition)
 	// SkipCRD, when it returns true, leaves a CRD out entirely.
 	SkipCRD func(*apiextensionsv1.CustomResourceDefinition) bool
+	// CRDs, when non-nil, are installed instead of the upstream CRDs (e.g.
+	// CRDs a test produced with pivotcheck fn); LabelCRD and SkipCRD still
+	// apply to (deep copies of) them.
+	CRDs []*apiextensionsv1.CustomResourceDefinition
 	// WebhookPaths are files or folders with Validating/MutatingWebhookConfigurations
 	// envtest installs (with a generated serving certificate).
 	WebhookPaths []string
@@ -145,8 +149,12 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 	if err != nil {
 		return nil, err
 	}
-	crds, err := UpstreamCRDs(ctx)
-	if err != nil {
+	var crds []*apiextensionsv1.CustomResourceDefinition
+	if opts.CRDs != nil {
+		for _, c := range opts.CRDs {
+			crds = append(crds, c.DeepCopy())
+		}
+	} else if crds, err = UpstreamCRDs(ctx); err != nil {
 		return nil, err
 	}
 	install := make([]*apiextensionsv1.CustomResourceDefinition, 0, len(crds))

@@ -1,0 +1,98 @@
+package fn
+
+import (
+	"strings"
+	"testing"
+
+	kyaml "sigs.k8s.io/kustomize/kyaml/yaml"
+)
+
+func TestParseConfigTyped(t *testing.T) {
+	fc := kyaml.MustParse(`apiVersion: fn.pivotcheck.dev/v1alpha1
+kind: PivotPrep
+metadata:
+  name: full
+  annotations:
+    config.kubernetes.io/local-config: "true"
+spec:
+  labels:
+    overwriteProvider: true
+    noDefaults: true
+    rules:
+    - group: example.com
+      kind: Foo*
+      labels:
+        a: ""
+  keepalived:
+    image: registry.example.com/keepalived:1
+    provisioningIP: 2001:db8::2
+    provisioningInterface: br-prov
+    ironicSelector:
+      names: [my-ironic]
+      podLabels: {}
+      containerNames: [conductor]
+  owners:
+    disabled: true
+    keepUIDOwnerReferences: true
+`)
+	c, err := ParseConfig(fc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.rules) != 1 || c.rules[0].Group != "example.com" || !c.Labels.OverwriteProvider {
+		t.Errorf("label rules not read: %+v", c.rules)
+	}
+	if matchRule(c.rules, "example.com", "FooBar") == nil || matchRule(c.rules, "example.com", "Bar") != nil {
+		t.Error("kind prefix rule does not match as documented")
+	}
+	if c.Keepalived.Image != "registry.example.com/keepalived:1" || c.Keepalived.ProvisioningIP != "2001:db8::2" || c.Keepalived.ProvisioningInterface != "br-prov" {
+		t.Errorf("keepalived not read: %+v", c.Keepalived)
+	}
+	if len(c.selector.Names) != 1 || len(c.selector.PodLabels) != 0 || c.selector.ContainerNames[0] != "conductor" {
+		t.Errorf("selector not read: %+v", c.selector)
+	}
+	if !c.Owners.Disabled || !c.Owners.KeepUIDOwnerReferences {
+		t.Errorf("owners not read: %+v", c.Owners)
+	}
+}
+
+func TestParseConfigDefaults(t *testing.T) {
+	for name, fc := range map[string]*kyaml.RNode{
+		"none":                nil,
+		"kpt empty ConfigMap": kyaml.MustParse("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: function-input\n"),
+		"empty typed":         kyaml.MustParse("apiVersion: fn.pivotcheck.dev/v1alpha1\nkind: PivotPrep\n"),
+	} {
+		c, err := ParseConfig(fc)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if c.Keepalived.Image != DefaultKeepalivedImage || len(c.rules) != 4 || c.Labels.Disabled || c.Keepalived.Disabled || c.Owners.Disabled {
+			t.Errorf("%s: not the defaults: %+v", name, c)
+		}
+	}
+}
+
+func TestInterfaceNames(t *testing.T) {
+	for name, ok := range map[string]bool{
+		"eth0": true, "br-prov": true, "enp2s0.100": true, "ironicendpoint": true, "a234567890abcde": true,
+		"": false, "a234567890abcdef": false, "eth0/1": false, "eth 0": false, "eth\t0": false, ".": false, "eth0:1": false,
+	} {
+		if err := validInterfaceName(name); (err == nil) != ok {
+			t.Errorf("%q: err=%v, want ok=%v", name, err, ok)
+		}
+	}
+}
+
+func TestProvisioningIPs(t *testing.T) {
+	for ip, ok := range map[string]bool{
+		"172.22.0.2": true, "fd00:1::2": true, "::1": true,
+		"172.22.0.256": false, "172.22.0.2/24": false, "fe80::1%eth0": false, "host.example": false, " 172.22.0.2": false,
+	} {
+		_, err := newConfig(Spec{Keepalived: KeepalivedSpec{ProvisioningIP: ip}}, false)
+		if (err == nil) != ok {
+			t.Errorf("%q: err=%v, want ok=%v", ip, err, ok)
+		} else if err != nil && !strings.Contains(err.Error(), "provisioningIP") {
+			t.Errorf("%q: error does not name the field: %v", ip, err)
+		}
+	}
+}
