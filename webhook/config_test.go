@@ -51,7 +51,7 @@ func kustomizeBin(t *testing.T) string {
 	return ""
 }
 
-func splitDocs(t *testing.T, data []byte) []unstructured.Unstructured {
+func splitDocs(t testing.TB, data []byte) []unstructured.Unstructured {
 	var out []unstructured.Unstructured
 	r := utilyaml.NewYAMLReader(bufio.NewReader(bytes.NewReader(data)))
 	for {
@@ -69,7 +69,7 @@ func splitDocs(t *testing.T, data []byte) []unstructured.Unstructured {
 	return out
 }
 
-func convert[T any](t *testing.T, u unstructured.Unstructured) *T {
+func convert[T any](t testing.TB, u unstructured.Unstructured) *T {
 	raw, err := yaml.Marshal(u.Object)
 	require.NoError(t, err)
 	var out T

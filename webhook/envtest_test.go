@@ -88,12 +88,12 @@ func webhookConfig(t testing.TB, c *testenv.Cluster) *rest.Config {
 			err = rerr
 			return
 		}
-		for _, u := range splitDocs(t.(*testing.T), data) {
+		for _, u := range splitDocs(t, data) {
 			switch u.GetKind() {
 			case "ClusterRole":
-				err = errors.Join(err, c.Client.Create(ctx, convert[rbacv1.ClusterRole](t.(*testing.T), u)))
+				err = errors.Join(err, c.Client.Create(ctx, convert[rbacv1.ClusterRole](t, u)))
 			case "ClusterRoleBinding":
-				err = errors.Join(err, c.Client.Create(ctx, convert[rbacv1.ClusterRoleBinding](t.(*testing.T), u)))
+				err = errors.Join(err, c.Client.Create(ctx, convert[rbacv1.ClusterRoleBinding](t, u)))
 			}
 		}
 	})
