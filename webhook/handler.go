@@ -16,6 +16,7 @@ import (
 	"golang.org/x/sync/errgroup"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/labels"
@@ -189,14 +190,14 @@ func (h *Handler) cached(ctx context.Context, ns string) (Snapshot, error) {
 	return Snapshot{Hosts: hostPtrs(hosts.Items), Ironic: ironic.Running(is, h.Workloads)}, nil
 }
 
-// live reads the allow-path snapshot from the API server, in parallel: every
-// host of the namespace, every Deployment and DaemonSet, and the pods that
-// can be Ironic's (labelled, or in a namespace named in Workloads).
+// live reads the allow-path snapshot from the API server, in parallel: the
+// namespace's hosts, every Deployment and DaemonSet, and the pods that can
+// be Ironic's (labelled, or in a namespace named in Workloads).
 func (h *Handler) live(ctx context.Context, ns string) (Snapshot, error) {
 	ctx, cancel := context.WithTimeout(ctx, h.timeout())
 	defer cancel()
 	var (
-		hosts bmov1alpha1.BareMetalHostList
+		hosts []*bmov1alpha1.BareMetalHost
 		deps  appsv1.DeploymentList
 		dss   appsv1.DaemonSetList
 		irso  unstructured.UnstructuredList
@@ -224,7 +225,11 @@ func (h *Handler) live(ctx context.Context, ns string) (Snapshot, error) {
 			return nil
 		})
 	}
-	list("BareMetalHosts in "+ns, &hosts, client.InNamespace(ns))
+	g.Go(func() error {
+		var err error
+		hosts, err = h.liveHosts(gctx, ns)
+		return err
+	})
 	list("Deployments", &deps)
 	list("DaemonSets", &dss)
 	list("pods labelled "+byName.String(), podSelectors[0], client.MatchingLabelsSelector{Selector: labels.NewSelector().Add(*byName)})
@@ -256,7 +261,61 @@ func (h *Handler) live(ctx context.Context, ns string) (Snapshot, error) {
 		return pods[i].Namespace+"/"+pods[i].Name < pods[j].Namespace+"/"+pods[j].Name
 	})
 	is := ironic.Snapshot{Deployments: deps.Items, DaemonSets: dss.Items, Pods: pods, IrSO: irso.Items}
-	return Snapshot{Hosts: hostPtrs(hosts.Items), Ironic: ironic.Running(is, h.Workloads)}, nil
+	return Snapshot{Hosts: hosts, Ironic: ironic.Running(is, h.Workloads)}, nil
+}
+
+// MaxStale is how many hosts may differ from the cache before the live
+// confirmation reads every host in full instead of one GET each.
+const MaxStale = 20
+
+// liveHosts returns the namespace's hosts as the API server has them now.
+// A full LIST of thousands of BareMetalHosts (several KB of JSON each) takes
+// seconds on a busy control plane, too close to the webhook timeout. So it
+// lists metadata only (protobuf, no status) and compares each host's
+// resourceVersion with the cached copy: an equal resourceVersion means an
+// identical object, so the cached copy is the live one; hosts that differ
+// or are missing from the cache are read in full.
+func (h *Handler) liveHosts(ctx context.Context, ns string) ([]*bmov1alpha1.BareMetalHost, error) {
+	meta := &metav1.PartialObjectMetadataList{}
+	meta.SetGroupVersionKind(bmov1alpha1.GroupVersion.WithKind("BareMetalHostList"))
+	if err := h.Live.List(ctx, meta, client.InNamespace(ns)); err != nil {
+		return nil, fmt.Errorf("listing BareMetalHosts in %s (metadata): %w", ns, err)
+	}
+	var cached bmov1alpha1.BareMetalHostList
+	if err := h.Cache.List(ctx, &cached, client.InNamespace(ns)); err != nil {
+		return nil, fmt.Errorf("listing cached BareMetalHosts in %s: %w", ns, err)
+	}
+	byName := make(map[string]*bmov1alpha1.BareMetalHost, len(cached.Items))
+	for i := range cached.Items {
+		byName[cached.Items[i].Name] = &cached.Items[i]
+	}
+	out := make([]*bmov1alpha1.BareMetalHost, 0, len(meta.Items))
+	var stale []string
+	for _, m := range meta.Items {
+		if c, ok := byName[m.Name]; ok && c.ResourceVersion == m.ResourceVersion {
+			out = append(out, c)
+			continue
+		}
+		stale = append(stale, m.Name)
+	}
+	if len(stale) > MaxStale {
+		var full bmov1alpha1.BareMetalHostList
+		if err := h.Live.List(ctx, &full, client.InNamespace(ns)); err != nil {
+			return nil, fmt.Errorf("listing BareMetalHosts in %s: %w", ns, err)
+		}
+		return hostPtrs(full.Items), nil
+	}
+	for _, name := range stale {
+		fresh := &bmov1alpha1.BareMetalHost{}
+		if err := h.Live.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, fresh); err != nil {
+			if apierrors.IsNotFound(err) {
+				continue // deleted since the list
+			}
+			return nil, fmt.Errorf("reading BareMetalHost %s/%s: %w", ns, name, err)
+		}
+		out = append(out, fresh)
+	}
+	return out, nil
 }
 
 func hostPtrs(items []bmov1alpha1.BareMetalHost) []*bmov1alpha1.BareMetalHost {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"testing"
 
@@ -230,11 +231,33 @@ func TestHandlerBypassNotSyncedAndReadErrors(t *testing.T) {
 	require.Contains(t, message(resp), "connection refused")
 	require.Equal(t, map[string]int{"pause/denied/read-error": 1}, counts)
 
-	// A stale cache (host safe there) is overruled by the live read.
-	h, _ = newTestHandler(safe, busy)
+	// A stale cache (host safe there) is overruled by the live read: the
+	// host changed since (new resourceVersion), so it is read in full.
+	changed := newFakeClient(bmh("h", bmov1alpha1.StateProvisioned))
+	fresh := &bmov1alpha1.BareMetalHost{}
+	require.NoError(t, changed.Get(ctx, client.ObjectKey{Namespace: "metal3", Name: "h"}, fresh))
+	fresh.Status.Provisioning.State = bmov1alpha1.StateProvisioning
+	require.NoError(t, changed.Status().Update(ctx, fresh))
+	h, _ = newTestHandler(safe, changed)
 	resp = h.Handle(ctx, pause)
 	require.False(t, resp.Allowed)
 	require.Contains(t, message(resp), "h is provisioning")
+
+	// Many changed hosts: one full live LIST instead of a GET each.
+	var many, manyLive []client.Object
+	for i := 0; i < MaxStale+5; i++ {
+		many = append(many, bmh(fmt.Sprintf("m%02d", i), bmov1alpha1.StateProvisioned))
+		manyLive = append(manyLive, bmh(fmt.Sprintf("m%02d", i), bmov1alpha1.StateProvisioned))
+	}
+	manyLive[len(manyLive)-1].(*bmov1alpha1.BareMetalHost).Status.Provisioning.State = bmov1alpha1.StateInspecting
+	liveC := newFakeClient(manyLive...)
+	for _, o := range manyLive { // bump every resourceVersion
+		require.NoError(t, liveC.Status().Update(ctx, o))
+	}
+	h, _ = newTestHandler(newFakeClient(many...), liveC)
+	resp = h.Handle(ctx, pause)
+	require.False(t, resp.Allowed)
+	require.Contains(t, message(resp), fmt.Sprintf("m%02d is inspecting", MaxStale+4))
 
 	// Garbage is a 400, not an allow.
 	h, _ = newTestHandler(safe, safe)
