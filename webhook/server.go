@@ -59,7 +59,14 @@ type Options struct {
 	Workloads   []ironic.Workload
 	ReadTimeout time.Duration
 	MaxListed   int
-	Log         logr.Logger
+	// QPS and Burst of the webhook's API client when the kubeconfig sets
+	// none. Default: no client-side throttling (QPS -1). client-go's own
+	// default of 5 QPS queues the 6-7 live reads of each allowed request
+	// behind each other until the read deadline expires; the API server's
+	// Priority and Fairness protects it instead.
+	QPS   float32
+	Burst int
+	Log   logr.Logger
 }
 
 var (
@@ -127,6 +134,16 @@ func NewManager(cfg *rest.Config, o Options) (manager.Manager, *Handler, error) 
 	}
 	if o.HealthProbeBindAddress == "" {
 		o.HealthProbeBindAddress = "0"
+	}
+	cfg = rest.CopyConfig(cfg)
+	if cfg.QPS == 0 {
+		cfg.QPS = o.QPS
+		if cfg.QPS == 0 {
+			cfg.QPS = -1
+		}
+	}
+	if cfg.Burst == 0 {
+		cfg.Burst = o.Burst
 	}
 	srv := crwebhook.NewServer(crwebhook.Options{
 		Host: o.Host, Port: o.Port, CertDir: o.CertDir, CertName: o.CertName, KeyName: o.KeyName,

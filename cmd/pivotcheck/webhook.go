@@ -85,6 +85,8 @@ Bypass (at your own risk):
 	fl.StringVar(&target.Context, "context", "", "context in --kubeconfig to use")
 	fl.StringArrayVar(&ironicArgs, "ironic", nil, "extra Ironic Deployment/DaemonSet as namespace/name (namespace may be *; repeatable); added to the defaults "+fmt.Sprint(ironic.DefaultWorkloads))
 	fl.DurationVar(&o.ReadTimeout, "read-timeout", webhook.DefaultReadTimeout, "deadline of each cache or API read; must stay well inside the 5s webhook timeout")
+	fl.Float32Var(&o.QPS, "kube-api-qps", -1, "client-side QPS limit of the webhook's API reads (-1: none, rely on the API server's Priority and Fairness)")
+	fl.IntVar(&o.Burst, "kube-api-burst", 0, "client-side burst of the webhook's API reads (with --kube-api-qps > 0)")
 	fl.IntVar(&o.MaxListed, "max-listed", webhook.DefaultMaxListed, "hosts and Ironic instances named in a denial before \"and K more\"")
 	return cmd
 }
