@@ -191,8 +191,9 @@ func (h *Handler) cached(ctx context.Context, ns string) (Snapshot, error) {
 }
 
 // live reads the allow-path snapshot from the API server, in parallel: the
-// namespace's hosts, every Deployment and DaemonSet, and the pods that can
-// be Ironic's (labelled, or in a namespace named in Workloads).
+// namespace's hosts, every Deployment and DaemonSet, and the pods labelled
+// as Ironic's. (Unlabelled leftover pods of a named workload are seen in the
+// cache only: one LIST less on every allowed request.)
 func (h *Handler) live(ctx context.Context, ns string) (Snapshot, error) {
 	ctx, cancel := context.WithTimeout(ctx, h.timeout())
 	defer cancel()
@@ -205,16 +206,6 @@ func (h *Handler) live(ctx context.Context, ns string) (Snapshot, error) {
 	podSelectors := []*corev1.PodList{{}, {}}
 	byName, _ := labels.NewRequirement(ironic.PodLabel, selection.Equals, []string{ironic.PodLabelVal})
 	irsoLabel, _ := labels.NewRequirement(ironic.IrSOPodLabel, selection.Exists, nil)
-	var nsPods []*corev1.PodList
-	var podNamespaces []string
-	seen := map[string]bool{}
-	for _, w := range h.Workloads {
-		if w.Namespace != "*" && !seen[w.Namespace] {
-			seen[w.Namespace] = true
-			podNamespaces = append(podNamespaces, w.Namespace)
-			nsPods = append(nsPods, &corev1.PodList{})
-		}
-	}
 
 	g, gctx := errgroup.WithContext(ctx)
 	list := func(what string, l client.ObjectList, opts ...client.ListOption) {
@@ -234,9 +225,6 @@ func (h *Handler) live(ctx context.Context, ns string) (Snapshot, error) {
 	list("DaemonSets", &dss)
 	list("pods labelled "+byName.String(), podSelectors[0], client.MatchingLabelsSelector{Selector: labels.NewSelector().Add(*byName)})
 	list("pods labelled "+irsoLabel.String(), podSelectors[1], client.MatchingLabelsSelector{Selector: labels.NewSelector().Add(*irsoLabel)})
-	for i, pns := range podNamespaces {
-		list("pods in "+pns, nsPods[i], client.InNamespace(pns))
-	}
 	if h.IrSO != nil {
 		irso.SetGroupVersionKind(h.IrSO.GroupVersion().WithKind(h.IrSO.Kind + "List"))
 		list(h.IrSO.Kind, &irso)
@@ -249,7 +237,7 @@ func (h *Handler) live(ctx context.Context, ns string) (Snapshot, error) {
 	}
 	podSeen := map[string]bool{}
 	var pods []corev1.Pod
-	for _, l := range append(podSelectors, nsPods...) {
+	for _, l := range podSelectors {
 		for _, p := range l.Items {
 			if k := p.Namespace + "/" + p.Name; !podSeen[k] {
 				podSeen[k] = true
