@@ -272,8 +272,10 @@ func BenchmarkPauseDryRunThroughAPIServer(b *testing.B) {
 }
 
 // TestSustainedLoad sends dry-run pause patches at 200 requests/s for 30 s
-// from 32 concurrent clients through the API server and the webhook (allow
+// from 64 concurrent clients through the API server and the webhook (allow
 // path) and wants zero errors. Long: runs only with PIVOTCHECK_WEBHOOK_LOAD=1.
+// PIVOTCHECK_WEBHOOK_LOAD_NS=bench-off runs the same load on the namespace
+// the webhook skips (baseline of the API server alone).
 func TestSustainedLoad(t *testing.T) {
 	if os.Getenv("PIVOTCHECK_WEBHOOK_LOAD") == "" {
 		t.Skip("set PIVOTCHECK_WEBHOOK_LOAD=1 to run the 30 s load test")
@@ -284,13 +286,17 @@ func TestSustainedLoad(t *testing.T) {
 	defer wh.stop(t)
 	ctx := context.Background()
 	c := p.Bootstrap.Client
+	ns := "bench-on"
+	if v := os.Getenv("PIVOTCHECK_WEBHOOK_LOAD_NS"); v != "" {
+		ns = v
+	}
 	for i := 0; i < 50; i++ {
-		require.NoError(t, pause(ctx, c, "bench-on", "test1", true))
+		require.NoError(t, pause(ctx, c, ns, "test1", true))
 	}
 	const (
 		rate     = 200
 		duration = 30 * time.Second
-		workers  = 32
+		workers  = 64
 	)
 	total := int(rate * duration / time.Second)
 	jobs := make(chan time.Time, total)
@@ -311,7 +317,7 @@ func TestSustainedLoad(t *testing.T) {
 					late.Add(1)
 				}
 				s := time.Now()
-				err := pause(ctx, c, "bench-on", "test1", true)
+				err := pause(ctx, c, ns, "test1", true)
 				d := time.Since(s)
 				if err != nil {
 					errs.Add(1)
@@ -333,8 +339,8 @@ func TestSustainedLoad(t *testing.T) {
 	wg.Wait()
 	elapsed := time.Since(start)
 	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
-	t.Logf("load: %d requests in %s (%.1f req/s), %d errors, %d started > 1 s late; latency p50 %.1f ms, p99 %.1f ms, max %.1f ms",
-		len(lat), elapsed.Round(time.Millisecond), float64(len(lat))/elapsed.Seconds(), errs.Load(), late.Load(),
+	t.Logf("load on %s: %d requests in %s (%.1f req/s), %d errors, %d started > 1 s late; latency p50 %.1f ms, p99 %.1f ms, max %.1f ms",
+		ns, len(lat), elapsed.Round(time.Millisecond), float64(len(lat))/elapsed.Seconds(), errs.Load(), late.Load(),
 		ms(percentile(lat, 0.5)), ms(percentile(lat, 0.99)), ms(lat[len(lat)-1]))
 	require.Zero(t, errs.Load(), "first error: %v", firstEr.Load())
 	require.Len(t, lat, total)

@@ -14,6 +14,7 @@ import (
 	"github.com/go-logr/logr"
 	bmov1alpha1 "github.com/metal3-io/baremetal-operator/apis/metal3.io/v1alpha1"
 	"golang.org/x/sync/errgroup"
+	"golang.org/x/sync/singleflight"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -61,6 +62,8 @@ type Handler struct {
 	// Record counts a decision (metrics); nil records nothing.
 	Record func(gate Gate, allowed bool, reason string)
 	Log    logr.Logger
+
+	flight singleflight.Group
 }
 
 var _ admission.Handler = &Handler{}
@@ -92,7 +95,7 @@ func (h *Handler) Handle(ctx context.Context, req admission.Request) admission.R
 	if d.Allowed {
 		// The cache may lag a host that just started an operation: confirm
 		// against the API server before letting the move go on.
-		live, err := h.live(ctx, t.Namespace)
+		live, err := h.sharedLive(ctx, t.Namespace)
 		if err != nil {
 			return h.readError(t, "live", err)
 		}
@@ -250,6 +253,28 @@ func (h *Handler) live(ctx context.Context, ns string) (Snapshot, error) {
 	})
 	is := ironic.Snapshot{Deployments: deps.Items, DaemonSets: dss.Items, Pods: pods, IrSO: irso.Items}
 	return Snapshot{Hosts: hosts, Ironic: ironic.Running(is, h.Workloads)}, nil
+}
+
+// sharedLive joins concurrent live confirmations of one namespace: a burst
+// of gated requests (clusterctl's retries, many dry-run preflights, a load
+// test) then costs one set of live reads instead of one per request. A
+// joiner gets a read that started at most one read duration before it
+// arrived; completed results are never reused.
+func (h *Handler) sharedLive(ctx context.Context, ns string) (Snapshot, error) {
+	ch := h.flight.DoChan(ns, func() (any, error) {
+		// Detached from the first caller's context so its cancellation does
+		// not fail the joiners; live() applies the read deadline itself.
+		return h.live(context.WithoutCancel(ctx), ns)
+	})
+	select {
+	case r := <-ch:
+		if r.Err != nil {
+			return Snapshot{}, r.Err
+		}
+		return r.Val.(Snapshot), nil
+	case <-ctx.Done():
+		return Snapshot{}, ctx.Err()
+	}
 }
 
 // MaxStale is how many hosts may differ from the cache before the live
