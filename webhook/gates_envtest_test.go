@@ -57,6 +57,17 @@ func TestGatesThroughAPIServer(t *testing.T) {
 	require.False(t, isPaused(ctx, t, c, ns, cluster))
 	require.Equal(t, deniedBefore+2, testutil.ToFloat64(webhook.Decisions().WithLabelValues("pause", "denied", webhook.ReasonHostBusy)))
 
+	t.Log("ClusterClass pause (clusterctl's merge patch adding cluster.x-k8s.io/paused): denied")
+	cc := uobj("cluster.x-k8s.io/v1beta2", "ClusterClass", ns, "metal3-class")
+	cc.Object["spec"] = map[string]any{
+		"controlPlane":   map[string]any{"templateRef": map[string]any{"apiVersion": "controlplane.cluster.x-k8s.io/v1beta2", "kind": "KubeadmControlPlaneTemplate", "name": "cp"}},
+		"infrastructure": map[string]any{"templateRef": map[string]any{"apiVersion": "infrastructure.cluster.x-k8s.io/v1beta2", "kind": "Metal3ClusterTemplate", "name": "infra"}},
+	}
+	require.NoError(t, c.Create(ctx, cc))
+	ccPatch := client.RawPatch(types.MergePatchType, []byte(`{"metadata":{"annotations":{"cluster.x-k8s.io/paused":""}}}`))
+	denied(t, c.Patch(ctx, cc, ccPatch, client.DryRunAll), "pivotcheck refuses the pause of ClusterClass gates/metal3-class", host0+" is provisioning")
+	require.NoError(t, c.Patch(ctx, cc, client.RawPatch(types.MergePatchType, []byte(`{"metadata":{"labels":{"unrelated":"change"}}}`))), "other updates are not gated")
+
 	t.Log("delete-for-move: the annotation-replacing JSON patch on a Metal3Machine and on a BMH is denied")
 	m3m := uobj("infrastructure.cluster.x-k8s.io/v1beta2", "Metal3Machine", ns, "")
 	for _, ref := range res.Objects {
