@@ -1,17 +1,92 @@
 package main
 
 import (
+	"crypto/tls"
 	"fmt"
+	"time"
 
 	"github.com/spf13/cobra"
+	ctrl "sigs.k8s.io/controller-runtime"
+
+	"github.com/pivotcheck/pivotcheck/internal/ironic"
+	"github.com/pivotcheck/pivotcheck/internal/kube"
+	"github.com/pivotcheck/pivotcheck/webhook"
 )
 
 func newWebhookCommand() *cobra.Command {
-	return &cobra.Command{
+	var (
+		o          webhook.Options
+		target     kube.Target
+		ironicArgs []string
+		tlsMin     string
+	)
+	cmd := &cobra.Command{
 		Use:   "webhook",
 		Short: "Serve the admission webhook that blocks an unsafe move",
-		RunE: func(*cobra.Command, []string) error {
-			return fmt.Errorf("pivotcheck webhook is not implemented yet (tracked in issue 4)")
+		Long: `Serve the validating admission webhook for the bootstrap cluster. It refuses
+clusterctl move's first write (pausing a Cluster or ClusterClass) and its
+delete-for-move of Metal3 objects while a BareMetalHost of the namespace is
+mid-operation or Ironic still runs in the cluster. Install it with
+kubectl apply -k config/webhook (needs cert-manager).
+
+Preflight for free:
+  kubectl patch cluster NAME --type merge -p '{"spec":{"paused":true}}' --dry-run=server
+Bypass (at your own risk):
+  kubectl annotate cluster NAME pivotcheck.dev/allow-unsafe-move="<reason>"
+  kubectl label namespace NS pivotcheck.dev/allow-unsafe-move=<reason>`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			o.Workloads = append([]ironic.Workload(nil), ironic.DefaultWorkloads...)
+			for _, a := range ironicArgs {
+				w, err := ironic.ParseWorkload(a)
+				if err != nil {
+					return fmt.Errorf("--ironic: %w", err)
+				}
+				o.Workloads = append(o.Workloads, w)
+			}
+			switch tlsMin {
+			case "1.2":
+				o.TLSMinVersion = tls.VersionTLS12
+			case "1.3":
+				o.TLSMinVersion = tls.VersionTLS13
+			default:
+				return fmt.Errorf("--tls-min-version %q: use 1.2 or 1.3", tlsMin)
+			}
+			if o.ReadTimeout <= 0 || o.ReadTimeout >= 5*time.Second {
+				return fmt.Errorf("--read-timeout %s must be above 0 and below the 5s webhook timeout", o.ReadTimeout)
+			}
+			cfg, err := target.RESTConfig()
+			if err != nil {
+				return err
+			}
+			o.Log = ctrl.Log.WithName("webhook")
+			mgr, _, err := webhook.NewManager(cfg, o)
+			if err != nil {
+				return err
+			}
+			o.Log.Info("starting", "port", o.Port, "certDir", o.CertDir, "metrics", o.MetricsBindAddress, "probes", o.HealthProbeBindAddress)
+			if err := mgr.Start(ctrl.SetupSignalHandler()); err != nil {
+				return fmt.Errorf("running webhook: %w", err)
+			}
+			return nil
 		},
 	}
+	fl := cmd.Flags()
+	fl.StringVar(&o.Host, "host", "", "address the webhook server binds to (empty: all)")
+	fl.IntVar(&o.Port, "port", 9443, "port the webhook server serves on")
+	fl.StringVar(&o.CertDir, "cert-dir", "/tmp/k8s-webhook-server/serving-certs", "folder with the serving certificate and key (cert-manager's Secret mounted here)")
+	fl.StringVar(&o.CertName, "cert-name", "tls.crt", "serving certificate file name in --cert-dir")
+	fl.StringVar(&o.KeyName, "key-name", "tls.key", "serving key file name in --cert-dir")
+	fl.StringVar(&tlsMin, "tls-min-version", "1.2", "minimum TLS version: 1.2 or 1.3")
+	fl.BoolVar(&o.EnableHTTP2, "enable-http2", false, "serve HTTP/2 too (off: HTTP/2 rapid-reset and stream CVEs)")
+	fl.StringVar(&o.MetricsBindAddress, "metrics-bind-address", ":8080", "address of the Prometheus /metrics endpoint (plain HTTP; \"0\" disables)")
+	fl.StringVar(&o.HealthProbeBindAddress, "health-probe-bind-address", ":8081", "address of /healthz and /readyz (\"0\" disables)")
+	fl.StringVar(&target.Kubeconfig, "kubeconfig", "", "kubeconfig file; default in-cluster config, $KUBECONFIG or ~/.kube/config")
+	fl.StringVar(&target.Context, "context", "", "context in --kubeconfig to use")
+	fl.StringArrayVar(&ironicArgs, "ironic", nil, "extra Ironic Deployment/DaemonSet as namespace/name (namespace may be *; repeatable); added to the defaults "+fmt.Sprint(ironic.DefaultWorkloads))
+	fl.DurationVar(&o.ReadTimeout, "read-timeout", webhook.DefaultReadTimeout, "deadline of each cache or API read; must stay well inside the 5s webhook timeout")
+	fl.Float32Var(&o.QPS, "kube-api-qps", -1, "client-side QPS limit of the webhook's API reads (-1: none, rely on the API server's Priority and Fairness)")
+	fl.IntVar(&o.Burst, "kube-api-burst", 0, "client-side burst of the webhook's API reads (with --kube-api-qps > 0)")
+	fl.IntVar(&o.MaxListed, "max-listed", webhook.DefaultMaxListed, "hosts and Ironic instances named in a denial before \"and K more\"")
+	return cmd
 }

@@ -1,0 +1,189 @@
+package webhook
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	bmov1alpha1 "github.com/metal3-io/baremetal-operator/apis/metal3.io/v1alpha1"
+
+	"github.com/pivotcheck/pivotcheck/internal/hostsafety"
+	"github.com/pivotcheck/pivotcheck/internal/ironic"
+)
+
+// Gate names one of the two writes of clusterctl move the webhook guards.
+type Gate string
+
+const (
+	// GatePause is the first write of a move: spec.paused on a Cluster, or
+	// the paused annotation on a ClusterClass. Denying it aborts the move
+	// before anything is copied.
+	GatePause Gate = "pause"
+	// GateDeleteForMove is the annotation clusterctl puts on each source
+	// object right before deleting it, and that DELETE. Denying it keeps the
+	// source object intact.
+	GateDeleteForMove Gate = "delete-for-move"
+)
+
+// Annotations and labels the webhook reads.
+const (
+	// BypassAnnotation on a Cluster (or ClusterClass) with a non-empty value
+	// (the operator's reason) lets its pause through. It is evaluated in the
+	// ValidatingWebhookConfiguration's matchConditions, so it works while the
+	// webhook is down; the handler honours it too.
+	BypassAnnotation = "pivotcheck.dev/allow-unsafe-move"
+	// BypassNamespaceLabel on a namespace (any value) takes the namespace out
+	// of both webhooks through their namespaceSelector.
+	BypassNamespaceLabel = "pivotcheck.dev/allow-unsafe-move"
+	// DeleteForMoveAnnotation is clusterctl's marker (clusterctlv1.DeleteForMoveAnnotation).
+	DeleteForMoveAnnotation = "clusterctl.cluster.x-k8s.io/delete-for-move"
+	// ClusterClassPausedAnnotation is clusterv1.PausedAnnotation.
+	ClusterClassPausedAnnotation = "cluster.x-k8s.io/paused"
+)
+
+// Reasons: the bounded label values of the decisions metric and the audit
+// annotation "reason".
+const (
+	ReasonSafe           = "safe"
+	ReasonHostBusy       = "host-busy"
+	ReasonIronicRunning  = "ironic-running"
+	ReasonHostAndIronic  = "host-busy-and-ironic-running"
+	ReasonNotGated       = "not-gated"
+	ReasonBypass         = "bypass"
+	ReasonCacheNotSynced = "cache-not-synced"
+	ReasonReadError      = "read-error"
+	ReasonBadRequest     = "bad-request"
+)
+
+// Target is the write under review, reduced to what the verdict needs.
+type Target struct {
+	Gate      Gate
+	Operation string // UPDATE or DELETE
+	Kind      string // e.g. Cluster, BareMetalHost
+	Namespace string
+	Name      string
+	DryRun    bool
+}
+
+func (t Target) describe() string {
+	switch {
+	case t.Gate == GatePause:
+		return fmt.Sprintf("the pause of %s %s/%s (the first write of clusterctl move)", t.Kind, t.Namespace, t.Name)
+	case t.Operation == "DELETE":
+		return fmt.Sprintf("the deletion of %s %s/%s by clusterctl move", t.Kind, t.Namespace, t.Name)
+	default:
+		return fmt.Sprintf("the delete-for-move annotation on %s %s/%s (clusterctl move is about to delete it)", t.Kind, t.Namespace, t.Name)
+	}
+}
+
+// Snapshot is the state the verdict is computed from.
+type Snapshot struct {
+	// Hosts are BareMetalHosts of the request's namespace: every host (live
+	// read) or only the candidates the cache index returned (deny path).
+	Hosts []*bmov1alpha1.BareMetalHost
+	// Ironic are the running Ironic instances of the whole cluster.
+	Ironic []ironic.Instance
+}
+
+// Decision is the verdict and everything said about it.
+type Decision struct {
+	Allowed  bool
+	Reason   string
+	Message  string
+	Warnings []string
+	// Busy lists "name state" phrases of the blocking hosts (audit).
+	Busy []string
+}
+
+// HandedOver reports whether clusterctl already marked h for deletion as
+// part of a move: the host was copied to the target, so its own deletion
+// (deletionTimestamp) is the move's doing, not a hazard. Without this the
+// delete-for-move gate would deny every object deleted after the first BMH.
+func HandedOver(h *bmov1alpha1.BareMetalHost) bool {
+	_, ok := h.Annotations[DeleteForMoveAnnotation]
+	return ok
+}
+
+// Considered reports whether h blocks a move now. It is the predicate of
+// the cache index, so the deny path reads only hosts for which it holds.
+func Considered(h *bmov1alpha1.BareMetalHost) bool {
+	return !HandedOver(h) && len(hostsafety.Blocking(h)) > 0
+}
+
+// Decide is the verdict: deny while any host of the namespace is blocking
+// (hostsafety's rules) or any Ironic still runs; otherwise allow, with
+// warnings for the non-blocking hazards. maxListed bounds the names listed
+// in a message.
+func Decide(t Target, s Snapshot, maxListed int) Decision {
+	if maxListed <= 0 {
+		maxListed = 5
+	}
+	hosts := append([]*bmov1alpha1.BareMetalHost(nil), s.Hosts...)
+	sort.Slice(hosts, func(i, j int) bool { return hosts[i].Name < hosts[j].Name })
+
+	var busy []string
+	warn := map[hostsafety.Reason][]string{}
+	var warnOrder []hostsafety.Reason
+	for _, h := range hosts {
+		if HandedOver(h) {
+			continue
+		}
+		var blocking []string
+		for _, hz := range hostsafety.Assess(h) {
+			if hz.Blocking {
+				blocking = append(blocking, hz.Detail)
+				continue
+			}
+			if _, seen := warn[hz.Reason]; !seen {
+				warnOrder = append(warnOrder, hz.Reason)
+			}
+			warn[hz.Reason] = append(warn[hz.Reason], h.Name+" "+hz.Detail)
+		}
+		if len(blocking) > 0 {
+			busy = append(busy, h.Name+" "+strings.Join(blocking, ", "))
+		}
+	}
+
+	d := Decision{Busy: busy}
+	switch {
+	case len(busy) > 0 && len(s.Ironic) > 0:
+		d.Reason = ReasonHostAndIronic
+	case len(busy) > 0:
+		d.Reason = ReasonHostBusy
+	case len(s.Ironic) > 0:
+		d.Reason = ReasonIronicRunning
+	default:
+		d.Allowed = true
+		d.Reason = ReasonSafe
+		for _, r := range warnOrder {
+			d.Warnings = append(d.Warnings, fmt.Sprintf("pivotcheck: %s", hostsafety.Summarize(warn[r], 3)))
+		}
+		return d
+	}
+
+	var b strings.Builder
+	fmt.Fprintf(&b, "pivotcheck refuses %s because moving now is unsafe.", t.describe())
+	if len(busy) > 0 {
+		noun := "BareMetalHosts are"
+		if len(busy) == 1 {
+			noun = "BareMetalHost is"
+		}
+		fmt.Fprintf(&b, " %d %s mid-operation in namespace %s: %s.", len(busy), noun, t.Namespace, hostsafety.Summarize(busy, maxListed))
+		fmt.Fprintf(&b, " Wait until every host is provisioned, externally provisioned, available or unmanaged, with no servicing/delayed status and no pending reboot.metal3.io or inspect.metal3.io annotation (watch: kubectl -n %s get baremetalhosts -w).", t.Namespace)
+	}
+	if len(s.Ironic) > 0 {
+		items := make([]string, 0, len(s.Ironic))
+		for _, in := range s.Ironic {
+			items = append(items, fmt.Sprintf("%s; remove it: %s", in, in.Remove))
+		}
+		fmt.Fprintf(&b, " Ironic still runs in this cluster and would fight the target's Ironic over the provisioning network: %s.", hostsafety.Summarize(items, maxListed))
+	}
+	b.WriteString(" clusterctl retries for about 2 minutes, so a condition cleared meanwhile lets the move continue.")
+	if t.Gate == GatePause {
+		fmt.Fprintf(&b, " To move anyway (at your own risk): kubectl -n %s annotate %s %s %s=\"<reason>\".", t.Namespace, strings.ToLower(t.Kind), t.Name, BypassAnnotation)
+	} else {
+		fmt.Fprintf(&b, " To move anyway (at your own risk): kubectl label namespace %s %s=<reason>.", t.Namespace, BypassNamespaceLabel)
+	}
+	d.Message = b.String()
+	return d
+}
