@@ -851,6 +851,12 @@ func checkOwnerChain(s *Snapshot) []Finding {
 		msg, hint := leftBehind(o, why, byUID, inPlan)
 		out = append(out, withHint(finding(OwnerChain, SeverityError, metaRef(o), msg), hint))
 	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Object.Kind != out[j].Object.Kind {
+			return out[i].Object.Kind < out[j].Object.Kind
+		}
+		return out[i].Object.Name < out[j].Object.Name
+	})
 	return out
 }
 
