@@ -45,12 +45,15 @@ func Collect(ctx context.Context, opts Options) (*Snapshot, error) {
 	}
 	snap := &Snapshot{Namespace: opts.Namespace, IronicWorkloads: opts.IronicWorkloads}
 
-	// clusterctl's dry run is the slowest read; it runs alongside ours.
+	// clusterctl's dry run is the slowest read; it runs alongside ours and
+	// is cancelled when our reads fail (clusterctl retries for minutes).
+	planCtx, cancelPlan := context.WithCancel(ctx)
+	defer cancelPlan()
 	var planWG sync.WaitGroup
 	planWG.Add(1)
 	go func() {
 		defer planWG.Done()
-		snap.Plan, snap.PlanErr = mover.Plan(ctx, opts.Source, opts.Namespace, opts.Log.WithName("clusterctl"))
+		snap.Plan, snap.PlanErr = mover.Plan(planCtx, opts.Source, opts.Namespace, opts.Log.WithName("clusterctl"))
 	}()
 	if opts.IronicURL != "" {
 		planWG.Add(1)
@@ -69,6 +72,9 @@ func Collect(ctx context.Context, opts Options) (*Snapshot, error) {
 	}
 	if err == nil {
 		err = dst.namespaced(ctx, &snap.Target, false, presentKinds(snap.Source.Objects))
+	}
+	if err != nil {
+		cancelPlan()
 	}
 	planWG.Wait()
 	if err != nil {

@@ -13,6 +13,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/go-logr/logr"
 	"github.com/go-logr/logr/testr"
@@ -27,12 +28,14 @@ import (
 	clusterctlv1 "sigs.k8s.io/cluster-api/cmd/clusterctl/api/v1alpha3"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
+	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/yaml"
 
 	bmov1alpha1 "github.com/metal3-io/baremetal-operator/apis/metal3.io/v1alpha1"
 
 	"github.com/pivotcheck/pivotcheck/internal/fixture"
 	"github.com/pivotcheck/pivotcheck/internal/kube"
+	"github.com/pivotcheck/pivotcheck/internal/mover"
 	"github.com/pivotcheck/pivotcheck/internal/testenv"
 	"github.com/pivotcheck/pivotcheck/pivotcheck/preflight"
 )
@@ -60,6 +63,7 @@ func TestMain(m *testing.M) {
 	}
 	os.Setenv("HOME", home)
 	ctx := context.Background()
+	ctrllog.SetLogger(logr.Discard())
 	pair, err = testenv.StartPair(ctx,
 		testenv.Options{LabelCRD: testenv.LabelLikeClusterctl}, testenv.Options{LabelCRD: testenv.LabelLikeClusterctl})
 	if err == nil {
@@ -339,7 +343,9 @@ func TestManagementFaults(t *testing.T) {
 		}, preflight.ProviderInventory, "Provider", "capm3-system", "infrastructure-metal3"},
 		{"target-bmo-older", func(t *testing.T) func() {
 			return mutate(t, dst, bmoKey, &appsv1.Deployment{},
-				func(d *appsv1.Deployment) { d.Spec.Template.Spec.Containers[0].Image = "quay.io/metal3-io/baremetal-operator:v0.12.0" },
+				func(d *appsv1.Deployment) {
+					d.Spec.Template.Spec.Containers[0].Image = "quay.io/metal3-io/baremetal-operator:v0.12.0"
+				},
 				func(d *appsv1.Deployment) {
 					d.Spec.Template.Spec.Containers[0].Image = "quay.io/metal3-io/baremetal-operator:" + fixture.BMODefaultVersion
 				})
@@ -473,4 +479,46 @@ func TestLeastPrivilege(t *testing.T) {
 	require.Regexp(t, `(baremetalhosts|hardwaredata)\.metal3\.io`, err.Error())
 	require.NotContains(t, err.Error(), "\n")
 	require.True(t, strings.Contains(err.Error(), "rbac") || strings.Contains(err.Error(), "cluster-wide"))
+}
+
+// BenchmarkPreflight1000Hosts: 1,000 BareMetalHosts (200 consumed by
+// machines with their whole CAPM3/IPAM chain, 800 spares) ≈ 5,000 objects,
+// checked end to end (both clusters listed, clusterctl's dry run, checks).
+var benchFixture *fixture.Result
+
+func BenchmarkPreflight1000Hosts(b *testing.B) {
+	if pair == nil {
+		b.Skip("needs envtest (run without -short)")
+	}
+	ctx := context.Background()
+	// The framework calls the benchmark more than once: build once.
+	if benchFixture == nil {
+		res, err := fixture.Build(ctx, pair.Bootstrap.Client, fixture.Options{Namespace: "bench", ControlPlane: 3, Workers: 197, SpareHosts: 800, Concurrency: 16})
+		require.NoError(b, err)
+		benchFixture = res
+	}
+	res := benchFixture
+	o := preflight.Options{Source: target(pair.Bootstrap), Target: target(pair.Target), Namespace: "bench", Log: logr.Discard()}
+	// Warm-up: the first LIST of each CRD type fills envtest's watch cache.
+	r, err := preflight.Run(ctx, o)
+	require.NoError(b, err)
+	require.True(b, r.Ready, "%d errors", r.Errors())
+	require.Len(b, r.Plan, len(res.Objects))
+	b.ResetTimer()
+	start := time.Now()
+	for i := 0; i < b.N; i++ {
+		if _, err := preflight.Run(ctx, o); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.StopTimer()
+	b.ReportMetric(time.Since(start).Seconds()/float64(b.N), "s/check")
+	b.ReportMetric(float64(len(res.Objects)), "objects")
+	b.ReportMetric(float64(len(res.Hosts)), "hosts")
+
+	// The share of clusterctl's dry run alone, for the README.
+	start = time.Now()
+	_, err = mover.Plan(ctx, o.Source, "bench", logr.Discard())
+	require.NoError(b, err)
+	b.ReportMetric(time.Since(start).Seconds(), "s/dry-run")
 }

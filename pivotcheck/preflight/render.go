@@ -31,6 +31,9 @@ func WriteYAML(w io.Writer, r *Report) error {
 	return nil
 }
 
+// maxTableLines caps the warning/info lines printed per check.
+const maxTableLines = 10
+
 const (
 	colRed    = "\x1b[31m"
 	colYellow = "\x1b[33m"
@@ -74,7 +77,16 @@ func WriteTable(w io.Writer, r *Report, color bool) error {
 		default:
 			fmt.Fprintf(&b, "%s %s\n", paint(colGreen, "✔"), id)
 		}
+		shown := 0
 		for _, f := range fs {
+			// Errors always print; warnings and infos are capped so 1,000
+			// hosts do not drown them (-o json has everything).
+			if f.Severity != SeverityError {
+				if shown >= maxTableLines {
+					continue
+				}
+				shown++
+			}
 			sev := string(f.Severity)
 			switch f.Severity {
 			case SeverityError:
@@ -88,6 +100,9 @@ func WriteTable(w io.Writer, r *Report, color bool) error {
 			if f.Hint != "" && f.Severity != SeverityInfo {
 				fmt.Fprintf(&b, "            fix: %s\n", f.Hint)
 			}
+		}
+		if hidden := len(fs) - errs - shown; hidden > 0 {
+			fmt.Fprintf(&b, "    ... and %d more warning/info finding(s) of this check (-o json lists all)\n", hidden)
 		}
 	}
 	verdict := paint(colGreen, "READY")
