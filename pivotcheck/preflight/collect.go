@@ -29,6 +29,7 @@ import (
 	"github.com/pivotcheck/pivotcheck/internal/ironic"
 	"github.com/pivotcheck/pivotcheck/internal/kube"
 	"github.com/pivotcheck/pivotcheck/internal/mover"
+	"github.com/pivotcheck/pivotcheck/internal/scheme"
 )
 
 // Collect lists everything the checks need from both clusters: each type
@@ -93,9 +94,16 @@ type sideCollector struct {
 }
 
 func newSideCollector(name string, t kube.Target, ns string) (*sideCollector, error) {
-	c, _, err := t.Client()
+	cfg, err := t.RESTConfig()
 	if err != nil {
 		return nil, fmt.Errorf("%s cluster: %w", name, err)
+	}
+	// client-go's default 5 QPS would throttle the ~40 concurrent LISTs of
+	// one snapshot for seconds; clusterctl itself uses 500.
+	cfg.QPS, cfg.Burst = 200, 400
+	c, err := client.New(cfg, client.Options{Scheme: scheme.Scheme})
+	if err != nil {
+		return nil, fmt.Errorf("%s cluster: client for %s: %w", name, t, err)
 	}
 	return &sideCollector{name: name, c: c, ns: ns}, nil
 }
@@ -305,19 +313,27 @@ func (sc *sideCollector) namespaced(ctx context.Context, s *Side, source bool, o
 			return nil
 		})
 	}
-	for _, kind := range []string{"Secret", "ConfigMap"} {
-		if only != nil && !only[kindKey{"", kind}] {
-			continue
-		}
+	if only == nil || only[kindKey{"", "Secret"}] {
 		g.Go(func() error {
 			// Metadata only: Secret data (BMC credentials) never leaves the API server.
-			objs, err := sc.listMeta(ctx, strings.ToLower(kind)+"s", schema.GroupVersionKind{Version: "v1", Kind: kind})
+			objs, err := sc.listMeta(ctx, "secrets", schema.GroupVersionKind{Version: "v1", Kind: "Secret"})
 			if err != nil {
 				return err
 			}
 			add(objs)
 			return nil
 		})
+	}
+	if only == nil || only[kindKey{"", "ConfigMap"}] {
+		// ConfigMaps were listed cluster-wide already: no second LIST.
+		var objs []metav1.PartialObjectMetadata
+		gvk := corev1.SchemeGroupVersion.WithKind("ConfigMap")
+		for i := range s.ConfigMaps {
+			if s.ConfigMaps[i].Namespace == sc.ns {
+				objs = append(objs, partial(gvk, &s.ConfigMaps[i]))
+			}
+		}
+		add(objs)
 	}
 	return g.Wait()
 }
