@@ -416,6 +416,16 @@ func checkClusters(s *Snapshot) []Finding {
 			out = append(out, finding(ClusterProvision, SeverityError, r, fmt.Sprintf("Cluster %s/%s has not status.initialization.controlPlaneInitialized: clusterctl move refuses", c.Namespace, c.Name)))
 		}
 	}
+	// clusterctl ≥ 1.12 also refuses paused ClusterClasses (annotation only).
+	for i := range s.Source.Objects {
+		o := &s.Source.Objects[i]
+		if o.Kind != "ClusterClass" || o.GroupVersionKind().Group != clusterv1.GroupVersion.Group {
+			continue
+		}
+		if _, ok := o.Annotations[clusterv1.PausedAnnotation]; ok {
+			out = append(out, finding(ClusterPaused, SeverityError, metaRef(o), fmt.Sprintf("ClusterClass %s/%s has the %s annotation: clusterctl move refuses to start", o.Namespace, o.Name, clusterv1.PausedAnnotation)))
+		}
+	}
 	for i := range s.Source.Machines {
 		m := &s.Source.Machines[i]
 		r := ref(av, "Machine", m.Namespace, m.Name)
@@ -680,14 +690,7 @@ func checkIronic(s *Snapshot) []Finding {
 		workloads = ironic.DefaultWorkloads
 	}
 	for _, in := range ironic.Running(s.Source.ironicSnapshot(), workloads) {
-		av := "apps/v1"
-		switch in.Kind {
-		case "Pod":
-			av = "v1"
-		case "Ironic":
-			av = ironic.IrSOGroup + "/v1alpha1"
-		}
-		out = append(out, withHint(finding(IronicSource, SeverityError, ref(av, in.Kind, in.Namespace, in.Name),
+		out = append(out, withHint(finding(IronicSource, SeverityError, instanceRef(in),
 			fmt.Sprintf("Ironic still runs in the source: %s; two Ironic/dnsmasq/keepalived instances fight over the provisioning VIP and DHCP", in)), in.Remove))
 	}
 
@@ -700,7 +703,7 @@ func checkIronic(s *Snapshot) []Finding {
 		first := running[0]
 		switch {
 		case !ok:
-			out = append(out, finding(KeepalivedTarget, SeverityError, ref("apps/v1", first.Kind, first.Namespace, first.Name),
+			out = append(out, finding(KeepalivedTarget, SeverityError, instanceRef(first),
 				fmt.Sprintf("the target's Ironic %s/%s has no keepalived container: nothing holds the provisioning VIP", first.Namespace, first.Name)))
 		case !v.complete():
 			out = append(out, finding(KeepalivedTarget, SeverityError, t.ref,
@@ -727,6 +730,17 @@ func checkIronic(s *Snapshot) []Finding {
 		}
 	}
 	return out
+}
+
+func instanceRef(in ironic.Instance) ObjectRef {
+	av := "apps/v1"
+	switch in.Kind {
+	case "Pod":
+		av = "v1"
+	case "Ironic":
+		av = ironic.IrSOGroup + "/v1alpha1"
+	}
+	return ref(av, in.Kind, in.Namespace, in.Name)
 }
 
 // ---- 7. Owner chain (clusterctl's own dry-run plan vs what must move) ----

@@ -258,6 +258,11 @@ func TestCheckClusters(t *testing.T) {
 		}, []want{{Remediation, SeverityError, "m0", "WaitingForRemediation"}}},
 		{"manual remediation", func(s *Side) { s.Machines[0].Annotations = map[string]string{clusterv1.RemediateMachineAnnotation: ""} },
 			[]want{{Remediation, SeverityError, "m0", "remediate-machine"}}},
+		{"paused ClusterClass", func(s *Side) {
+			cc := obj("cluster.x-k8s.io/v1beta2", "ClusterClass", "cc")
+			cc.Annotations = map[string]string{clusterv1.PausedAnnotation: ""}
+			s.Objects = append(s.Objects, cc)
+		}, []want{{ClusterPaused, SeverityError, "cc", "ClusterClass ns/cc"}}},
 		{"KCP remediation", func(s *Side) {
 			s.ControlPlanes = []controlplanev1.KubeadmControlPlane{{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "c",
 				Annotations: map[string]string{controlplanev1.RemediationInProgressAnnotation: "{}"}}}}
