@@ -288,6 +288,7 @@ func TestCheckHosts(t *testing.T) {
 	}{
 		{"provisioned with status annotation", host("h", bmov1alpha1.StateProvisioned, true, map[string]string{bmov1alpha1.StatusAnnotation: "{}", bmov1alpha1.PausedAnnotation: "metal3.io/capm3"}), nil},
 		{"consumed without annotation is info", host("h", bmov1alpha1.StateProvisioned, true, nil), []want{{StatusMissing, SeverityInfo, "h", "CAPM3 writes it"}}},
+		{"paused by CAPM3 without status: left to the status check", host("h", bmov1alpha1.StateProvisioned, true, map[string]string{bmov1alpha1.PausedAnnotation: "metal3.io/capm3"}), nil},
 		{"inspecting", host("h", bmov1alpha1.StateInspecting, false, nil), []want{{HostInProgress, SeverityError, "h", "is inspecting"}}},
 		{"reboot", host("h", bmov1alpha1.StateAvailable, false, map[string]string{"reboot.metal3.io": ""}), []want{{HostPendingReboot, SeverityError, "h", "pending reboot"}}},
 		{"reinspect", host("h", bmov1alpha1.StateAvailable, false, map[string]string{"inspect.metal3.io": ""}), []want{{HostReinspect, SeverityError, "h", "re-inspection"}}},
@@ -342,6 +343,8 @@ func TestCheckStatusAnnotations(t *testing.T) {
 			[]want{{StatusMissing, SeverityWarning, "h", "`pivotcheck move` writes it"}}},
 		{"unknown field", host("h", bmov1alpha1.StateProvisioned, true, map[string]string{bmov1alpha1.StatusAnnotation: strings.Replace(good, "{", `{"notAField":1,`, 1)}), "v0.13.2",
 			[]want{{StatusInvalid, SeverityError, "h", `unknown field "notAField"`}}},
+		{"paused by CAPM3 without status", host("h", bmov1alpha1.StateProvisioned, true, map[string]string{bmov1alpha1.PausedAnnotation: "metal3.io/capm3"}), "v0.13.2",
+			[]want{{StatusMissing, SeverityError, "h", "CAPM3 only annotates hosts it pauses itself"}}},
 		{"not JSON", host("h", bmov1alpha1.StateProvisioned, true, map[string]string{bmov1alpha1.StatusAnnotation: "{"}), "v0.13.2",
 			[]want{{StatusInvalid, SeverityError, "h", "does not parse"}}},
 		{"servicing", host("h", bmov1alpha1.StateProvisioned, true, map[string]string{bmov1alpha1.StatusAnnotation: strings.Replace(good, `"OK"`, `"servicing"`, 1)}), "v0.13.2",

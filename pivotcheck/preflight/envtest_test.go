@@ -276,6 +276,34 @@ func TestWorkloadFaults(t *testing.T) {
 	}
 }
 
+// TestNonErrorFaults: faults that must not block a move.
+func TestNonErrorFaults(t *testing.T) {
+	requireEnv(t)
+	ctx := context.Background()
+	_, err := fixture.Build(ctx, pair.Bootstrap.Client, fixture.Options{Namespace: "f-poweredon", SpareHosts: 1, Faults: fixture.Faults{PoweredOnSpares: true}})
+	require.NoError(t, err)
+	r := run(t, opts(t, "f-poweredon"))
+	require.True(t, r.Ready)
+	found := false
+	for _, f := range r.Findings {
+		if f.Check == preflight.HostPoweredOn {
+			require.Equal(t, preflight.SeverityWarning, f.Severity)
+			require.Equal(t, "test1-host-1", f.Object.Name)
+			found = true
+		}
+	}
+	require.True(t, found)
+
+	// A valid CAPM3-written status annotation: nothing to report about it.
+	_, err = fixture.Build(ctx, pair.Bootstrap.Client, fixture.Options{Namespace: "f-annotated", Faults: fixture.Faults{StatusAnnotation: []int{0}}})
+	require.NoError(t, err)
+	r = run(t, opts(t, "f-annotated"))
+	require.True(t, r.Ready)
+	for _, f := range r.Findings {
+		require.NotEqual(t, "test1-host-0", f.Object.Name, "%s: %s", f.Check, f.Message)
+	}
+}
+
 // requireOnly asserts an error of check about kind ns/name, and that every
 // error comes from that check.
 func requireOnly(t *testing.T, r *preflight.Report, check, kind, ns, name string) {
