@@ -61,7 +61,7 @@ var Catalog = []Check{
 	{BMOWebhookTarget, 2, "The target has no validating webhook for BareMetalHosts (warning): status annotations are not validated.", "Deploy BMO with its webhook (and cert-manager) in the target."},
 	{BMOVersion, 2, "The target's BMO is older than the source's: the status annotation written by the newer schema is rejected or loses fields (warning when a version cannot be read).", "Upgrade BMO in the target to at least the source's version."},
 	{BMOSource, 2, "The source's BareMetalHost webhook (failurePolicy Fail) has no available BMO behind it: clusterctl's pause, annotation and finalizer patches would all be denied mid-move.", "Keep (or bring back) the source BMO until the move is over; delete it only after the move."},
-	{NoClusters, 3, "The namespace holds no Cluster (warning): clusterctl moves only objects labelled move/move-hierarchy.", "Check -n."},
+	{NoClusters, 3, "The namespace holds no Cluster (warning): clusterctl moves only objects labelled move/move-hierarchy; the namespace does not exist in the source (error).", "Check -n."},
 	{ClusterProvision, 3, "A Cluster is not provisioned the way clusterctl's own check wants (infrastructure provisioned, control plane initialized): clusterctl move refuses.", "Wait until the Cluster is provisioned."},
 	{ClusterPaused, 3, "A Cluster is already paused (spec.paused or the paused annotation): clusterctl ≥ 1.12 refuses to start.", "If a failed move left it paused, unpause it (`kubectl patch cluster NAME --type merge -p '{\"spec\":{\"paused\":null}}'`) and re-run."},
 	{MachineNodeRef, 3, "A Machine has no status.nodeRef: clusterctl move refuses.", "Wait until the Machine's node joined, or delete the failed Machine."},

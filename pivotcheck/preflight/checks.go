@@ -394,7 +394,11 @@ func checkBMO(s *Snapshot) []Finding {
 
 func checkClusters(s *Snapshot) []Finding {
 	var out []Finding
-	if len(s.Source.Clusters) == 0 {
+	if !s.Source.NamespaceExists {
+		// A mistyped -n would otherwise look "ready" and move nothing.
+		out = append(out, finding(NoClusters, SeverityError, ref("v1", "Namespace", "", s.Namespace),
+			fmt.Sprintf("namespace %s does not exist in the source: clusterctl move would move nothing", s.Namespace)))
+	} else if len(s.Source.Clusters) == 0 {
 		out = append(out, finding(NoClusters, SeverityWarning, ref("v1", "Namespace", "", s.Namespace),
 			fmt.Sprintf("namespace %s holds no Cluster: clusterctl moves only objects labelled %s or %s", s.Namespace, labelMove, labelMoveHierarchy)))
 	}

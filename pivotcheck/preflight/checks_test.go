@@ -240,6 +240,8 @@ func TestCheckClusters(t *testing.T) {
 	}{
 		{"clean", func(*Side) {}, nil},
 		{"no cluster", func(s *Side) { s.Clusters = nil }, []want{{NoClusters, SeverityWarning, "ns", "holds no Cluster"}}},
+		{"no namespace", func(s *Side) { s.NamespaceExists, s.Clusters, s.Machines = false, nil, nil },
+			[]want{{NoClusters, SeverityError, "ns", "does not exist in the source"}}},
 		{"paused", func(s *Side) { s.Clusters[0].Spec.Paused = ptr.To(true) }, []want{{ClusterPaused, SeverityError, "c", "spec.paused"}}},
 		{"paused annotation", func(s *Side) { s.Clusters[0].Annotations = map[string]string{clusterv1.PausedAnnotation: ""} },
 			[]want{{ClusterPaused, SeverityError, "c", "cluster.x-k8s.io/paused"}}},
@@ -270,7 +272,7 @@ func TestCheckClusters(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			s := &Snapshot{Namespace: "ns", Source: Side{Clusters: []clusterv1.Cluster{provisionedCluster("c")}, Machines: []clusterv1.Machine{runningMachine("m0")}}}
+			s := &Snapshot{Namespace: "ns", Source: Side{NamespaceExists: true, Clusters: []clusterv1.Cluster{provisionedCluster("c")}, Machines: []clusterv1.Machine{runningMachine("m0")}}}
 			tc.mutate(&s.Source)
 			requireFindings(t, checkClusters(s), tc.want)
 		})
@@ -519,6 +521,7 @@ func TestCheckManual(t *testing.T) {
 
 func TestBuildSkipsAndRenders(t *testing.T) {
 	s := &Snapshot{Namespace: "ns", IronicWorkloads: ironic.DefaultWorkloads, Source: ironicSide(1, true, "172.22.0.2"), Target: ironicSide(1, true, "172.22.0.2")}
+	s.Source.NamespaceExists = true
 	r := Build(s, nil)
 	require.False(t, r.Ready)
 	r = Build(s, []string{IronicSource, BMOTarget})
