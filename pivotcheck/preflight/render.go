@@ -31,8 +31,11 @@ func WriteYAML(w io.Writer, r *Report) error {
 	return nil
 }
 
-// maxTableLines caps the warning/info lines printed per check.
-const maxTableLines = 10
+// maxTableLines and maxTableErrors cap the lines printed per check.
+const (
+	maxTableLines  = 10
+	maxTableErrors = 50
+)
 
 const (
 	colRed    = "\x1b[31m"
@@ -77,11 +80,16 @@ func WriteTable(w io.Writer, r *Report, color bool) error {
 		default:
 			fmt.Fprintf(&b, "%s %s\n", paint(colGreen, "✔"), id)
 		}
-		shown := 0
+		shown, shownErr := 0, 0
 		for _, f := range fs {
-			// Errors always print; warnings and infos are capped so 1,000
-			// hosts do not drown them (-o json has everything).
-			if f.Severity != SeverityError {
+			// Lines are capped per check so 1,000 hosts do not drown the
+			// report (-o json has everything); errors get a larger share.
+			if f.Severity == SeverityError {
+				if shownErr >= maxTableErrors {
+					continue
+				}
+				shownErr++
+			} else {
 				if shown >= maxTableLines {
 					continue
 				}
@@ -101,8 +109,8 @@ func WriteTable(w io.Writer, r *Report, color bool) error {
 				fmt.Fprintf(&b, "            fix: %s\n", f.Hint)
 			}
 		}
-		if hidden := len(fs) - errs - shown; hidden > 0 {
-			fmt.Fprintf(&b, "    ... and %d more warning/info finding(s) of this check (-o json lists all)\n", hidden)
+		if hidden := len(fs) - shownErr - shown; hidden > 0 {
+			fmt.Fprintf(&b, "    ... and %d more finding(s) of this check (-o json lists all)\n", hidden)
 		}
 	}
 	verdict := paint(colGreen, "READY")
