@@ -2,16 +2,99 @@ package main
 
 import (
 	"fmt"
+	"os"
+	"strings"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/term"
+	ctrl "sigs.k8s.io/controller-runtime"
+
+	"github.com/pivotcheck/pivotcheck/internal/ironic"
+	"github.com/pivotcheck/pivotcheck/pivotcheck/preflight"
 )
 
 func newPreflightCommand() *cobra.Command {
-	return &cobra.Command{
+	var (
+		flags     pivotFlags
+		ironicURL string
+		workloads []string
+		skip      []string
+	)
+	cmd := &cobra.Command{
 		Use:   "preflight",
 		Short: "Check every pivot prerequisite in the bootstrap and target clusters",
-		RunE: func(*cobra.Command, []string) error {
-			return fmt.Errorf("pivotcheck preflight is not implemented yet (tracked in issue 5)")
+		Long: `preflight checks every prerequisite of a Metal3 pivot against the live source
+(bootstrap) and target clusters, read-only, before anything is touched.
+
+Exit codes: 0 ready (no error findings), 1 not ready (at least one error
+finding), 2 could not check (unreachable cluster, missing permission, bad flags).`,
+		Example: `  pivotcheck preflight --kubeconfig bootstrap.kubeconfig --to-kubeconfig target.kubeconfig -n metal3
+  pivotcheck preflight --to-kubeconfig target.kubeconfig -n metal3 -o json --ironic-url https://172.22.0.2:6385`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := flags.validate(); err != nil {
+				return &exitError{code: 2, err: err}
+			}
+			opts := preflight.Options{
+				Source: flags.source, Target: flags.target, Namespace: flags.namespace,
+				IronicURL: ironicURL, Skip: skip, Log: ctrl.Log.WithName("preflight"),
+			}
+			for _, id := range skip {
+				if !preflight.KnownCheck(id) {
+					return &exitError{code: 2, err: fmt.Errorf("unknown check ID %q in --skip-check (see README)", id)}
+				}
+			}
+			for _, w := range workloads {
+				pw, err := ironic.ParseWorkload(w)
+				if err != nil {
+					return &exitError{code: 2, err: err}
+				}
+				opts.IronicWorkloads = append(opts.IronicWorkloads, pw)
+			}
+			r, err := preflight.Run(cmd.Context(), opts)
+			if err != nil {
+				// One line: the API server's messages are single-line already.
+				return &exitError{code: 2, err: fmt.Errorf("could not check: %s", strings.ReplaceAll(err.Error(), "\n", " "))}
+			}
+			out := cmd.OutOrStdout()
+			switch flags.output {
+			case "json":
+				err = preflight.WriteJSON(out, r)
+			case "yaml":
+				err = preflight.WriteYAML(out, r)
+			default:
+				err = preflight.WriteTable(out, r, colorOK(out))
+			}
+			if err != nil {
+				return &exitError{code: 2, err: err}
+			}
+			if !r.Ready {
+				return &exitError{code: 1, err: fmt.Errorf("not ready: %d error finding(s)", r.Errors())}
+			}
+			return nil
 		},
 	}
+	flags.register(cmd)
+	fl := cmd.Flags()
+	fl.StringVar(&ironicURL, "ironic-url", "", "Ironic API URL (the target's VIP, e.g. https://172.22.0.2:6385): expect 401 or 200 from /v1/nodes")
+	fl.StringSliceVar(&workloads, "ironic-workload", nil, "Ironic Deployment/DaemonSet as namespace/name (* for any namespace); default "+defaultWorkloads())
+	fl.StringSliceVar(&skip, "skip-check", nil, "check IDs whose findings are ignored")
+	return cmd
+}
+
+func defaultWorkloads() string {
+	parts := make([]string, len(ironic.DefaultWorkloads))
+	for i, w := range ironic.DefaultWorkloads {
+		parts[i] = w.String()
+	}
+	return strings.Join(parts, ",")
+}
+
+// colorOK: colour only on a terminal, and never with NO_COLOR set.
+func colorOK(w any) bool {
+	if os.Getenv("NO_COLOR") != "" {
+		return false
+	}
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
 }

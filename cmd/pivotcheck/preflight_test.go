@@ -1,0 +1,112 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
+	"k8s.io/utils/ptr"
+
+	"github.com/pivotcheck/pivotcheck/internal/fixture"
+	"github.com/pivotcheck/pivotcheck/internal/testenv"
+)
+
+// unreachableKubeconfig points at a port nothing listens on.
+func unreachableKubeconfig(t *testing.T) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "unreachable.kubeconfig")
+	require.NoError(t, os.WriteFile(path, []byte(`apiVersion: v1
+kind: Config
+clusters:
+- name: c
+  cluster: {server: "https://127.0.0.1:1", insecure-skip-tls-verify: true}
+users:
+- name: u
+  user: {token: "t"}
+contexts:
+- name: c
+  context: {cluster: c, user: u, namespace: metal3}
+current-context: c
+`), 0o600))
+	return path
+}
+
+func TestPreflightCouldNotCheck(t *testing.T) {
+	kc := unreachableKubeconfig(t)
+	t.Setenv("HOME", t.TempDir()) // clusterctl writes under HOME
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"no target", []string{"preflight", "--kubeconfig", kc, "-n", "metal3"}, "--to-kubeconfig is required"},
+		{"bad output", []string{"preflight", "--kubeconfig", kc, "--to-kubeconfig", kc, "-o", "xml"}, `unknown output format "xml"`},
+		{"bad skip", []string{"preflight", "--kubeconfig", kc, "--to-kubeconfig", kc, "--skip-check", "nope"}, `unknown check ID "nope"`},
+		{"bad ironic workload", []string{"preflight", "--kubeconfig", kc, "--to-kubeconfig", kc, "--ironic-workload", "nope"}, "must be namespace/name"},
+		{"unreachable", []string{"preflight", "--kubeconfig", kc, "--to-kubeconfig", kc}, "could not check: "},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := run(t, tc.args...)
+			require.Error(t, err)
+			require.Contains(t, err.Error(), tc.want)
+			require.Equal(t, 2, exitCode(err))
+			require.False(t, strings.Contains(err.Error(), "\n"), "one line: %q", err.Error())
+		})
+	}
+}
+
+// TestPreflightExitCodes runs the command against two envtest clusters:
+// 0 and JSON when ready, 1 and the table when not.
+func TestPreflightExitCodes(t *testing.T) {
+	if testing.Short() {
+		t.Skip("needs envtest")
+	}
+	assets, err := testenv.AssetsDir()
+	require.NoError(t, err)
+	t.Setenv("KUBEBUILDER_ASSETS", assets)
+	t.Setenv("HOME", t.TempDir()) // clusterctl writes under HOME
+	ctx := context.Background()
+	pair, err := testenv.StartPair(ctx, testenv.Options{LabelCRD: testenv.LabelLikeClusterctl}, testenv.Options{LabelCRD: testenv.LabelLikeClusterctl})
+	require.NoError(t, err)
+	defer func() { _ = pair.Stop() }()
+	require.NoError(t, fixture.InstallManagement(ctx, pair.Bootstrap.Client, fixture.Management{
+		Ironic: ptr.To(int32(0)), Keepalived: true, BMOVersion: fixture.BMODefaultVersion, Providers: fixture.CAPIProviders()}))
+	require.NoError(t, fixture.InstallManagement(ctx, pair.Target.Client, fixture.Management{
+		Ironic: ptr.To(int32(1)), Keepalived: true, BMOVersion: fixture.BMODefaultVersion, Providers: fixture.CAPIProviders()}))
+	require.NoError(t, fixture.InstallBMOWebhook(ctx, pair.Target.Client, admissionregistrationv1.Ignore))
+	_, err = fixture.Build(ctx, pair.Bootstrap.Client, fixture.Options{Namespace: "ready"})
+	require.NoError(t, err)
+	_, err = fixture.Build(ctx, pair.Bootstrap.Client, fixture.Options{Namespace: "paused", Faults: fixture.Faults{ClusterPaused: true}})
+	require.NoError(t, err)
+	args := func(ns string, extra ...string) []string {
+		return append([]string{"preflight", "--kubeconfig", pair.Bootstrap.Kubeconfig, "--context", pair.Bootstrap.Context,
+			"--to-kubeconfig", pair.Target.Kubeconfig, "--to-context", pair.Target.Context, "-n", ns}, extra...)
+	}
+
+	out, err := run(t, args("ready", "-o", "json")...)
+	require.NoError(t, err, out)
+	var rep struct {
+		Ready     bool   `json:"ready"`
+		Namespace string `json:"namespace"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(out), &rep), out)
+	require.True(t, rep.Ready)
+	require.Equal(t, "ready", rep.Namespace)
+
+	out, err = run(t, args("paused")...)
+	require.Error(t, err)
+	require.Equal(t, 1, exitCode(err))
+	require.Contains(t, out, "✖ cluster-paused (1 error(s))")
+	require.Contains(t, out, "✔ host-in-progress")
+	require.Contains(t, out, "NOT READY: 1 error(s)")
+	require.NotContains(t, out, "\x1b[", "no colour off a terminal")
+
+	out, err = run(t, args("paused", "-o", "yaml", "--skip-check", "cluster-paused")...)
+	require.NoError(t, err, out)
+	require.Contains(t, out, "ready: true")
+}

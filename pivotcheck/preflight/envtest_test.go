@@ -1,0 +1,562 @@
+package preflight_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/go-logr/logr"
+	"github.com/go-logr/logr/testr"
+	"github.com/stretchr/testify/require"
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
+	clusterctlv1 "sigs.k8s.io/cluster-api/cmd/clusterctl/api/v1alpha3"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/envtest"
+	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/yaml"
+
+	bmov1alpha1 "github.com/metal3-io/baremetal-operator/apis/metal3.io/v1alpha1"
+
+	"github.com/pivotcheck/pivotcheck/internal/fixture"
+	"github.com/pivotcheck/pivotcheck/internal/kube"
+	"github.com/pivotcheck/pivotcheck/internal/mover"
+	"github.com/pivotcheck/pivotcheck/internal/testenv"
+	"github.com/pivotcheck/pivotcheck/pivotcheck/preflight"
+)
+
+var pair *testenv.Pair
+
+func TestMain(m *testing.M) {
+	flag.Parse()
+	if testing.Short() {
+		// Unit tests only.
+		os.Exit(m.Run())
+	}
+	// clusterctl wants a writable HOME; pin the envtest binaries first since
+	// their default cache is under HOME.
+	assets, err := testenv.AssetsDir()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	os.Setenv("KUBEBUILDER_ASSETS", assets)
+	home, err := os.MkdirTemp("", "preflight-home-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	os.Setenv("HOME", home)
+	ctx := context.Background()
+	ctrllog.SetLogger(logr.Discard())
+	pair, err = testenv.StartPair(ctx,
+		testenv.Options{LabelCRD: testenv.LabelLikeClusterctl}, testenv.Options{LabelCRD: testenv.LabelLikeClusterctl})
+	if err == nil {
+		err = installManagement(ctx)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		_ = pair.Stop()
+		os.Exit(1)
+	}
+	code := m.Run()
+	_ = pair.Stop()
+	_ = os.RemoveAll(home)
+	os.Exit(code)
+}
+
+// installManagement prepares both sides as a correct pivot expects them:
+// the source's Ironic scaled to 0 (stopped before the move) but still
+// configured, the target's running with keepalived, BMO and the same
+// providers in both.
+func installManagement(ctx context.Context) error {
+	if err := fixture.InstallManagement(ctx, pair.Bootstrap.Client, fixture.Management{
+		Ironic: ptr.To(int32(0)), Keepalived: true, BMOVersion: fixture.BMODefaultVersion, Providers: fixture.CAPIProviders(),
+	}); err != nil {
+		return err
+	}
+	if err := fixture.InstallManagement(ctx, pair.Target.Client, fixture.Management{
+		Ironic: ptr.To(int32(1)), Keepalived: true, BMOVersion: fixture.BMODefaultVersion, Providers: fixture.CAPIProviders(),
+	}); err != nil {
+		return err
+	}
+	for _, c := range []client.Client{pair.Bootstrap.Client, pair.Target.Client} {
+		if err := fixture.InstallBMOWebhook(ctx, c, admissionregistrationv1.Ignore); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func requireEnv(t *testing.T) {
+	t.Helper()
+	if pair == nil {
+		t.Skip("needs envtest (run without -short)")
+	}
+}
+
+func target(c *testenv.Cluster) kube.Target {
+	return kube.Target{Kubeconfig: c.Kubeconfig, Context: c.Context}
+}
+
+func testLog(t *testing.T) logr.Logger { return testr.NewWithOptions(t, testr.Options{Verbosity: 0}) }
+
+func opts(t *testing.T, ns string) preflight.Options {
+	return preflight.Options{Source: target(pair.Bootstrap), Target: target(pair.Target), Namespace: ns, Log: testLog(t)}
+}
+
+func run(t *testing.T, o preflight.Options) *preflight.Report {
+	t.Helper()
+	r, err := preflight.Run(context.Background(), o)
+	require.NoError(t, err)
+	var buf bytes.Buffer
+	require.NoError(t, preflight.WriteTable(&buf, r, false))
+	t.Log("\n" + buf.String())
+	return r
+}
+
+func errorsOf(r *preflight.Report) []preflight.Finding {
+	var out []preflight.Finding
+	for _, f := range r.Findings {
+		if f.Severity == preflight.SeverityError {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+func TestCleanFixtureIsReady(t *testing.T) {
+	requireEnv(t)
+	ctx := context.Background()
+	_, err := fixture.Build(ctx, pair.Bootstrap.Client, fixture.Options{Namespace: "clean", ControlPlane: 3, Workers: 2, SpareHosts: 1})
+	require.NoError(t, err)
+
+	// Ironic's API behind the target's VIP answers 401 without a token.
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/v1/nodes" {
+			http.NotFound(w, r)
+			return
+		}
+		w.WriteHeader(http.StatusUnauthorized)
+	}))
+	defer srv.Close()
+	o := opts(t, "clean")
+	o.IronicURL = srv.URL
+	r := run(t, o)
+	require.Empty(t, errorsOf(r))
+	require.True(t, r.Ready)
+	require.NotEmpty(t, r.Plan)
+
+	// The only warning: the spare host gets no status annotation from CAPM3.
+	var warn []string
+	for _, f := range r.Findings {
+		if f.Severity == preflight.SeverityWarning {
+			warn = append(warn, f.Check+" "+f.Object.Name)
+		}
+	}
+	require.Equal(t, []string{preflight.StatusMissing + " test1-host-5"}, warn)
+
+	// JSON is exactly the issue's shape and carries no Secret data.
+	var buf bytes.Buffer
+	require.NoError(t, preflight.WriteJSON(&buf, r))
+	var generic map[string]any
+	require.NoError(t, json.Unmarshal(buf.Bytes(), &generic))
+	keys := []string{}
+	for k := range generic {
+		keys = append(keys, k)
+	}
+	require.ElementsMatch(t, []string{"ready", "source", "target", "namespace", "findings"}, keys)
+	f0 := generic["findings"].([]any)[0].(map[string]any)
+	require.ElementsMatch(t, []string{"check", "severity", "object", "message", "hint"}, mapKeys(f0))
+	require.ElementsMatch(t, []string{"apiVersion", "kind", "namespace", "name"}, mapKeys(f0["object"].(map[string]any)))
+	require.NotContains(t, buf.String(), "fixture-password")
+	require.NotContains(t, buf.String(), "fixture-kubeconfig")
+}
+
+func mapKeys(m map[string]any) []string {
+	out := []string{}
+	for k := range m {
+		out = append(out, k)
+	}
+	return out
+}
+
+func TestIronicURLProbe(t *testing.T) {
+	requireEnv(t)
+	ctx := context.Background()
+	_, err := fixture.Build(ctx, pair.Bootstrap.Client, fixture.Options{Namespace: "probe"})
+	require.NoError(t, err)
+	for _, tc := range []struct {
+		status int
+		want   bool // an ironic-api error expected
+	}{{http.StatusOK, false}, {http.StatusUnauthorized, false}, {http.StatusServiceUnavailable, true}, {http.StatusFound, true}} {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if tc.status == http.StatusFound {
+				http.Redirect(w, r, "/elsewhere", tc.status)
+				return
+			}
+			w.WriteHeader(tc.status)
+		}))
+		o := opts(t, "probe")
+		o.IronicURL = srv.URL + "/v1"
+		r := run(t, o)
+		srv.Close()
+		got := false
+		for _, f := range errorsOf(r) {
+			require.Equal(t, preflight.IronicAPI, f.Check, f.Message)
+			require.Contains(t, f.Message, fmt.Sprint(tc.status))
+			got = true
+		}
+		require.Equal(t, tc.want, got, "status %d", tc.status)
+	}
+	// Nothing listening at all.
+	srv := httptest.NewServer(http.NotFoundHandler())
+	url := srv.URL
+	srv.Close()
+	o := opts(t, "probe")
+	o.IronicURL = url
+	r := run(t, o)
+	errs := errorsOf(r)
+	require.Len(t, errs, 1)
+	require.Equal(t, preflight.IronicAPI, errs[0].Check)
+}
+
+// TestWorkloadFaults: each fixture fault is reported by the right check,
+// naming the right object, and no other check reports an error.
+func TestWorkloadFaults(t *testing.T) {
+	requireEnv(t)
+	cases := []struct {
+		name   string
+		faults fixture.Faults
+		check  string
+		kind   string
+		object string
+	}{
+		{"provisioning", fixture.Faults{HostState: map[int]bmov1alpha1.ProvisioningState{0: bmov1alpha1.StateProvisioning}}, preflight.HostInProgress, "BareMetalHost", "test1-host-0"},
+		{"servicing", fixture.Faults{HostOperationalStatus: map[int]bmov1alpha1.OperationalStatus{0: bmov1alpha1.OperationalStatusServicing}}, preflight.HostBusy, "BareMetalHost", "test1-host-0"},
+		{"error", fixture.Faults{HostErrorType: map[int]bmov1alpha1.ErrorType{0: bmov1alpha1.PowerManagementError}}, preflight.HostError, "BareMetalHost", "test1-host-0"},
+		{"reboot", fixture.Faults{HostAnnotations: map[int]map[string]string{0: {"reboot.metal3.io/ops": ""}}}, preflight.HostPendingReboot, "BareMetalHost", "test1-host-0"},
+		{"inspect", fixture.Faults{HostAnnotations: map[int]map[string]string{0: {"inspect.metal3.io": ""}}}, preflight.HostReinspect, "BareMetalHost", "test1-host-0"},
+		{"host-deleting", fixture.Faults{HostDeleting: []int{0}}, preflight.HostDeleting, "BareMetalHost", "test1-host-0"},
+		{"user-paused", fixture.Faults{UserPausedHosts: []int{0}}, preflight.HostForeignPause, "BareMetalHost", "test1-host-0"},
+		{"bad-status", fixture.Faults{BadStatusAnnotation: []int{0}}, preflight.StatusInvalid, "BareMetalHost", "test1-host-0"},
+		{"orphan-userdata", fixture.Faults{OrphanUserDataSecret: true}, preflight.OwnerChain, "Secret", fixture.OrphanSecretName},
+		{"bmc-secret", fixture.Faults{BMCSecretWithoutOwner: true}, preflight.OwnerChain, "Secret", "test1-host-0-bmc-secret"},
+		{"datatemplate", fixture.Faults{DataTemplateWithoutOwner: true}, preflight.OwnerChain, "Metal3DataTemplate", "test1-data"},
+		{"ippool", fixture.Faults{IPPoolWithoutClusterName: true}, preflight.OwnerChain, "IPPool", "provisioning-pool"},
+		{"dangling", fixture.Faults{DanglingOwner: true}, preflight.OwnerChain, "ConfigMap", "test1-addons"},
+		{"paused", fixture.Faults{ClusterPaused: true}, preflight.ClusterPaused, "Cluster", "test1"},
+		{"not-provisioned", fixture.Faults{ClusterNotProvisioned: true}, preflight.ClusterProvision, "Cluster", "test1"},
+		{"no-noderef", fixture.Faults{MachineWithoutNodeRef: true}, preflight.MachineNodeRef, "Machine", "test1-cp-0"},
+		{"machine-deleting", fixture.Faults{MachineDeleting: true}, preflight.MachineDeleting, "Machine", "test1-cp-0"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			ns := "f-" + tc.name
+			_, err := fixture.Build(context.Background(), pair.Bootstrap.Client, fixture.Options{Namespace: ns, ControlPlane: 1, Workers: 1, Faults: tc.faults})
+			require.NoError(t, err)
+			r := run(t, opts(t, ns))
+			requireOnly(t, r, tc.check, tc.kind, ns, tc.object)
+		})
+	}
+}
+
+// TestNonErrorFaults: faults that must not block a move.
+func TestNonErrorFaults(t *testing.T) {
+	requireEnv(t)
+	ctx := context.Background()
+	_, err := fixture.Build(ctx, pair.Bootstrap.Client, fixture.Options{Namespace: "f-poweredon", SpareHosts: 1, Faults: fixture.Faults{PoweredOnSpares: true}})
+	require.NoError(t, err)
+	r := run(t, opts(t, "f-poweredon"))
+	require.True(t, r.Ready)
+	found := false
+	for _, f := range r.Findings {
+		if f.Check == preflight.HostPoweredOn {
+			require.Equal(t, preflight.SeverityWarning, f.Severity)
+			require.Equal(t, "test1-host-1", f.Object.Name)
+			found = true
+		}
+	}
+	require.True(t, found)
+
+	// A valid CAPM3-written status annotation: nothing to report about it.
+	_, err = fixture.Build(ctx, pair.Bootstrap.Client, fixture.Options{Namespace: "f-annotated", Faults: fixture.Faults{StatusAnnotation: []int{0}}})
+	require.NoError(t, err)
+	r = run(t, opts(t, "f-annotated"))
+	require.True(t, r.Ready)
+	for _, f := range r.Findings {
+		require.NotEqual(t, "test1-host-0", f.Object.Name, "%s: %s", f.Check, f.Message)
+	}
+}
+
+// requireOnly asserts an error of check about kind ns/name, and that every
+// error comes from that check.
+func requireOnly(t *testing.T, r *preflight.Report, check, kind, ns, name string) {
+	t.Helper()
+	require.False(t, r.Ready)
+	found := false
+	for _, f := range errorsOf(r) {
+		require.Equal(t, check, f.Check, "unexpected error from another check: %s", f.Message)
+		if f.Object.Kind == kind && f.Object.Name == name && f.Object.Namespace == ns {
+			found = true
+		}
+	}
+	require.True(t, found, "no %s error naming %s %s/%s", check, kind, ns, name)
+}
+
+// TestManagementFaults breaks one management component at a time and
+// restores it afterwards.
+func TestManagementFaults(t *testing.T) {
+	requireEnv(t)
+	ctx := context.Background()
+	_, err := fixture.Build(ctx, pair.Bootstrap.Client, fixture.Options{Namespace: "mgmt"})
+	require.NoError(t, err)
+	src, dst := pair.Bootstrap.Client, pair.Target.Client
+	ironicKey := client.ObjectKey{Namespace: fixture.BMONamespace, Name: fixture.IronicName}
+	bmoKey := client.ObjectKey{Namespace: fixture.BMONamespace, Name: fixture.BMOName}
+
+	cases := []struct {
+		name         string
+		break_       func(t *testing.T) func()
+		check        string
+		kind, ns, nm string
+	}{
+		{"source-ironic-running", func(t *testing.T) func() {
+			return mutate(t, src, ironicKey, &appsv1.Deployment{}, func(d *appsv1.Deployment) { d.Spec.Replicas = ptr.To(int32(1)) },
+				func(d *appsv1.Deployment) { d.Spec.Replicas = ptr.To(int32(0)) })
+		}, preflight.IronicSource, "Deployment", fixture.BMONamespace, fixture.IronicName},
+		{"source-ironic-pod-terminating", func(t *testing.T) func() {
+			require.NoError(t, fixture.InstallManagement(ctx, src, fixture.Management{IronicPods: 1, IronicTerminating: true}))
+			return func() {
+				p := &corev1.Pod{}
+				require.NoError(t, src.Get(ctx, client.ObjectKey{Namespace: fixture.BMONamespace, Name: fixture.IronicName + "-0"}, p))
+				p.Finalizers = nil
+				require.NoError(t, src.Update(ctx, p))
+			}
+		}, preflight.IronicSource, "Deployment", fixture.BMONamespace, fixture.IronicName},
+		{"target-no-ironic", func(t *testing.T) func() {
+			return mutate(t, dst, ironicKey, &appsv1.Deployment{}, func(d *appsv1.Deployment) { d.Spec.Replicas = ptr.To(int32(0)) },
+				func(d *appsv1.Deployment) { d.Spec.Replicas = ptr.To(int32(1)) })
+		}, preflight.IronicTarget, "Deployment", fixture.BMONamespace, fixture.IronicName},
+		{"target-no-keepalived", func(t *testing.T) func() {
+			var saved []corev1.Container
+			return mutate(t, dst, ironicKey, &appsv1.Deployment{}, func(d *appsv1.Deployment) {
+				saved = append([]corev1.Container(nil), d.Spec.Template.Spec.Containers...)
+				d.Spec.Template.Spec.Containers = saved[:len(saved)-1]
+			}, func(d *appsv1.Deployment) { d.Spec.Template.Spec.Containers = saved })
+		}, preflight.KeepalivedTarget, "Deployment", fixture.BMONamespace, fixture.IronicName},
+		{"target-vip-differs", func(t *testing.T) func() {
+			return mutate(t, dst, client.ObjectKey{Namespace: fixture.BMONamespace, Name: fixture.IronicConfigMap}, &corev1.ConfigMap{},
+				func(c *corev1.ConfigMap) { c.Data["PROVISIONING_IP"] = "172.22.0.3" },
+				func(c *corev1.ConfigMap) { c.Data["PROVISIONING_IP"] = fixture.DefaultProvIP })
+		}, preflight.KeepalivedVIP, "Deployment", fixture.BMONamespace, fixture.IronicName},
+		{"target-provider-older", func(t *testing.T) func() {
+			return mutate(t, dst, client.ObjectKey{Namespace: "capm3-system", Name: "infrastructure-metal3"}, &clusterctlv1.Provider{},
+				func(p *clusterctlv1.Provider) { p.Version = "v1.12.0" }, func(p *clusterctlv1.Provider) { p.Version = "v1.13.2" })
+		}, preflight.ProviderInventory, "Provider", "capm3-system", "infrastructure-metal3"},
+		{"target-bmo-older", func(t *testing.T) func() {
+			return mutate(t, dst, bmoKey, &appsv1.Deployment{},
+				func(d *appsv1.Deployment) {
+					d.Spec.Template.Spec.Containers[0].Image = "quay.io/metal3-io/baremetal-operator:v0.12.0"
+				},
+				func(d *appsv1.Deployment) {
+					d.Spec.Template.Spec.Containers[0].Image = "quay.io/metal3-io/baremetal-operator:" + fixture.BMODefaultVersion
+				})
+		}, preflight.BMOVersion, "Deployment", fixture.BMONamespace, fixture.BMOName},
+		{"source-crd-unlabelled", func(t *testing.T) func() {
+			return mutate(t, src, client.ObjectKey{Name: "metal3datatemplates.infrastructure.cluster.x-k8s.io"}, &apiextensionsv1.CustomResourceDefinition{},
+				func(c *apiextensionsv1.CustomResourceDefinition) { delete(c.Labels, testenv.LabelClusterctl) },
+				func(c *apiextensionsv1.CustomResourceDefinition) { c.Labels[testenv.LabelClusterctl] = "" })
+		}, preflight.CRDLabelsSource, "CustomResourceDefinition", "", "metal3datatemplates.infrastructure.cluster.x-k8s.io"},
+		{"target-crd-missing-version", func(t *testing.T) func() {
+			// The target only serves v1beta1 of Metal3Machine: clusterctl copies v1beta2.
+			return mutate(t, dst, client.ObjectKey{Name: "metal3machines.infrastructure.cluster.x-k8s.io"}, &apiextensionsv1.CustomResourceDefinition{},
+				func(c *apiextensionsv1.CustomResourceDefinition) { setServed(c, "v1beta2", false) },
+				func(c *apiextensionsv1.CustomResourceDefinition) { setServed(c, "v1beta2", true) })
+		}, preflight.CRDTargetVersion, "CustomResourceDefinition", "", "metal3machines.infrastructure.cluster.x-k8s.io"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			restore := tc.break_(t)
+			r := run(t, opts(t, "mgmt"))
+			restore()
+			requireOnly(t, r, tc.check, tc.kind, tc.ns, tc.nm)
+		})
+	}
+	// Everything restored: ready again.
+	r := run(t, opts(t, "mgmt"))
+	require.Empty(t, errorsOf(r))
+}
+
+func setServed(c *apiextensionsv1.CustomResourceDefinition, v string, served bool) {
+	for i := range c.Spec.Versions {
+		if c.Spec.Versions[i].Name == v {
+			c.Spec.Versions[i].Served = served
+		}
+	}
+}
+
+// mutate applies change to the object and returns a function that applies undo.
+func mutate[T client.Object](t *testing.T, c client.Client, key client.ObjectKey, obj T, change, undo func(T)) func() {
+	t.Helper()
+	ctx := context.Background()
+	require.NoError(t, c.Get(ctx, key, obj))
+	change(obj)
+	require.NoError(t, c.Update(ctx, obj))
+	return func() {
+		// Decode into a zeroed object: Get reuses slices and maps otherwise.
+		reflect.ValueOf(obj).Elem().Set(reflect.Zero(reflect.TypeOf(obj).Elem()))
+		require.NoError(t, c.Get(ctx, key, obj))
+		undo(obj)
+		require.NoError(t, c.Update(ctx, obj))
+	}
+}
+
+func TestTargetCollisions(t *testing.T) {
+	requireEnv(t)
+	ctx := context.Background()
+	o := fixture.Options{Namespace: "collide", ControlPlane: 1}
+	_, err := fixture.Build(ctx, pair.Bootstrap.Client, o)
+	require.NoError(t, err)
+	// A partial copy from an earlier failed move.
+	_, err = fixture.Build(ctx, pair.Target.Client, o)
+	require.NoError(t, err)
+	r := run(t, opts(t, "collide"))
+	require.Empty(t, errorsOf(r))
+	kinds := map[string]bool{}
+	for _, f := range r.Findings {
+		if f.Check == preflight.TargetCollision {
+			require.Equal(t, preflight.SeverityWarning, f.Severity)
+			kinds[f.Object.Kind] = true
+		}
+		if f.Check == preflight.TargetNamespace {
+			require.Contains(t, f.Message, "exists in the target")
+		}
+	}
+	require.True(t, kinds["BareMetalHost"] && kinds["Cluster"] && kinds["Secret"], "collisions by kind: %v", kinds)
+}
+
+// TestLeastPrivilege runs preflight as a user holding exactly
+// config/rbac/preflight-role.yaml in both clusters, then without one rule.
+func TestLeastPrivilege(t *testing.T) {
+	requireEnv(t)
+	ctx := context.Background()
+	_, err := fixture.Build(ctx, pair.Bootstrap.Client, fixture.Options{Namespace: "rbac"})
+	require.NoError(t, err)
+	raw, err := os.ReadFile(filepath.Join("..", "..", "config", "rbac", "preflight-role.yaml"))
+	require.NoError(t, err)
+	role := &rbacv1.ClusterRole{}
+	require.NoError(t, yaml.UnmarshalStrict(raw, role))
+
+	grant := func(c *testenv.Cluster, name string, role *rbacv1.ClusterRole) kube.Target {
+		role = role.DeepCopy()
+		role.Name = name
+		require.NoError(t, c.Client.Create(ctx, role))
+		require.NoError(t, c.Client.Create(ctx, &rbacv1.ClusterRoleBinding{
+			ObjectMeta: metav1.ObjectMeta{Name: name},
+			RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: name},
+			Subjects:   []rbacv1.Subject{{Kind: rbacv1.GroupKind, APIGroup: rbacv1.GroupName, Name: name}},
+		}))
+		u, err := c.Env.AddUser(envtest.User{Name: name + "-user", Groups: []string{name}}, nil)
+		require.NoError(t, err)
+		kc, err := u.KubeConfig()
+		require.NoError(t, err)
+		path := filepath.Join(t.TempDir(), c.Name+"-"+name+".kubeconfig")
+		require.NoError(t, os.WriteFile(path, kc, 0o600))
+		return kube.Target{Kubeconfig: path}
+	}
+
+	o := opts(t, "rbac")
+	o.Source = grant(pair.Bootstrap, "preflight-exact", role)
+	o.Target = grant(pair.Target, "preflight-exact", role)
+	r, err := preflight.Run(ctx, o)
+	require.NoError(t, err)
+	require.Empty(t, errorsOf(r))
+
+	// Without the metal3.io rule in the source: exit 2 naming the resource.
+	less := role.DeepCopy()
+	for i := range less.Rules {
+		var groups []string
+		for _, g := range less.Rules[i].APIGroups {
+			if g != "metal3.io" {
+				groups = append(groups, g)
+			}
+		}
+		less.Rules[i].APIGroups = groups
+	}
+	o.Source = grant(pair.Bootstrap, "preflight-less", less)
+	_, err = preflight.Run(ctx, o)
+	require.Error(t, err)
+	t.Log(err)
+	require.Contains(t, err.Error(), "source cluster: missing permission to list")
+	require.Regexp(t, `(baremetalhosts|hardwaredata)\.metal3\.io`, err.Error())
+	require.NotContains(t, err.Error(), "\n")
+	require.True(t, strings.Contains(err.Error(), "rbac") || strings.Contains(err.Error(), "cluster-wide"))
+}
+
+// BenchmarkPreflight1000Hosts: 1,000 BareMetalHosts (200 consumed by
+// machines with their whole CAPM3/IPAM chain, 800 spares) ≈ 5,000 objects,
+// checked end to end (both clusters listed, clusterctl's dry run, checks).
+var benchFixture *fixture.Result
+
+func BenchmarkPreflight1000Hosts(b *testing.B) {
+	if pair == nil {
+		b.Skip("needs envtest (run without -short)")
+	}
+	ctx := context.Background()
+	// The framework calls the benchmark more than once: build once.
+	if benchFixture == nil {
+		res, err := fixture.Build(ctx, pair.Bootstrap.Client, fixture.Options{Namespace: "bench", ControlPlane: 3, Workers: 197, SpareHosts: 800, Concurrency: 16})
+		require.NoError(b, err)
+		benchFixture = res
+	}
+	res := benchFixture
+	o := preflight.Options{Source: target(pair.Bootstrap), Target: target(pair.Target), Namespace: "bench", Log: logr.Discard()}
+	// Warm-up: the first LIST of each CRD type fills envtest's watch cache.
+	r, err := preflight.Run(ctx, o)
+	require.NoError(b, err)
+	require.True(b, r.Ready, "%d errors", r.Errors())
+	require.Len(b, r.Plan, len(res.Objects))
+	b.ResetTimer()
+	start := time.Now()
+	for i := 0; i < b.N; i++ {
+		if _, err := preflight.Run(ctx, o); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.StopTimer()
+	b.ReportMetric(time.Since(start).Seconds()/float64(b.N), "s/check")
+	b.ReportMetric(float64(len(res.Objects)), "objects")
+	b.ReportMetric(float64(len(res.Hosts)), "hosts")
+
+	// The share of clusterctl's dry run alone, for the README.
+	start = time.Now()
+	plan, err := mover.Plan(ctx, o.Source, "bench", logr.Discard())
+	require.NoError(b, err)
+	b.ReportMetric(time.Since(start).Seconds(), "s/dry-run")
+
+	// And preflight's own reads and checks, with the dry run's answer replayed.
+	restore := preflight.SetPlanFunc(func(context.Context, kube.Target, string, logr.Logger) ([]mover.Object, error) { return plan, nil })
+	defer restore()
+	start = time.Now()
+	for i := 0; i < 3; i++ {
+		_, err = preflight.Run(ctx, o)
+		require.NoError(b, err)
+	}
+	b.ReportMetric(time.Since(start).Seconds()/3, "s/own-reads+checks")
+}
