@@ -30,7 +30,12 @@ Exit codes: 0 ready (no error findings), 1 not ready (at least one error
 finding), 2 could not check (unreachable cluster, missing permission, bad flags).`,
 		Example: `  pivotcheck preflight --kubeconfig bootstrap.kubeconfig --to-kubeconfig target.kubeconfig -n metal3
   pivotcheck preflight --to-kubeconfig target.kubeconfig -n metal3 -o json --ironic-url https://172.22.0.2:6385`,
-		Args: cobra.NoArgs,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if err := cobra.NoArgs(cmd, args); err != nil {
+				return &exitError{code: 2, err: err}
+			}
+			return nil
+		},
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := flags.validate(); err != nil {
 				return &exitError{code: 2, err: err}
@@ -74,6 +79,8 @@ finding), 2 could not check (unreachable cluster, missing permission, bad flags)
 			return nil
 		},
 	}
+	// Bad flags are "could not check" (exit 2), not "not ready" (exit 1).
+	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &exitError{code: 2, err: err} })
 	flags.register(cmd)
 	fl := cmd.Flags()
 	fl.StringVar(&ironicURL, "ironic-url", "", "Ironic API URL (the target's VIP, e.g. https://172.22.0.2:6385): expect 401 or 200 from /v1/nodes")

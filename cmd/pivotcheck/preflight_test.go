@@ -48,6 +48,8 @@ func TestPreflightCouldNotCheck(t *testing.T) {
 		{"bad output", []string{"preflight", "--kubeconfig", kc, "--to-kubeconfig", kc, "-o", "xml"}, `unknown output format "xml"`},
 		{"bad skip", []string{"preflight", "--kubeconfig", kc, "--to-kubeconfig", kc, "--skip-check", "nope"}, `unknown check ID "nope"`},
 		{"bad ironic workload", []string{"preflight", "--kubeconfig", kc, "--to-kubeconfig", kc, "--ironic-workload", "nope"}, "must be namespace/name"},
+		{"unknown flag", []string{"preflight", "--bogus"}, "unknown flag: --bogus"},
+		{"stray argument", []string{"preflight", "--to-kubeconfig", kc, "extra"}, `unknown command "extra"`},
 		{"unreachable", []string{"preflight", "--kubeconfig", kc, "--to-kubeconfig", kc}, "could not check: "},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
