@@ -25,6 +25,7 @@ const (
 	ErrorStatus         Reason = "error-status"            // operationalStatus error
 	UserPaused          Reason = "user-paused"             // consumed host paused by someone else: CAPM3 never writes its status
 	NoStatusAnnotation  Reason = "no-status-annotation"    // consumed host without baremetalhost.metal3.io/status
+	PausedWithoutStatus Reason = "paused-without-status"   // consumed host paused by CAPM3/pivotcheck but no status: nobody will write it
 	PoweredOnAvailable  Reason = "powered-on-available"    // likely running IPA under fast-track
 	DetachedOperational Reason = "detached"                // informational
 )
@@ -112,7 +113,13 @@ func Assess(h *bmov1alpha1.BareMetalHost) []Hazard {
 		if v, ok := ForeignPause(h); ok {
 			out = append(out, Hazard{Reason: UserPaused, Detail: fmt.Sprintf("is paused by %q, so CAPM3 will never write its status annotation", v)})
 		} else if _, ok := h.Annotations[bmov1alpha1.StatusAnnotation]; !ok {
-			out = append(out, Hazard{Reason: NoStatusAnnotation, Detail: "is consumed but has no " + bmov1alpha1.StatusAnnotation + " annotation yet"})
+			if v, paused := h.Annotations[bmov1alpha1.PausedAnnotation]; paused {
+				// CAPM3 writes pause and status in one patch, and only on hosts
+				// it pauses itself: this host will never get a status.
+				out = append(out, Hazard{Reason: PausedWithoutStatus, Detail: fmt.Sprintf("is consumed and already paused by %q but has no %s annotation, which nobody will write now: the target would re-provision the live node", v, bmov1alpha1.StatusAnnotation)})
+			} else {
+				out = append(out, Hazard{Reason: NoStatusAnnotation, Detail: "is consumed but has no " + bmov1alpha1.StatusAnnotation + " annotation yet"})
+			}
 		}
 	}
 	if (st.Provisioning.State == bmov1alpha1.StateAvailable || st.Provisioning.State == bmov1alpha1.StateReady) && st.PoweredOn {

@@ -101,11 +101,12 @@ func TestAnnotations(t *testing.T) {
 		{"user pause on consumed host", map[string]string{bmov1alpha1.PausedAnnotation: "ops"}, true, []Reason{UserPaused}, false},
 		{"user pause on spare host", map[string]string{bmov1alpha1.PausedAnnotation: ""}, false, nil, false},
 		{"consumed without status", nil, true, []Reason{NoStatusAnnotation}, false},
+		{"capm3 pause without status", map[string]string{bmov1alpha1.PausedAnnotation: CAPM3PauseValue}, true, []Reason{PausedWithoutStatus}, false},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			h := host(bmov1alpha1.StateProvisioned, bmov1alpha1.OperationalStatusOK, tc.consumed, tc.ann)
-			if tc.name == "consumed without status" {
+			if tc.name == "consumed without status" || tc.name == "capm3 pause without status" {
 				delete(h.Annotations, bmov1alpha1.StatusAnnotation)
 			}
 			require.Equal(t, tc.want, reasons(Assess(h)))

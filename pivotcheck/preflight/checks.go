@@ -471,6 +471,7 @@ var hazardCheck = map[hostsafety.Reason]struct {
 	hostsafety.DetachedOperational: {HostDetached, SeverityInfo},
 	hostsafety.UserPaused:          {HostForeignPause, SeverityError},
 	hostsafety.NoStatusAnnotation:  {StatusMissing, SeverityInfo},
+	hostsafety.PausedWithoutStatus: {StatusMissing, SeverityError},
 }
 
 func hostRef(h *bmov1alpha1.BareMetalHost) ObjectRef {
@@ -485,9 +486,6 @@ func checkHosts(s *Snapshot) []Finding {
 			m, ok := hazardCheck[hz.Reason]
 			if !ok {
 				continue
-			}
-			if hz.Reason == hostsafety.NoStatusAnnotation && capm3PausedWithoutStatus(h) {
-				continue // an error of checkStatusAnnotations: CAPM3 will not write it
 			}
 			msg := fmt.Sprintf("BareMetalHost %s/%s %s", h.Namespace, h.Name, hz.Detail)
 			if hz.Reason == hostsafety.NoStatusAnnotation {
@@ -551,11 +549,6 @@ func checkStatusAnnotations(s *Snapshot) []Finding {
 	for i := range s.Source.Hosts {
 		h := &s.Source.Hosts[i]
 		raw, ok := h.Annotations[bmov1alpha1.StatusAnnotation]
-		if capm3PausedWithoutStatus(h) {
-			out = append(out, finding(StatusMissing, SeverityError, hostRef(h),
-				fmt.Sprintf("BareMetalHost %s/%s is consumed and already paused by CAPM3 (%s) but has no %s annotation: CAPM3 only annotates hosts it pauses itself, so the target would re-provision the live node", h.Namespace, h.Name, hostsafety.CAPM3PauseValue, bmov1alpha1.StatusAnnotation)))
-			continue
-		}
 		if !ok {
 			if !hostsafety.Consumed(h) {
 				out = append(out, finding(StatusMissing, SeverityWarning, hostRef(h),
@@ -569,14 +562,6 @@ func checkStatusAnnotations(s *Snapshot) []Finding {
 		}
 	}
 	return out
-}
-
-// capm3PausedWithoutStatus: CAPM3 writes pause and status in one patch and
-// only on hosts not paused yet (pivot-facts.md section 4), so a consumed
-// host carrying CAPM3's pause without the status will never get one.
-func capm3PausedWithoutStatus(h *bmov1alpha1.BareMetalHost) bool {
-	_, hasStatus := h.Annotations[bmov1alpha1.StatusAnnotation]
-	return hostsafety.Consumed(h) && h.Annotations[bmov1alpha1.PausedAnnotation] == hostsafety.CAPM3PauseValue && !hasStatus
 }
 
 // ---- 6. Ironic and keepalived ----
