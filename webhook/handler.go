@@ -35,7 +35,7 @@ const HostIndex = "pivotcheck.dev/blocking"
 
 // Defaults.
 const (
-	DefaultReadTimeout = 2 * time.Second
+	DefaultReadTimeout = 3 * time.Second
 	DefaultMaxListed   = 5
 )
 
