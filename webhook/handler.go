@@ -35,7 +35,7 @@ const HostIndex = "pivotcheck.dev/blocking"
 
 // Defaults.
 const (
-	DefaultReadTimeout = 2 * time.Second
+	DefaultReadTimeout = 3 * time.Second
 	DefaultMaxListed   = 5
 )
 
@@ -54,8 +54,9 @@ type Handler struct {
 	// Synced reports whether the cache has synced; before that every gated
 	// request is denied with 503.
 	Synced func() bool
-	// ReadTimeout bounds each read (cache and live), well inside the 5 s
-	// webhook timeout so the API server gets our message, not a timeout.
+	// ReadTimeout bounds all reads of one request together (cache and
+	// live), well inside the 5 s webhook timeout so the API server gets our
+	// message, not a timeout.
 	ReadTimeout time.Duration
 	// MaxListed bounds the names listed in a message.
 	MaxListed int
@@ -87,6 +88,11 @@ func (h *Handler) Handle(ctx context.Context, req admission.Request) admission.R
 				"retry in a few seconds (clusterctl retries on its own). %s", t.describe(), bypassHint(t))), ReasonCacheNotSynced, nil)
 	}
 
+	// One budget for every read of this request, well inside the API
+	// server's 5 s webhook timeout, so the caller gets our message rather
+	// than a timeout.
+	ctx, cancel := context.WithTimeout(ctx, h.timeout())
+	defer cancel()
 	snap, err := h.cached(ctx, t.Namespace)
 	if err != nil {
 		return h.readError(t, "cache", err)
@@ -166,8 +172,6 @@ func (h *Handler) timeout() time.Duration {
 // cached reads the deny-path snapshot from the informer cache: only the
 // indexed (blocking) hosts of the namespace, and the Ironic workloads.
 func (h *Handler) cached(ctx context.Context, ns string) (Snapshot, error) {
-	ctx, cancel := context.WithTimeout(ctx, h.timeout())
-	defer cancel()
 	var hosts bmov1alpha1.BareMetalHostList
 	if err := h.Cache.List(ctx, &hosts, client.InNamespace(ns), client.MatchingFields{HostIndex: "true"}); err != nil {
 		return Snapshot{}, fmt.Errorf("listing BareMetalHosts in %s: %w", ns, err)

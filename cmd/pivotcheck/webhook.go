@@ -52,8 +52,8 @@ Bypass (at your own risk):
 			default:
 				return fmt.Errorf("--tls-min-version %q: use 1.2 or 1.3", tlsMin)
 			}
-			if o.ReadTimeout <= 0 || o.ReadTimeout >= 5*time.Second {
-				return fmt.Errorf("--read-timeout %s must be above 0 and below the 5s webhook timeout", o.ReadTimeout)
+			if o.ReadTimeout <= 0 || o.ReadTimeout > 4*time.Second {
+				return fmt.Errorf("--read-timeout %s must be above 0 and at most 4s, inside the 5s webhook timeout", o.ReadTimeout)
 			}
 			cfg, err := target.RESTConfig()
 			if err != nil {
@@ -84,7 +84,7 @@ Bypass (at your own risk):
 	fl.StringVar(&target.Kubeconfig, "kubeconfig", "", "kubeconfig file; default in-cluster config, $KUBECONFIG or ~/.kube/config")
 	fl.StringVar(&target.Context, "context", "", "context in --kubeconfig to use")
 	fl.StringArrayVar(&ironicArgs, "ironic", nil, "extra Ironic Deployment/DaemonSet as namespace/name (namespace may be *; repeatable); added to the defaults "+fmt.Sprint(ironic.DefaultWorkloads))
-	fl.DurationVar(&o.ReadTimeout, "read-timeout", webhook.DefaultReadTimeout, "deadline of each cache or API read; must stay well inside the 5s webhook timeout")
+	fl.DurationVar(&o.ReadTimeout, "read-timeout", webhook.DefaultReadTimeout, "deadline of all cache and API reads of one request (at most 4s: the webhook timeout is 5s)")
 	fl.Float32Var(&o.QPS, "kube-api-qps", -1, "client-side QPS limit of the webhook's API reads (-1: none, rely on the API server's Priority and Fairness)")
 	fl.IntVar(&o.Burst, "kube-api-burst", 0, "client-side burst of the webhook's API reads (with --kube-api-qps > 0)")
 	fl.IntVar(&o.MaxListed, "max-listed", webhook.DefaultMaxListed, "hosts and Ironic instances named in a denial before \"and K more\"")
