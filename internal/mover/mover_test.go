@@ -25,30 +25,7 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, "mover: integration tests need envtest; skipped with -short")
 		os.Exit(0)
 	}
-	// clusterctl wants a writable HOME; pin the envtest binaries first since
-	// their default cache is under HOME.
-	assets, err := testenv.AssetsDir()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	os.Setenv("KUBEBUILDER_ASSETS", assets)
-	home, err := os.MkdirTemp("", "mover-home-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	os.Setenv("HOME", home)
-	pair, err = testenv.StartPair(context.Background(),
-		testenv.Options{LabelCRD: testenv.LabelLikeClusterctl}, testenv.Options{LabelCRD: testenv.LabelLikeClusterctl})
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	code := m.Run()
-	_ = pair.Stop()
-	_ = os.RemoveAll(home)
-	os.Exit(code)
+	os.Exit(testenv.RunWithPair(m, &pair, nil))
 }
 
 func target(c *testenv.Cluster) kube.Target {

@@ -28,7 +28,6 @@ import (
 	clusterctlv1 "sigs.k8s.io/cluster-api/cmd/clusterctl/api/v1alpha3"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
-	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/yaml"
 
 	bmov1alpha1 "github.com/metal3-io/baremetal-operator/apis/metal3.io/v1alpha1"
@@ -44,40 +43,7 @@ var pair *testenv.Pair
 
 func TestMain(m *testing.M) {
 	flag.Parse()
-	if testing.Short() {
-		// Unit tests only.
-		os.Exit(m.Run())
-	}
-	// clusterctl wants a writable HOME; pin the envtest binaries first since
-	// their default cache is under HOME.
-	assets, err := testenv.AssetsDir()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	os.Setenv("KUBEBUILDER_ASSETS", assets)
-	home, err := os.MkdirTemp("", "preflight-home-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	os.Setenv("HOME", home)
-	ctx := context.Background()
-	ctrllog.SetLogger(logr.Discard())
-	pair, err = testenv.StartPair(ctx,
-		testenv.Options{LabelCRD: testenv.LabelLikeClusterctl}, testenv.Options{LabelCRD: testenv.LabelLikeClusterctl})
-	if err == nil {
-		err = installManagement(ctx)
-	}
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		_ = pair.Stop()
-		os.Exit(1)
-	}
-	code := m.Run()
-	_ = pair.Stop()
-	_ = os.RemoveAll(home)
-	os.Exit(code)
+	os.Exit(testenv.RunWithPair(m, &pair, func(ctx context.Context, _ *testenv.Pair) error { return installManagement(ctx) }))
 }
 
 // installManagement prepares both sides as a correct pivot expects them:
