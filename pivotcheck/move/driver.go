@@ -324,21 +324,20 @@ func (d *driver) backup(ctx context.Context) (string, error) {
 			return "", err
 		}
 	}
-	seen := map[mover.Object]bool{}
-	var plan []mover.Object
 	objDir := filepath.Join(abs, BackupObjectsDir)
 	if err := os.MkdirAll(objDir, 0o700); err != nil {
 		return "", fmt.Errorf("creating backup folder %s: %w", objDir, err)
 	}
-	err = mover.Move(ctx, mover.Options{From: d.opts.Source, Namespace: d.opts.Namespace, ToDirectory: objDir, Log: d.log,
-		Progress: func(e mover.Event) {
-			if e.Action == mover.Saving && !seen[e.Object] {
-				seen[e.Object] = true
-				plan = append(plan, e.Object)
-			}
-		}})
+	plan, err := mover.Plan(ctx, d.opts.Source, d.opts.Namespace, d.log)
 	if err != nil {
-		return "", fmt.Errorf("saving the objects to %s: %w", abs, err)
+		return "", fmt.Errorf("computing clusterctl's plan: %w", err)
+	}
+	if err := saveObjects(ctx, d.src, d.opts.Namespace, plan, objDir); err != nil {
+		return "", err
+	}
+	seen := map[mover.Object]bool{}
+	for _, o := range plan {
+		seen[o] = true
 	}
 	// After a partial move the source holds only what is left: the plan is
 	// the union with the first attempt's, so verify checks everything.
@@ -416,6 +415,10 @@ func (d *driver) unpauseSourceForResume(ctx context.Context) error {
 func (d *driver) move(ctx context.Context) (string, error) {
 	p := newProgress(d.opts.Out, d.opts.Terminal, len(d.plan))
 	on := func(e mover.Event) {
+		if e.Object.Kind == "Namespace" {
+			// clusterctl creates the namespace too; it is not part of the plan.
+			return
+		}
 		switch e.Action {
 		case mover.Creating:
 			d.report.Created++
