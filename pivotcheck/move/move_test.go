@@ -87,6 +87,7 @@ func (w *testWriter) Write(p []byte) (int, error) {
 // restores each host's status from the annotation, and move-back brings
 // everything home the same way.
 func TestMoveTenMachinesAndBack(t *testing.T) {
+	needEnv(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	const ns = "e2e"
@@ -168,6 +169,7 @@ func TestMoveTenMachinesAndBack(t *testing.T) {
 // TestDryRunChangesNothing: the plan is clusterctl's list and no object in
 // either cluster changes (resourceVersions equal), no backup is written.
 func TestDryRunChangesNothing(t *testing.T) {
+	needEnv(t)
 	ctx := context.Background()
 	const ns = "dry"
 	installIronic(t, pair.Bootstrap.Client, "v0.13.2", false)
@@ -191,6 +193,7 @@ func TestDryRunChangesNothing(t *testing.T) {
 // TestPreflightFailureStopsBeforeAnyWrite: a blocking finding ends the run
 // in phase preflight with nothing changed on either side.
 func TestPreflightFailureStopsBeforeAnyWrite(t *testing.T) {
+	needEnv(t)
 	ctx := context.Background()
 	const ns = "preflight"
 	installIronic(t, pair.Bootstrap.Client, "v0.13.2", false)

@@ -176,6 +176,7 @@ func failThenResume(t *testing.T, ns string, inject func(t *testing.T, opts *Opt
 // clusterctl retries each failing write for ≈ 2 minutes; the test ends that
 // wait after 3 s by cancelling the run, as an operator would.
 func TestFailureMidCreateThenResume(t *testing.T) {
+	needEnv(t)
 	failThenResume(t, "fail", func(t *testing.T, opts *Options, cancel context.CancelFunc) func() {
 		tgt, proxy := proxiedTarget(t)
 		opts.Target = tgt
@@ -194,6 +195,7 @@ func TestFailureMidCreateThenResume(t *testing.T) {
 // context on SIGINT) during the create phase stops between objects with the
 // same guarantees.
 func TestInterruptMidCreateThenResume(t *testing.T) {
+	needEnv(t)
 	failThenResume(t, "interrupt", func(t *testing.T, opts *Options, cancel context.CancelFunc) func() {
 		var created atomic.Int32
 		opts.OnEvent = func(e mover.Event) {
