@@ -213,17 +213,26 @@ func (d *driver) verify(ctx context.Context) (string, error) {
 		return "", fmt.Errorf("%s", strings.Join(problems, "; "))
 	}
 	// Everything is in place: hand the hosts to the target BMO.
+	var mine []*bmov1alpha1.BareMetalHost
 	var unpaused []string
 	for i := range hosts.Items {
 		h := &hosts.Items[i]
-		if h.Annotations[bmov1alpha1.PausedAnnotation] != hostsafety.PivotcheckPauseValue {
-			continue
+		if h.Annotations[bmov1alpha1.PausedAnnotation] == hostsafety.PivotcheckPauseValue {
+			mine = append(mine, h)
+			unpaused = append(unpaused, h.Name)
 		}
+	}
+	err = parallel(ctx, len(mine), func(ctx context.Context, i int) error {
+		h := mine[i]
+		// resourceVersion makes the patch fail if someone changed the host since the check.
 		patch := fmt.Sprintf(`{"metadata":{"annotations":{%q:null},"resourceVersion":%q}}`, bmov1alpha1.PausedAnnotation, h.ResourceVersion)
 		if err := d.dst.Patch(ctx, h, client.RawPatch("application/merge-patch+json", []byte(patch))); err != nil {
-			return "", fmt.Errorf("removing pivotcheck's pause from BareMetalHost %s/%s in the target: %w", ns, h.Name, err)
+			return fmt.Errorf("removing pivotcheck's pause from BareMetalHost %s/%s in the target: %w", ns, h.Name, err)
 		}
-		unpaused = append(unpaused, h.Name)
+		return nil
+	})
+	if err != nil {
+		return "", err
 	}
 	detail := fmt.Sprintf("%d objects in the target exactly once, none left in the source, %d Cluster(s) unpaused, %d host(s) handed to the target BMO", len(d.plan), len(cls.Items), len(unpaused))
 	if d.opts.WaitForHosts && len(unpaused) > 0 {
