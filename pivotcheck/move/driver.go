@@ -449,6 +449,11 @@ func (d *driver) move(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	if d.opts.Resume {
+		if err := d.resumeTargetClusters(ctx); err != nil {
+			return "", err
+		}
+	}
 	return fmt.Sprintf("%d created in the target, %d deleted from the source", d.report.Created, d.report.Deleted), nil
 }
 
@@ -498,4 +503,32 @@ func parallel(ctx context.Context, n int, f func(ctx context.Context, i int) err
 		g.Go(func() error { return f(gctx, i) })
 	}
 	return g.Wait()
+}
+
+// resumeTargetClusters unpauses target Clusters that a failed attempt left
+// paused after it had already deleted them from the source (a failure in
+// clusterctl's last step): the re-run's graph no longer holds them, so
+// clusterctl will not unpause them itself.
+func (d *driver) resumeTargetClusters(ctx context.Context) error {
+	cls := &clusterv1.ClusterList{}
+	if err := d.dst.List(ctx, cls, client.InNamespace(d.opts.Namespace)); err != nil {
+		return fmt.Errorf("listing target Clusters in %s: %w", d.opts.Namespace, err)
+	}
+	for i := range cls.Items {
+		cl := &cls.Items[i]
+		if !ptr.Deref(cl.Spec.Paused, false) {
+			continue
+		}
+		err := d.src.Get(ctx, client.ObjectKeyFromObject(cl), &clusterv1.Cluster{})
+		if err == nil {
+			continue // still in the source: not ours to unpause
+		}
+		if !apierrors.IsNotFound(err) {
+			return fmt.Errorf("reading source Cluster %s/%s: %w", cl.Namespace, cl.Name, err)
+		}
+		if err := d.dst.Patch(ctx, cl, client.RawPatch("application/merge-patch+json", []byte(`{"spec":{"paused":null}}`))); err != nil {
+			return fmt.Errorf("unpausing target Cluster %s/%s left paused by the failed move: %w", cl.Namespace, cl.Name, err)
+		}
+	}
+	return nil
 }

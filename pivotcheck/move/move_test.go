@@ -100,6 +100,7 @@ func TestMoveTenMachinesAndBack(t *testing.T) {
 	bmoStandIn(ctx, t, pair.Target.Client, ns)
 
 	opts := baseOptions(t, ns, pair.Bootstrap, pair.Target)
+	opts.DeleteSourceBMO = true
 	var out bytes.Buffer
 	opts.Out = &out
 	rep, err := Run(ctx, opts)
@@ -122,6 +123,11 @@ func TestMoveTenMachinesAndBack(t *testing.T) {
 	cl := &clusterv1.Cluster{}
 	require.NoError(t, pair.Target.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: "test1"}, cl))
 	require.False(t, ptr.Deref(cl.Spec.Paused, false))
+
+	// The source BMO goes only after a verified move.
+	require.Equal(t, statusOK, rep.Phase(PhaseDeleteBMO).Status)
+	err = pair.Bootstrap.Client.Get(ctx, client.ObjectKey{Namespace: fixture.BMONamespace, Name: "baremetal-operator-controller-manager"}, &appsv1.Deployment{})
+	require.True(t, apierrors.IsNotFound(err), "source BMO still there: %v", err)
 
 	// The source Ironic was deleted before anything moved.
 	err = pair.Bootstrap.Client.Get(ctx, client.ObjectKey{Namespace: fixture.BMONamespace, Name: fixture.IronicName}, &appsv1.Deployment{})
