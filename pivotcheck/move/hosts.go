@@ -94,7 +94,12 @@ func PlanHostHandover(hosts []bmov1alpha1.BareMetalHost, targetBMO string) ([]Ho
 		if v, foreign := hostsafety.ForeignPause(h); foreign {
 			out = append(out, HostAction{Name: h.Name, Skip: fmt.Sprintf("paused by %q", v)})
 			if _, ok := h.Annotations[bmov1alpha1.StatusAnnotation]; !ok {
-				warnings = append(warnings, fmt.Sprintf("BareMetalHost %s is paused by %q and has no status annotation: its status will be lost in the target", key, v))
+				if hostsafety.Consumed(h) {
+					// Without status the target BMO re-registers and reprovisions
+					// the live node once the pause goes: refuse before any move write.
+					return nil, nil, fmt.Errorf("BareMetalHost %s is consumed, paused by %q and has no %s annotation: its status would be lost and the node reprovisioned in the target; remove that pause or add the annotation first", key, v, bmov1alpha1.StatusAnnotation)
+				}
+				warnings = append(warnings, fmt.Sprintf("BareMetalHost %s is paused by %q and has no status annotation: the target BMO will re-inspect it", key, v))
 			}
 			continue
 		}

@@ -86,6 +86,12 @@ func TestPlanHostHandover(t *testing.T) {
 	require.Nil(t, by["foreign"].Patch)
 	require.Contains(t, by["foreign"].Skip, "ops")
 	require.Len(t, warns, 1)
+	// A consumed host paused by someone else without annotation would lose
+	// its status: refused before anything is written.
+	consumed := host("consumed-foreign", map[string]string{bmov1alpha1.PausedAnnotation: "ops"})
+	consumed.Spec.ConsumerRef = &corev1.ObjectReference{Name: "m3m"}
+	_, _, err = PlanHostHandover([]bmov1alpha1.BareMetalHost{consumed}, "")
+	require.ErrorContains(t, err, "consumed-foreign")
 	// CAPM3 already handed it over.
 	require.Nil(t, by["capm3"].Patch)
 	// Idempotent on resume.

@@ -194,8 +194,12 @@ func (d *driver) verify(ctx context.Context) (string, error) {
 	for _, h := range hosts.Items {
 		raw, ok := h.Annotations[bmov1alpha1.StatusAnnotation]
 		if !ok {
-			if h.Status.LastUpdated == nil {
+			switch {
+			case h.Status.LastUpdated != nil:
+			case hostsafety.Consumed(&h):
 				noStatus = append(noStatus, h.Name)
+			default:
+				d.warn(fmt.Sprintf("BareMetalHost %s/%s arrived in the target without status: the target BMO will inspect it again", ns, h.Name))
 			}
 			continue
 		}
