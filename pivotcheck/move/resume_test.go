@@ -206,3 +206,56 @@ func TestInterruptMidCreateThenResume(t *testing.T) {
 		return func() {}
 	})
 }
+
+// TestInterruptMidDeleteThenResume: stopped in clusterctl's delete phase,
+// part of the source is gone, but every object exists on one side or the
+// other (nothing lost), the target copy stays paused, and --resume finishes.
+func TestInterruptMidDeleteThenResume(t *testing.T) {
+	needEnv(t)
+	bg := context.Background()
+	const ns = "interrupt-delete"
+	installIronic(t, pair.Target.Client, "v0.13.2", true)
+	res, err := fixture.Build(bg, pair.Bootstrap.Client, fixture.Options{Namespace: ns, ControlPlane: 1, Workers: 4})
+	require.NoError(t, err)
+	before := hostStatuses(t, pair.Bootstrap.Client, ns)
+	sctx, stop := context.WithCancel(bg)
+	defer stop()
+	bmoStandIn(sctx, t, pair.Target.Client, ns)
+
+	opts := baseOptions(t, ns, pair.Bootstrap, pair.Target)
+	ctx, cancel := context.WithCancel(bg)
+	defer cancel()
+	var deleted atomic.Int32
+	opts.OnEvent = func(e mover.Event) {
+		if e.Action == mover.Deleting && deleted.Add(1) == 20 {
+			cancel()
+		}
+	}
+	rep, err := Run(ctx, opts)
+	var pe *PhaseError
+	require.ErrorAs(t, err, &pe)
+	require.Equal(t, PhaseMove, pe.Phase, "error: %v", err)
+	t.Logf("source: %s", rep.SourceState)
+	t.Logf("target: %s", rep.TargetState)
+	inSrc, inDst := present(t, pair.Bootstrap.Client, res.Objects), present(t, pair.Target.Client, res.Objects)
+	gone := 0
+	for _, r := range res.Objects {
+		require.True(t, inSrc[r] || inDst[r], "%s lost on both sides", r)
+		require.True(t, inDst[r], "%s must already be in the target", r)
+		if !inSrc[r] {
+			gone++
+		}
+	}
+	require.Greater(t, gone, 0)
+	cl := &clusterv1.Cluster{}
+	require.NoError(t, pair.Target.Client.Get(bg, client.ObjectKey{Namespace: ns, Name: "test1"}, cl))
+	require.True(t, ptr.Deref(cl.Spec.Paused, false), "target copy must stay paused")
+
+	opts.Resume, opts.OnEvent = true, nil
+	rep, err = Run(bg, opts)
+	require.NoError(t, err, "resume report: %+v", rep)
+	require.True(t, rep.Verified)
+	require.Equal(t, toObjects(res.Objects), rep.Objects)
+	requireMoved(t, res, pair.Bootstrap, pair.Target)
+	requireHostsRestored(t, pair.Target.Client, ns, before)
+}
