@@ -107,22 +107,21 @@ func (o *Options) defaults(now time.Time) {
 
 // Phase names, in order.
 const (
-	PhasePreflight  = "preflight"
-	PhaseIronic     = "ironic-handover"
-	PhaseOwners     = "owner-repair"
-	PhaseHosts      = "host-handover"
-	PhaseBackup     = "backup"
-	PhaseMove       = "move"
-	PhaseVerify     = "verify"
-	PhaseDeleteBMO  = "delete-source-bmo"
-	PhasePlan       = "plan"
-	statusOK        = "ok"
-	statusSkipped   = "skipped"
-	statusFailed    = "failed"
-	statusPlanned   = "would run"
-	backupPlanFile  = "pivotcheck-plan.json"
-	backupReadme    = "README-pivotcheck.txt"
-	pauseAnnotation = "baremetalhost.metal3.io/paused"
+	PhasePreflight = "preflight"
+	PhaseIronic    = "ironic-handover"
+	PhaseOwners    = "owner-repair"
+	PhaseHosts     = "host-handover"
+	PhaseBackup    = "backup"
+	PhaseMove      = "move"
+	PhaseVerify    = "verify"
+	PhaseDeleteBMO = "delete-source-bmo"
+	PhasePlan      = "plan"
+	statusOK       = "ok"
+	statusSkipped  = "skipped"
+	statusFailed   = "failed"
+	statusPlanned  = "would run"
+	backupPlanFile = "pivotcheck-plan.json"
+	backupReadme   = "README-pivotcheck.txt"
 )
 
 // PhaseResult is one phase of the report.
