@@ -1,17 +1,228 @@
 package main
 
 import (
+	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+	"golang.org/x/term"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/yaml"
+
+	"github.com/pivotcheck/pivotcheck/internal/ironic"
+	"github.com/pivotcheck/pivotcheck/pivotcheck/move"
 )
 
+// movePreflight builds step 1 of the driver from the run's options. It is
+// wired to pivotcheck/preflight.Run when that package lands; until then the
+// driver reports preflight as skipped with a warning. An adapter returns the
+// error findings (Severity "error", not skipped) as blocking lines
+// "CHECK Kind ns/name: message" and warnings likewise.
+var movePreflight func(opts move.Options) move.PreflightFunc
+
+type moveFlags struct {
+	pivotFlags
+	skipChecks        []string
+	ironicHandover    string
+	confirmExternal   bool
+	ironicWorkloads   []string
+	ironicGoneTimeout time.Duration
+	targetIronicWait  time.Duration
+	fixOwners         bool
+	backupDir         string
+	dryRun            bool
+	resume            bool
+	clusterctl        string
+	waitForHosts      bool
+	hostTimeout       time.Duration
+	deleteSourceBMO   bool
+}
+
+func (f *moveFlags) register(cmd *cobra.Command) {
+	f.pivotFlags.register(cmd)
+	fl := cmd.Flags()
+	fl.StringArrayVar(&f.skipChecks, "skip-check", nil, "skip one preflight check by ID (repeatable; there is no blanket force)")
+	fl.StringVar(&f.ironicHandover, "ironic-handover", move.HandoverDelete, "how to stop the source Ironic: delete, scale-to-zero or external")
+	fl.BoolVar(&f.confirmExternal, "confirm-external-ironic-stopped", false, "with --ironic-handover=external: confirm the Ironic outside the source cluster is stopped")
+	fl.StringArrayVar(&f.ironicWorkloads, "ironic-workload", nil, "namespace/name of an Ironic Deployment or DaemonSet (repeatable; default BMO's names)")
+	fl.DurationVar(&f.ironicGoneTimeout, "ironic-stop-timeout", 5*time.Minute, "how long to wait for the source Ironic pods to go")
+	fl.DurationVar(&f.targetIronicWait, "target-ironic-timeout", 10*time.Minute, "how long to wait for the target's Ironic to be available")
+	fl.BoolVar(&f.fixOwners, "fix-owners", false, "give objects move would leave behind real ownerReferences (Secrets of hosts, Metal3DataTemplates, IPPools) or the move label")
+	fl.StringVar(&f.backupDir, "backup-dir", "", "where to save every moved object (default ./pivotcheck-backup-<UTC time>); it holds credentials")
+	fl.BoolVar(&f.dryRun, "dry-run", false, "print the plan and the exact object list; change nothing")
+	fl.BoolVar(&f.resume, "resume", false, "resume a failed move (use the command printed by the failure)")
+	fl.StringVar(&f.clusterctl, "clusterctl", "", "path of a clusterctl binary to run instead of the built-in v1.13.6 library")
+	fl.BoolVar(&f.waitForHosts, "wait-for-hosts", false, "after the move, wait until the target BMO restored every host's status")
+	fl.DurationVar(&f.hostTimeout, "host-timeout", 15*time.Minute, "with --wait-for-hosts: how long to wait")
+	fl.BoolVar(&f.deleteSourceBMO, "delete-source-bmo", false, "delete the source BMO Deployment after a verified move")
+}
+
 func newMoveCommand() *cobra.Command {
-	return &cobra.Command{
-		Use:   "move",
-		Short: "Move Cluster API and Metal3 objects to the target cluster, safely",
-		RunE: func(*cobra.Command, []string) error {
-			return fmt.Errorf("pivotcheck move is not implemented yet (tracked in issue 6)")
+	return newMoveLikeCommand("move", false)
+}
+
+func newMoveLikeCommand(name string, back bool) *cobra.Command {
+	f := &moveFlags{}
+	short := "Move Cluster API and Metal3 objects to the target cluster, safely"
+	if back {
+		short = "Move Cluster API and Metal3 objects from the target back to the bootstrap cluster"
+	}
+	cmd := &cobra.Command{
+		Use:   name,
+		Short: short,
+		Long: short + `.
+
+Phases: preflight, ironic-handover, owner-repair (--fix-owners), host-handover
+(status annotation + pause pivotcheck.dev/move on every BareMetalHost), backup,
+move (clusterctl), verify (+ --wait-for-hosts), then the report. Exit 0 only
+when the move completed and was verified. On failure the exact --resume
+command is printed.` + backNote(back),
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := f.validate(); err != nil {
+				return err
+			}
+			opts, err := f.options(cmd, name, back)
+			if err != nil {
+				return err
+			}
+			// Ctrl-C cancels the context: clusterctl stops before its next
+			// write, and the failure report says how to resume.
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			rep, runErr := move.Run(ctx, opts)
+			if err := writeMoveReport(cmd.OutOrStdout(), f.output, rep); err != nil {
+				return err
+			}
+			if runErr != nil {
+				return &exitError{code: 1, err: fmt.Errorf("%s: %w", name, runErr)}
+			}
+			return nil
 		},
 	}
+	f.register(cmd)
+	return cmd
+}
+
+func backNote(back bool) string {
+	if !back {
+		return ""
+	}
+	return `
+
+move-back takes the same flags as move (--kubeconfig is the bootstrap
+cluster, --to-kubeconfig the target) and moves in the other direction, as
+Metal3's CI does after a pivot.`
+}
+
+func (f *moveFlags) options(cmd *cobra.Command, name string, back bool) (move.Options, error) {
+	var workloads []ironic.Workload
+	for _, s := range f.ironicWorkloads {
+		w, err := ironic.ParseWorkload(s)
+		if err != nil {
+			return move.Options{}, err
+		}
+		workloads = append(workloads, w)
+	}
+	switch f.ironicHandover {
+	case move.HandoverDelete, move.HandoverScaleToZero, move.HandoverExternal:
+	default:
+		return move.Options{}, fmt.Errorf("unknown --ironic-handover %q: use delete, scale-to-zero or external", f.ironicHandover)
+	}
+	if f.ironicHandover == move.HandoverExternal && !f.confirmExternal {
+		return move.Options{}, errors.New("--ironic-handover=external needs --confirm-external-ironic-stopped: confirm that the Ironic outside the source cluster is stopped")
+	}
+	if f.backupDir == "" {
+		f.backupDir = "pivotcheck-backup-" + time.Now().UTC().Format("20060102T150405Z")
+	}
+	abs, err := filepath.Abs(f.backupDir)
+	if err != nil {
+		return move.Options{}, fmt.Errorf("backup folder %s: %w", f.backupDir, err)
+	}
+	f.backupDir = abs
+	src, dst := f.source, f.target
+	if back {
+		src, dst = dst, src
+	}
+	out := cmd.ErrOrStderr()
+	opts := move.Options{
+		Source: src, Target: dst, Namespace: f.namespace, SkipChecks: f.skipChecks,
+		IronicHandover: f.ironicHandover, ConfirmExternalIronicStopped: f.confirmExternal, IronicWorkloads: workloads,
+		IronicGoneTimeout: f.ironicGoneTimeout, TargetIronicTimeout: f.targetIronicWait,
+		FixOwners: f.fixOwners, BackupDir: f.backupDir, DryRun: f.dryRun, Resume: f.resume,
+		Clusterctl: f.clusterctl, WaitForHosts: f.waitForHosts, HostTimeout: f.hostTimeout,
+		DeleteSourceBMO: f.deleteSourceBMO,
+		Out:             out, Terminal: isTerminal(out),
+		Log:           ctrl.Log.WithName(name),
+		ResumeCommand: resumeCommand(cmd, name, f.backupDir),
+	}
+	if movePreflight != nil {
+		opts.Preflight = movePreflight(opts)
+	}
+	return opts, nil
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+// resumeCommand rebuilds this command line with --resume and the backup
+// folder pinned, so the operator can paste it.
+func resumeCommand(cmd *cobra.Command, name, backupDir string) string {
+	parts := []string{"pivotcheck", name}
+	cmd.Flags().Visit(func(fl *pflag.Flag) {
+		switch fl.Name {
+		case "resume", "backup-dir", "dry-run":
+			return
+		}
+		if sv, ok := fl.Value.(pflag.SliceValue); ok {
+			for _, v := range sv.GetSlice() {
+				parts = append(parts, "--"+fl.Name+"="+shellQuote(v))
+			}
+			return
+		}
+		parts = append(parts, "--"+fl.Name+"="+shellQuote(fl.Value.String()))
+	})
+	parts = append(parts, "--backup-dir="+shellQuote(backupDir), "--resume")
+	return strings.Join(parts, " ")
+}
+
+func shellQuote(s string) string {
+	if s != "" && strings.IndexFunc(s, func(r rune) bool {
+		return !(r == '/' || r == '.' || r == '-' || r == '_' || r == ':' || r == '=' || r == ',' ||
+			(r >= 'a' && r <= 'z') || (r >= 'A' && r <= 'Z') || (r >= '0' && r <= '9'))
+	}) < 0 {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+func writeMoveReport(w io.Writer, format string, rep *move.Report) error {
+	switch format {
+	case "json":
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(rep); err != nil {
+			return fmt.Errorf("encoding the report: %w", err)
+		}
+	case "yaml":
+		raw, err := yaml.Marshal(rep)
+		if err != nil {
+			return fmt.Errorf("encoding the report: %w", err)
+		}
+		_, _ = w.Write(raw)
+	default:
+		rep.WriteTable(w)
+	}
+	return nil
 }

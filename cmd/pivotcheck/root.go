@@ -20,7 +20,7 @@ from a bootstrap cluster to a bare-metal target cluster with clusterctl move.
   fn         KRM function: clusterctl labels on CRDs, Ironic keepalived, owner repair
   webhook    admission guard that blocks an unsafe move in the bootstrap cluster
   preflight  check every pivot prerequisite in both clusters
-  move       perform the pivot end to end (and move-back)`,
+  move       perform the pivot end to end (and move-back, restore)`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		PersistentPreRun: func(cmd *cobra.Command, _ []string) {
@@ -40,5 +40,7 @@ from a bootstrap cluster to a bare-metal target cluster with clusterctl move.
 	root.AddCommand(newWebhookCommand())
 	root.AddCommand(newPreflightCommand())
 	root.AddCommand(newMoveCommand())
+	root.AddCommand(newMoveBackCommand())
+	root.AddCommand(newRestoreCommand())
 	return root
 }

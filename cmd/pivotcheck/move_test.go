@@ -1,0 +1,43 @@
+package main
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+func TestMoveCommandsExist(t *testing.T) {
+	names := map[string]bool{}
+	for _, c := range newRootCommand().Commands() {
+		names[c.Name()] = true
+	}
+	for _, want := range []string{"move", "move-back", "restore"} {
+		require.True(t, names[want], want)
+	}
+}
+
+func TestMoveFlagValidation(t *testing.T) {
+	_, err := run(t, "move", "-n", "ns")
+	require.ErrorContains(t, err, "--to-kubeconfig is required")
+	_, err = run(t, "move", "-n", "ns", "--to-kubeconfig", "/nonexistent", "--ironic-handover", "external")
+	require.ErrorContains(t, err, "--confirm-external-ironic-stopped")
+	_, err = run(t, "move", "-n", "ns", "--to-kubeconfig", "/nonexistent", "--ironic-handover", "bogus")
+	require.ErrorContains(t, err, `unknown --ironic-handover "bogus"`)
+	_, err = run(t, "restore", "--to-kubeconfig", "x")
+	require.ErrorContains(t, err, "--from is required")
+}
+
+func TestResumeCommand(t *testing.T) {
+	cmd := newMoveCommand()
+	require.NoError(t, cmd.ParseFlags([]string{"--kubeconfig", "/a b/src", "-n", "metal3", "--to-kubeconfig", "/dst",
+		"--skip-check", "x", "--skip-check", "y", "--fix-owners", "--backup-dir", "old", "--dry-run"}))
+	got := resumeCommand(cmd, "move", "/abs/backup")
+	require.True(t, strings.HasPrefix(got, "pivotcheck move "), got)
+	for _, want := range []string{"--kubeconfig='/a b/src'", "--namespace=metal3", "--to-kubeconfig=/dst", "--skip-check=x", "--skip-check=y",
+		"--fix-owners=true", "--backup-dir=/abs/backup", "--resume"} {
+		require.Contains(t, got, want)
+	}
+	require.NotContains(t, got, "dry-run")
+	require.NotContains(t, got, "=old")
+}

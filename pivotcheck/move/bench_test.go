@@ -1,0 +1,91 @@
+package move
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/go-logr/logr"
+
+	"github.com/pivotcheck/pivotcheck/internal/fixture"
+	"github.com/pivotcheck/pivotcheck/internal/mover"
+)
+
+// BenchmarkMove100Machines compares, in one run and after the same warm-up,
+// a bare clusterctl library Move of a 100-machine fixture with a full
+// `pivotcheck move` (every phase, verify included; the preflight engine is
+// a no-op stand-in here) of an identical fixture in another namespace.
+func BenchmarkMove100Machines(b *testing.B) {
+	needEnv(b)
+	ctx := context.Background()
+	log := logr.Discard()
+	installIronic(b, pair.Bootstrap.Client, "v0.13.2", true)
+	installIronic(b, pair.Target.Client, "v0.13.2", true)
+	opts := func(ns string) Options {
+		return Options{Source: target(pair.Bootstrap), Target: target(pair.Target), Namespace: ns,
+			Preflight: noPreflight, BackupDir: filepath.Join(b.TempDir(), "backup"), Log: log,
+			PollInterval: 100 * time.Millisecond}
+	}
+	// Warm-up: the first LIST of each CRD type in envtest takes ≈ 1 s (cold
+	// watch cache); both code paths list every type in both clusters.
+	warm := fmt.Sprintf("warm-%d", time.Now().UnixNano())
+	if _, err := fixture.Build(ctx, pair.Bootstrap.Client, fixture.Options{Namespace: warm, ControlPlane: 1, Workers: 1}); err != nil {
+		b.Fatal(err)
+	}
+	if _, err := Run(ctx, opts(warm)); err != nil {
+		b.Fatal(err)
+	}
+	// ABBA order (bare, pivotcheck, pivotcheck, bare) so that a target
+	// growing by thousands of objects, or a neighbour's load, weighs on both.
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		var nss []string
+		var objects int
+		for j := 0; j < 4; j++ {
+			ns := fmt.Sprintf("bench-%d-%d-%d", time.Now().UnixNano(), i, j)
+			res, err := fixture.Build(ctx, pair.Bootstrap.Client, fixture.Options{Namespace: ns, ControlPlane: 3, Workers: 97})
+			if err != nil {
+				b.Fatal(err)
+			}
+			objects = len(res.Objects)
+			nss = append(nss, ns)
+		}
+		b.StartTimer()
+		var bare, full time.Duration
+		phases := map[string]float64{}
+		for j, ns := range nss {
+			t0 := time.Now()
+			if j == 0 || j == 3 {
+				if err := mover.Move(ctx, mover.Options{From: target(pair.Bootstrap), To: target(pair.Target), Namespace: ns, Log: log}); err != nil {
+					b.Fatal(err)
+				}
+				bare += time.Since(t0)
+				b.Logf("bare clusterctl Move of %s: %s", ns, time.Since(t0).Round(time.Millisecond))
+				continue
+			}
+			rep, err := Run(ctx, opts(ns))
+			if err != nil {
+				b.Fatal(err)
+			}
+			full += time.Since(t0)
+			b.Logf("pivotcheck move of %s: %s", ns, time.Since(t0).Round(time.Millisecond))
+			for _, p := range rep.Phases {
+				if p.Status == statusOK {
+					phases[p.Name] += p.Seconds / 2
+				}
+				b.Logf("  %-16s %-8s %6.2fs %s", p.Name, p.Status, p.Seconds, p.Detail)
+			}
+		}
+		bare, full = bare/2, full/2
+		b.ReportMetric(float64(objects), "objects")
+		b.ReportMetric(bare.Seconds(), "s-bare-clusterctl-move")
+		b.ReportMetric(full.Seconds(), "s-pivotcheck-move")
+		b.ReportMetric(full.Seconds()/bare.Seconds(), "ratio")
+		for name, sec := range phases {
+			b.ReportMetric(sec, "s-"+name)
+		}
+		b.Logf("%d objects: bare clusterctl Move %s, pivotcheck move %s (mean of 2 each, ABBA), ratio %.2f", objects, bare.Round(time.Millisecond), full.Round(time.Millisecond), full.Seconds()/bare.Seconds())
+	}
+}

@@ -1,0 +1,534 @@
+package move
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/go-logr/logr"
+	bmov1alpha1 "github.com/metal3-io/baremetal-operator/apis/metal3.io/v1alpha1"
+	"golang.org/x/sync/errgroup"
+	appsv1 "k8s.io/api/apps/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/utils/ptr"
+	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/pivotcheck/pivotcheck/internal/kube"
+	"github.com/pivotcheck/pivotcheck/internal/mover"
+	"github.com/pivotcheck/pivotcheck/internal/scheme"
+)
+
+type driver struct {
+	opts   Options
+	src    client.Client
+	dst    client.Client
+	report *Report
+	log    logr.Logger
+	plan   []mover.Object
+}
+
+// PhaseError is returned when a phase fails; the report says what exists
+// on each side and how to resume.
+type PhaseError struct {
+	Phase string
+	Err   error
+}
+
+func (e *PhaseError) Error() string { return fmt.Sprintf("phase %s failed: %v", e.Phase, e.Err) }
+func (e *PhaseError) Unwrap() error { return e.Err }
+
+// Run performs the pivot described by opts. It returns the report in every
+// case; the error is non-nil unless the move completed and was verified
+// (or, with DryRun, the plan was computed).
+func Run(ctx context.Context, opts Options) (*Report, error) {
+	start := time.Now()
+	opts.defaults(start)
+	d := &driver{opts: opts, log: opts.Log, report: &Report{
+		Namespace: opts.Namespace, Source: opts.Source.String(), Target: opts.Target.String(),
+		DryRun: opts.DryRun, Resume: opts.Resume, CountsByKind: map[string]int{}, ResumeCommand: "",
+	}}
+	defer func() { d.report.TotalSeconds = time.Since(start).Seconds() }()
+	if opts.Namespace == "" {
+		return d.report, errors.New("the namespace to move is empty: pass -n")
+	}
+	var err error
+	if d.src, err = newClient(opts.Source); err != nil {
+		return d.report, fmt.Errorf("source cluster: %w", err)
+	}
+	if d.dst, err = newClient(opts.Target); err != nil {
+		return d.report, fmt.Errorf("target cluster: %w", err)
+	}
+	if opts.DryRun {
+		return d.report, d.dryRun(ctx)
+	}
+	return d.report, d.run(ctx)
+}
+
+func (d *driver) warn(msg string) {
+	d.report.Warnings = append(d.report.Warnings, msg)
+	d.log.Info("warning", "message", msg)
+}
+
+// phase runs f as a named phase, timing and recording it.
+func (d *driver) phase(ctx context.Context, name string, f func(context.Context) (string, error)) error {
+	fmt.Fprintf(d.opts.Out, "==> %s\n", name)
+	t := time.Now()
+	detail, err := f(ctx)
+	pr := PhaseResult{Name: name, Status: statusOK, Duration: time.Since(t), Detail: detail}
+	pr.Seconds = pr.Duration.Seconds()
+	if err != nil {
+		pr.Status = statusFailed
+		pr.Detail = err.Error()
+	}
+	d.report.Phases = append(d.report.Phases, pr)
+	fmt.Fprintf(d.opts.Out, "    %s %s in %s", name, pr.Status, pr.Duration.Round(time.Millisecond))
+	if pr.Detail != "" && err == nil {
+		fmt.Fprintf(d.opts.Out, ": %s", pr.Detail)
+	}
+	fmt.Fprintln(d.opts.Out)
+	if err != nil {
+		return d.fail(ctx, name, err)
+	}
+	return nil
+}
+
+func (d *driver) skip(name, why string) {
+	d.report.Phases = append(d.report.Phases, PhaseResult{Name: name, Status: statusSkipped, Detail: why})
+	fmt.Fprintf(d.opts.Out, "==> %s skipped: %s\n", name, why)
+}
+
+// fail records the failure with what exists on each side and the resume command.
+func (d *driver) fail(ctx context.Context, phase string, err error) error {
+	r := d.report
+	r.FailedPhase = phase
+	r.Error = err.Error()
+	// The run's context may be the reason for the failure (Ctrl-C): take stock
+	// with a fresh, bounded one.
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 20*time.Second)
+	defer cancel()
+	r.SourceState = d.sideState(sctx, d.src, "source")
+	r.TargetState = d.sideState(sctx, d.dst, "target")
+	if d.opts.ResumeCommand != "" && phase != PhasePreflight {
+		r.ResumeCommand = d.opts.ResumeCommand
+	}
+	return &PhaseError{Phase: phase, Err: err}
+}
+
+// sideState summarises one side: planned objects present, paused Clusters,
+// hosts carrying the status annotation.
+func (d *driver) sideState(ctx context.Context, c client.Client, side string) string {
+	var parts []string
+	if len(d.plan) > 0 {
+		present, err := d.countPresent(ctx, c)
+		if err != nil {
+			return fmt.Sprintf("%s cluster could not be read: %v", side, err)
+		}
+		parts = append(parts, fmt.Sprintf("%d of %d planned objects present", present, len(d.plan)))
+	}
+	cls := &clusterv1.ClusterList{}
+	if err := c.List(ctx, cls, client.InNamespace(d.opts.Namespace)); err != nil {
+		return fmt.Sprintf("%s cluster could not be read: %v", side, err)
+	}
+	var paused, running []string
+	for _, cl := range cls.Items {
+		if ptr.Deref(cl.Spec.Paused, false) {
+			paused = append(paused, cl.Name)
+		} else {
+			running = append(running, cl.Name)
+		}
+	}
+	parts = append(parts, fmt.Sprintf("Clusters paused: [%s], unpaused: [%s]", strings.Join(paused, " "), strings.Join(running, " ")))
+	hosts := &bmov1alpha1.BareMetalHostList{}
+	if err := c.List(ctx, hosts, client.InNamespace(d.opts.Namespace)); err == nil {
+		with := 0
+		for _, h := range hosts.Items {
+			if _, ok := h.Annotations[bmov1alpha1.StatusAnnotation]; ok {
+				with++
+			}
+		}
+		parts = append(parts, fmt.Sprintf("%d BareMetalHosts, %d with status annotation", len(hosts.Items), with))
+	}
+	return strings.Join(parts, "; ")
+}
+
+func (d *driver) run(ctx context.Context) error {
+	o := d.opts
+	if o.Resume {
+		d.skip(PhasePreflight, "resume: preflight ran before the first attempt and would now report the move in progress")
+	} else if o.Preflight == nil {
+		d.skip(PhasePreflight, "no preflight engine wired")
+		d.warn("preflight did not run")
+	} else if err := d.phase(ctx, PhasePreflight, d.preflight); err != nil {
+		return err
+	}
+	if err := d.phase(ctx, PhaseIronic, d.ironicHandover); err != nil {
+		return err
+	}
+	if o.FixOwners {
+		if err := d.phase(ctx, PhaseOwners, d.fixOwners); err != nil {
+			return err
+		}
+	} else {
+		d.skip(PhaseOwners, "--fix-owners not set")
+	}
+	if err := d.phase(ctx, PhaseHosts, d.hostHandover); err != nil {
+		return err
+	}
+	if err := d.phase(ctx, PhaseBackup, d.backup); err != nil {
+		return err
+	}
+	if err := d.phase(ctx, PhaseMove, d.move); err != nil {
+		return err
+	}
+	d.report.Completed = true
+	if err := d.phase(ctx, PhaseVerify, d.verify); err != nil {
+		return err
+	}
+	d.report.Verified = true
+	if o.DeleteSourceBMO {
+		if err := d.phase(ctx, PhaseDeleteBMO, d.deleteSourceBMO); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (d *driver) preflight(ctx context.Context) (string, error) {
+	blocking, warnings, err := d.opts.Preflight(ctx, d.opts.SkipChecks)
+	for _, w := range warnings {
+		d.warn("preflight: " + w)
+	}
+	if err != nil {
+		return "", fmt.Errorf("preflight could not check the clusters: %w", err)
+	}
+	if len(blocking) > 0 {
+		return "", fmt.Errorf("%d blocking finding(s), nothing was changed: %s (fix them, or skip a check explicitly with --skip-check ID)", len(blocking), strings.Join(blocking, "; "))
+	}
+	return fmt.Sprintf("no blocking findings, %d warning(s)", len(warnings)), nil
+}
+
+func (d *driver) fixOwners(ctx context.Context) (string, error) {
+	hosts, secrets, clusters, tmpl, pools, err := listOwnerInputs(ctx, d.src, d.opts.Namespace)
+	if err != nil {
+		return "", err
+	}
+	fixes := PlanOwnerFixes(hosts, secrets, clusters, tmpl, pools)
+	if err := applyOwnerFixes(ctx, d.src, d.opts.Namespace, fixes); err != nil {
+		return "", err
+	}
+	var s []string
+	for _, f := range fixes {
+		s = append(s, f.String())
+	}
+	return fmt.Sprintf("%d object(s) repaired%s", len(fixes), listSuffix(s)), nil
+}
+
+func listSuffix(s []string) string {
+	if len(s) == 0 {
+		return ""
+	}
+	if len(s) > 5 {
+		s = append(s[:5:5], fmt.Sprintf("and %d more", len(s)-5))
+	}
+	return ": " + strings.Join(s, "; ")
+}
+
+func (d *driver) hostHandover(ctx context.Context) (string, error) {
+	targetBMO, err := bmoVersion(ctx, d.dst)
+	if err != nil {
+		return "", fmt.Errorf("target: %w", err)
+	}
+	sourceBMO, err := bmoVersion(ctx, d.src)
+	if err != nil {
+		return "", fmt.Errorf("source: %w", err)
+	}
+	if maj, minor := majorMinor(sourceBMO); targetBMO != "" && sourceBMO != "" && olderThan(targetBMO, maj, minor) {
+		return "", fmt.Errorf("target BMO %s is older than source BMO %s: its webhook may reject the status annotations (the target BMO must be at least the source's)", targetBMO, sourceBMO)
+	}
+	hosts := &bmov1alpha1.BareMetalHostList{}
+	if err := d.src.List(ctx, hosts, client.InNamespace(d.opts.Namespace)); err != nil {
+		return "", fmt.Errorf("listing BareMetalHosts in %s: %w", d.opts.Namespace, err)
+	}
+	actions, warnings, err := PlanHostHandover(hosts.Items, targetBMO)
+	if err != nil {
+		return "", err
+	}
+	for _, w := range warnings {
+		d.warn(w)
+	}
+	var todo []HostAction
+	for _, a := range actions {
+		if a.Patch != nil {
+			todo = append(todo, a)
+		}
+	}
+	err = parallel(ctx, len(todo), func(ctx context.Context, i int) error {
+		a := todo[i]
+		raw, err := json.Marshal(a.Patch)
+		if err != nil {
+			return fmt.Errorf("encoding the hand-over patch of BareMetalHost %s/%s: %w", d.opts.Namespace, a.Name, err)
+		}
+		h := &bmov1alpha1.BareMetalHost{}
+		h.Namespace, h.Name = d.opts.Namespace, a.Name
+		if err := d.src.Patch(ctx, h, client.RawPatch("application/merge-patch+json", raw)); err != nil {
+			return fmt.Errorf("writing the status annotation and pause on BareMetalHost %s/%s: %w", d.opts.Namespace, a.Name, err)
+		}
+		return nil
+	})
+	if err != nil {
+		return "", err
+	}
+	patched, skipped := len(todo), len(actions)-len(todo)
+	return fmt.Sprintf("%d host(s) annotated and paused, %d already handed over or left alone (target BMO %s)", patched, skipped, orUnknown(targetBMO)), nil
+}
+
+func orUnknown(s string) string {
+	if s == "" {
+		return "version unknown"
+	}
+	return s
+}
+
+func majorMinor(v string) (int, int) {
+	var a, b int
+	_, _ = fmt.Sscanf(strings.TrimPrefix(v, "v"), "%d.%d", &a, &b)
+	return a, b
+}
+
+// backup saves every object clusterctl will move, with status, using
+// clusterctl's own --to-directory (its Saving events are also the plan).
+func (d *driver) backup(ctx context.Context) (string, error) {
+	dir := d.opts.BackupDir
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return "", fmt.Errorf("backup folder %s: %w", dir, err)
+	}
+	d.report.BackupDir = abs
+	if err := os.MkdirAll(abs, 0o700); err != nil {
+		return "", fmt.Errorf("creating backup folder %s: %w", abs, err)
+	}
+	if err := os.Chmod(abs, 0o700); err != nil {
+		return "", fmt.Errorf("restricting backup folder %s: %w", abs, err)
+	}
+	var previous []mover.Object
+	if raw, err := os.ReadFile(filepath.Join(abs, backupPlanFile)); err == nil {
+		if err := json.Unmarshal(raw, &previous); err != nil {
+			return "", fmt.Errorf("reading the plan of the first attempt in %s: %w", abs, err)
+		}
+	} else if !d.opts.Resume {
+		entries, _ := os.ReadDir(abs)
+		if len(entries) > 0 {
+			return "", fmt.Errorf("backup folder %s is not empty: choose a new --backup-dir", abs)
+		}
+	}
+	if d.opts.Resume {
+		if err := d.unpauseSourceForResume(ctx); err != nil {
+			return "", err
+		}
+	}
+	objDir := filepath.Join(abs, BackupObjectsDir)
+	if err := os.MkdirAll(objDir, 0o700); err != nil {
+		return "", fmt.Errorf("creating backup folder %s: %w", objDir, err)
+	}
+	plan, err := mover.Plan(ctx, d.opts.Source, d.opts.Namespace, d.log)
+	if err != nil {
+		return "", fmt.Errorf("computing clusterctl's plan: %w", err)
+	}
+	if err := saveObjects(ctx, d.src, d.opts.Namespace, plan, objDir); err != nil {
+		return "", err
+	}
+	seen := map[mover.Object]bool{}
+	for _, o := range plan {
+		seen[o] = true
+	}
+	// After a partial move the source holds only what is left: the plan is
+	// the union with the first attempt's, so verify checks everything.
+	for _, o := range previous {
+		if !seen[o] {
+			seen[o] = true
+			plan = append(plan, o)
+		}
+	}
+	mover.SortObjects(plan)
+	d.setPlan(plan)
+	raw, err := json.MarshalIndent(plan, "", "  ")
+	if err != nil {
+		return "", fmt.Errorf("encoding the plan: %w", err)
+	}
+	if err := os.WriteFile(filepath.Join(abs, backupPlanFile), raw, 0o600); err != nil {
+		return "", fmt.Errorf("writing the plan to %s: %w", abs, err)
+	}
+	readme := fmt.Sprintf(`pivotcheck backup of namespace %s from %s, %s.
+Every object clusterctl move takes (%d), as clusterctl --to-directory writes them, with status.
+THIS FOLDER HOLDS CREDENTIALS (BMC Secrets, kubeconfig and CA Secrets): keep it private, delete it when done.
+Restore: pivotcheck restore --from %s --to-kubeconfig KUBECONFIG
+     or: clusterctl move --from-directory %s --to-kubeconfig KUBECONFIG
+`, d.opts.Namespace, d.opts.Source, time.Now().UTC().Format(time.RFC3339), len(plan), abs, objDir)
+	if err := os.WriteFile(filepath.Join(abs, backupReadme), []byte(readme), 0o600); err != nil {
+		return "", fmt.Errorf("writing %s: %w", backupReadme, err)
+	}
+	d.warn(fmt.Sprintf("the backup in %s holds credentials (BMC and kubeconfig Secrets): keep it private", abs))
+	return fmt.Sprintf("%d objects saved to %s (files 0600; holds credentials)", len(plan), abs), nil
+}
+
+// BackupObjectsDir is the sub-folder of a backup holding clusterctl's
+// files: clusterctl --from-directory reads every file of its folder, so
+// pivotcheck's own files (plan, README) live one level up.
+const BackupObjectsDir = "objects"
+
+func (d *driver) setPlan(plan []mover.Object) {
+	d.plan = plan
+	d.report.Objects = plan
+	d.report.CountsByKind = map[string]int{}
+	for _, o := range plan {
+		d.report.CountsByKind[o.Kind]++
+	}
+}
+
+// unpauseSourceForResume undoes the pause a failed clusterctl move left on
+// the source Clusters, right before the move is re-run. It refuses when a
+// target copy of a Cluster is already unpaused: both sides would then run.
+func (d *driver) unpauseSourceForResume(ctx context.Context) error {
+	cls := &clusterv1.ClusterList{}
+	if err := d.src.List(ctx, cls, client.InNamespace(d.opts.Namespace)); err != nil {
+		return fmt.Errorf("listing source Clusters in %s: %w", d.opts.Namespace, err)
+	}
+	for i := range cls.Items {
+		cl := &cls.Items[i]
+		if !ptr.Deref(cl.Spec.Paused, false) {
+			continue
+		}
+		tc := &clusterv1.Cluster{}
+		err := d.dst.Get(ctx, client.ObjectKeyFromObject(cl), tc)
+		switch {
+		case err == nil && !ptr.Deref(tc.Spec.Paused, false):
+			return fmt.Errorf("cluster %s/%s is paused in the source but already unpaused in the target: refusing to unpause the source (both sides would reconcile it)", cl.Namespace, cl.Name)
+		case err != nil && !apierrors.IsNotFound(err):
+			return fmt.Errorf("reading the target copy of Cluster %s/%s: %w", cl.Namespace, cl.Name, err)
+		}
+		if err := d.src.Patch(ctx, cl, client.RawPatch("application/merge-patch+json", []byte(`{"spec":{"paused":null}}`))); err != nil {
+			return fmt.Errorf("unpausing source Cluster %s/%s for the re-run: %w", cl.Namespace, cl.Name, err)
+		}
+		d.log.Info("unpaused the source Cluster left paused by the failed move", "cluster", cl.Name)
+	}
+	return nil
+}
+
+func (d *driver) move(ctx context.Context) (string, error) {
+	p := newProgress(d.opts.Out, d.opts.Terminal, len(d.plan))
+	on := func(e mover.Event) {
+		if e.Object.Kind == "Namespace" {
+			// clusterctl creates the namespace too; it is not part of the plan.
+			return
+		}
+		switch e.Action {
+		case mover.Creating:
+			d.report.Created++
+		case mover.Deleting:
+			d.report.Deleted++
+		}
+		p.event(e)
+		if d.opts.OnEvent != nil {
+			d.opts.OnEvent(e)
+		}
+	}
+	var err error
+	if d.opts.Clusterctl != "" {
+		err = runClusterctl(ctx, d.opts, on)
+	} else {
+		err = mover.Move(ctx, mover.Options{From: d.opts.Source, To: d.opts.Target, Namespace: d.opts.Namespace, Log: d.log, Progress: on})
+	}
+	p.finish()
+	if err != nil {
+		return "", err
+	}
+	if d.opts.Resume {
+		if err := d.resumeTargetClusters(ctx); err != nil {
+			return "", err
+		}
+	}
+	return fmt.Sprintf("%d created in the target, %d deleted from the source", d.report.Created, d.report.Deleted), nil
+}
+
+func (d *driver) deleteSourceBMO(ctx context.Context) (string, error) {
+	dep := &appsv1.Deployment{}
+	dep.Namespace, dep.Name = bmoNamespace, bmoDeployment
+	if err := d.src.Delete(ctx, dep, client.PropagationPolicy("Background")); err != nil {
+		if apierrors.IsNotFound(err) {
+			return "no BMO Deployment in the source", nil
+		}
+		return "", fmt.Errorf("deleting Deployment %s/%s in the source: %w", bmoNamespace, bmoDeployment, err)
+	}
+	return "deleted Deployment " + bmoNamespace + "/" + bmoDeployment, nil
+}
+
+func sortedKeys(m map[string]int) []string {
+	var out []string
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// newClient builds a client whose client-side rate limit does not dominate
+// the run: client-go's default (5 requests/s) turns 100 host patches into 20 s.
+// The API server's own priority and fairness still applies.
+func newClient(t kube.Target) (client.Client, error) {
+	cfg, err := t.RESTConfig()
+	if err != nil {
+		return nil, err
+	}
+	cfg.QPS, cfg.Burst = 100, 200
+	c, err := client.New(cfg, client.Options{Scheme: scheme.Scheme})
+	if err != nil {
+		return nil, fmt.Errorf("client for %s: %w", t, err)
+	}
+	return c, nil
+}
+
+// parallel runs f for each index with at most 8 calls in flight, returning
+// the first error.
+func parallel(ctx context.Context, n int, f func(ctx context.Context, i int) error) error {
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(8)
+	for i := 0; i < n; i++ {
+		g.Go(func() error { return f(gctx, i) })
+	}
+	return g.Wait()
+}
+
+// resumeTargetClusters unpauses target Clusters that a failed attempt left
+// paused after it had already deleted them from the source (a failure in
+// clusterctl's last step): the re-run's graph no longer holds them, so
+// clusterctl will not unpause them itself.
+func (d *driver) resumeTargetClusters(ctx context.Context) error {
+	cls := &clusterv1.ClusterList{}
+	if err := d.dst.List(ctx, cls, client.InNamespace(d.opts.Namespace)); err != nil {
+		return fmt.Errorf("listing target Clusters in %s: %w", d.opts.Namespace, err)
+	}
+	for i := range cls.Items {
+		cl := &cls.Items[i]
+		if !ptr.Deref(cl.Spec.Paused, false) {
+			continue
+		}
+		err := d.src.Get(ctx, client.ObjectKeyFromObject(cl), &clusterv1.Cluster{})
+		if err == nil {
+			continue // still in the source: not ours to unpause
+		}
+		if !apierrors.IsNotFound(err) {
+			return fmt.Errorf("reading source Cluster %s/%s: %w", cl.Namespace, cl.Name, err)
+		}
+		if err := d.dst.Patch(ctx, cl, client.RawPatch("application/merge-patch+json", []byte(`{"spec":{"paused":null}}`))); err != nil {
+			return fmt.Errorf("unpausing target Cluster %s/%s left paused by the failed move: %w", cl.Namespace, cl.Name, err)
+		}
+	}
+	return nil
+}

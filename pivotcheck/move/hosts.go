@@ -1,0 +1,168 @@
+package move
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+
+	bmov1alpha1 "github.com/metal3-io/baremetal-operator/apis/metal3.io/v1alpha1"
+	appsv1 "k8s.io/api/apps/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/pivotcheck/pivotcheck/internal/hostsafety"
+)
+
+// BMO deployment in both clusters (pivot-facts.md section 5).
+const (
+	bmoNamespace  = "baremetal-operator-system"
+	bmoDeployment = "baremetal-operator-controller-manager"
+)
+
+// StatusAnnotation renders host status the way baremetalhost.metal3.io/status
+// carries it: the status without hardware details (HardwareData restores
+// them), keys sorted. When the target runs a BMO older than v0.13, whose
+// webhook rejects unknown fields, the v0.13 `conditions` field is dropped.
+// targetBMO is the target BMO's version ("" when unknown: keep everything).
+func StatusAnnotation(st bmov1alpha1.BareMetalHostStatus, targetBMO string) (string, error) {
+	switch st.OperationalStatus {
+	case "", bmov1alpha1.OperationalStatusOK, bmov1alpha1.OperationalStatusDiscovered, bmov1alpha1.OperationalStatusError,
+		bmov1alpha1.OperationalStatusDelayed, bmov1alpha1.OperationalStatusDetached:
+	default:
+		return "", fmt.Errorf("operationalStatus %q cannot be carried in the status annotation (BMO's webhook rejects it): wait until the host leaves it", st.OperationalStatus)
+	}
+	st.HardwareDetails = nil
+	raw, err := json.Marshal(st)
+	if err != nil {
+		return "", fmt.Errorf("encoding host status: %w", err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(raw, &m); err != nil {
+		return "", fmt.Errorf("re-decoding host status: %w", err)
+	}
+	delete(m, "hardware")
+	if olderThan(targetBMO, 0, 13) {
+		delete(m, "conditions")
+	}
+	// encoding/json writes map keys sorted, so the annotation is stable.
+	out, err := json.Marshal(m)
+	if err != nil {
+		return "", fmt.Errorf("encoding host status: %w", err)
+	}
+	return string(out), nil
+}
+
+// olderThan reports whether version "vMAJ.MIN..." is known and older than maj.min.
+func olderThan(version string, maj, minor int) bool {
+	v := strings.TrimPrefix(version, "v")
+	parts := strings.SplitN(v, ".", 3)
+	if len(parts) < 2 {
+		return false
+	}
+	a, err1 := strconv.Atoi(parts[0])
+	b, err2 := strconv.Atoi(parts[1])
+	if err1 != nil || err2 != nil {
+		return false
+	}
+	return a < maj || (a == maj && b < minor)
+}
+
+// HostAction is what the host hand-over does to one host.
+type HostAction struct {
+	Name string
+	// Patch is the merge patch to send (nil: nothing to write).
+	Patch map[string]any
+	// Skip explains why the host is left alone.
+	Skip string
+}
+
+// PlanHostHandover decides, per host, the one patch that writes the status
+// annotation and pivotcheck's pause together: BMO deletes the annotation of
+// an unpaused host with status at once, so both must land in one write.
+// Foreign pauses are never overwritten; a CAPM3 pause is kept (CAPM3 in the
+// target removes it) and only the status annotation is added when missing.
+func PlanHostHandover(hosts []bmov1alpha1.BareMetalHost, targetBMO string) ([]HostAction, []string, error) {
+	var out []HostAction
+	var warnings []string
+	for i := range hosts {
+		h := &hosts[i]
+		key := h.Namespace + "/" + h.Name
+		pause, paused := h.Annotations[bmov1alpha1.PausedAnnotation]
+		if v, foreign := hostsafety.ForeignPause(h); foreign {
+			out = append(out, HostAction{Name: h.Name, Skip: fmt.Sprintf("paused by %q", v)})
+			if _, ok := h.Annotations[bmov1alpha1.StatusAnnotation]; !ok {
+				if hostsafety.Consumed(h) {
+					// Without status the target BMO re-registers and reprovisions
+					// the live node once the pause goes: refuse before any move write.
+					return nil, nil, fmt.Errorf("BareMetalHost %s is consumed, paused by %q and has no %s annotation: its status would be lost and the node reprovisioned in the target; remove that pause or add the annotation first", key, v, bmov1alpha1.StatusAnnotation)
+				}
+				warnings = append(warnings, fmt.Sprintf("BareMetalHost %s is paused by %q and has no status annotation: the target BMO will re-inspect it", key, v))
+			}
+			continue
+		}
+		ann, err := StatusAnnotation(h.Status, targetBMO)
+		if err != nil {
+			return nil, nil, fmt.Errorf("BareMetalHost %s: %w", key, err)
+		}
+		if h.Status.LastUpdated == nil && h.Status.Provisioning.State == "" {
+			// Nothing to hand over: an empty status would only wipe the target's.
+			warnings = append(warnings, fmt.Sprintf("BareMetalHost %s has no status yet: the target BMO will register it from scratch", key))
+			ann = ""
+		}
+		want := map[string]any{}
+		if ann != "" && h.Annotations[bmov1alpha1.StatusAnnotation] != ann {
+			want[bmov1alpha1.StatusAnnotation] = ann
+		}
+		if !paused {
+			want[bmov1alpha1.PausedAnnotation] = hostsafety.PivotcheckPauseValue
+		} else if pause == hostsafety.CAPM3PauseValue && ann != "" {
+			if _, has := h.Annotations[bmov1alpha1.StatusAnnotation]; has {
+				// CAPM3 already handed this host over; its annotation stands.
+				delete(want, bmov1alpha1.StatusAnnotation)
+			}
+		}
+		if len(want) == 0 {
+			out = append(out, HostAction{Name: h.Name, Skip: "already handed over"})
+			continue
+		}
+		out = append(out, HostAction{Name: h.Name, Patch: map[string]any{"metadata": map[string]any{"annotations": want}}})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out, warnings, nil
+}
+
+// bmoVersion reads the BMO version from the image tag of its Deployment
+// ("" when absent or untagged).
+func bmoVersion(ctx context.Context, c client.Client) (string, error) {
+	d := &appsv1.Deployment{}
+	if err := c.Get(ctx, client.ObjectKey{Namespace: bmoNamespace, Name: bmoDeployment}, d); err != nil {
+		if apierrors.IsNotFound(err) {
+			return "", nil
+		}
+		return "", fmt.Errorf("reading Deployment %s/%s: %w", bmoNamespace, bmoDeployment, err)
+	}
+	for _, ct := range d.Spec.Template.Spec.Containers {
+		if i := strings.LastIndex(ct.Image, ":"); i > 0 && strings.Contains(ct.Image, "baremetal-operator") {
+			return ct.Image[i+1:], nil
+		}
+	}
+	return "", nil
+}
+
+// hostWaitVerdict compares a target host with its pre-move status: done
+// when BMO restored it; failed when it went back to registering,
+// inspecting or provisioning (the adoption did not happen).
+func hostWaitVerdict(h *bmov1alpha1.BareMetalHost, before bmov1alpha1.BareMetalHostStatus) (done bool, failed string) {
+	switch h.Status.Provisioning.State {
+	case bmov1alpha1.StateRegistering, bmov1alpha1.StateInspecting, bmov1alpha1.StateProvisioning,
+		bmov1alpha1.StateMatchProfile, bmov1alpha1.StatePreparing, bmov1alpha1.StateDeprovisioning:
+		return false, fmt.Sprintf("BareMetalHost %s/%s entered %q in the target instead of keeping %q: BMO did not adopt it", h.Namespace, h.Name, h.Status.Provisioning.State, before.Provisioning.State)
+	}
+	if _, pending := h.Annotations[bmov1alpha1.StatusAnnotation]; pending || h.Status.LastUpdated == nil {
+		return false, ""
+	}
+	return h.Status.Provisioning.State == before.Provisioning.State, ""
+}

@@ -1,0 +1,172 @@
+// Package move is the pivot driver: it runs the whole Metal3 pivot (preflight,
+// Ironic hand-over, owner repair, host status hand-over, backup, clusterctl
+// move, verify) as one resumable procedure. Decisions are pure functions in
+// this package; Run only sequences them with API calls.
+package move
+
+import (
+	"context"
+	"io"
+	"time"
+
+	"github.com/go-logr/logr"
+
+	"github.com/pivotcheck/pivotcheck/internal/ironic"
+	"github.com/pivotcheck/pivotcheck/internal/kube"
+	"github.com/pivotcheck/pivotcheck/internal/mover"
+)
+
+// PreflightFunc runs the preflight engine and returns one line per blocking
+// (error) finding. The command wires it to pivotcheck/preflight; tests inject
+// their own. skip lists the check IDs the operator skipped explicitly.
+type PreflightFunc func(ctx context.Context, skip []string) (blocking []string, warnings []string, err error)
+
+// Ironic hand-over modes.
+const (
+	HandoverDelete      = "delete"
+	HandoverScaleToZero = "scale-to-zero"
+	HandoverExternal    = "external"
+)
+
+// Options configure one run of the driver.
+type Options struct {
+	Source, Target kube.Target
+	Namespace      string
+
+	// Preflight is step 1; nil skips it (reported as skipped, with a warning).
+	Preflight  PreflightFunc
+	SkipChecks []string
+
+	IronicHandover               string // delete (default), scale-to-zero, external
+	ConfirmExternalIronicStopped bool
+	IronicWorkloads              []ironic.Workload
+	// IronicGoneTimeout bounds the wait for the source Ironic pods to go
+	// (default 5m); TargetIronicTimeout the wait for the target's Ironic to
+	// be available (default 10m).
+	IronicGoneTimeout, TargetIronicTimeout time.Duration
+
+	FixOwners bool
+
+	// BackupDir is where the backup goes (default ./pivotcheck-backup-<UTC time>).
+	BackupDir string
+
+	DryRun bool
+	Resume bool
+
+	// Clusterctl, when set, is the path of a clusterctl binary run instead
+	// of the built-in v1.13.6 library.
+	Clusterctl string
+
+	WaitForHosts bool
+	HostTimeout  time.Duration // default 15m
+
+	DeleteSourceBMO bool
+
+	// Out receives progress (phases, object counts); Terminal makes it one
+	// updating line.
+	Out      io.Writer
+	Terminal bool
+	Log      logr.Logger
+
+	// ResumeCommand is the command line that resumes this run, printed on
+	// failure (the command builds it from its own flags).
+	ResumeCommand string
+
+	// OnEvent sees every clusterctl progress event (tests inject faults here).
+	OnEvent func(mover.Event)
+	// PollInterval for waits (default 1s).
+	PollInterval time.Duration
+}
+
+func (o *Options) defaults(now time.Time) {
+	if o.IronicHandover == "" {
+		o.IronicHandover = HandoverDelete
+	}
+	if o.IronicGoneTimeout == 0 {
+		o.IronicGoneTimeout = 5 * time.Minute
+	}
+	if o.TargetIronicTimeout == 0 {
+		o.TargetIronicTimeout = 10 * time.Minute
+	}
+	if o.HostTimeout == 0 {
+		o.HostTimeout = 15 * time.Minute
+	}
+	if o.PollInterval == 0 {
+		o.PollInterval = time.Second
+	}
+	if o.BackupDir == "" {
+		o.BackupDir = "pivotcheck-backup-" + now.UTC().Format("20060102T150405Z")
+	}
+	if o.Out == nil {
+		o.Out = io.Discard
+	}
+	if o.IronicWorkloads == nil {
+		o.IronicWorkloads = ironic.DefaultWorkloads
+	}
+}
+
+// Phase names, in order.
+const (
+	PhasePreflight = "preflight"
+	PhaseIronic    = "ironic-handover"
+	PhaseOwners    = "owner-repair"
+	PhaseHosts     = "host-handover"
+	PhaseBackup    = "backup"
+	PhaseMove      = "move"
+	PhaseVerify    = "verify"
+	PhaseDeleteBMO = "delete-source-bmo"
+	PhasePlan      = "plan"
+	statusOK       = "ok"
+	statusSkipped  = "skipped"
+	statusFailed   = "failed"
+	statusPlanned  = "would run"
+	backupPlanFile = "pivotcheck-plan.json"
+	backupReadme   = "README-pivotcheck.txt"
+)
+
+// PhaseResult is one phase of the report.
+type PhaseResult struct {
+	Name     string        `json:"name"`
+	Status   string        `json:"status"`
+	Duration time.Duration `json:"-"`
+	Seconds  float64       `json:"seconds"`
+	Detail   string        `json:"detail,omitempty"`
+}
+
+// Report is what Run returns, complete or not.
+type Report struct {
+	Namespace string        `json:"namespace"`
+	Source    string        `json:"source"`
+	Target    string        `json:"target"`
+	DryRun    bool          `json:"dryRun,omitempty"`
+	Resume    bool          `json:"resume,omitempty"`
+	Completed bool          `json:"completed"`
+	Verified  bool          `json:"verified"`
+	Phases    []PhaseResult `json:"phases"`
+	// Objects is clusterctl's list of objects to move (the plan).
+	Objects      []mover.Object `json:"objects,omitempty"`
+	CountsByKind map[string]int `json:"countsByKind"`
+	Created      int            `json:"created"`
+	Deleted      int            `json:"deleted"`
+	BackupDir    string         `json:"backupDir,omitempty"`
+	Warnings     []string       `json:"warnings,omitempty"`
+	// LeftBehind are objects of movable kinds still in the source namespace.
+	LeftBehind []mover.Object `json:"leftBehind,omitempty"`
+	// FailedPhase, SourceState, TargetState and ResumeCommand are set on failure.
+	FailedPhase   string  `json:"failedPhase,omitempty"`
+	Error         string  `json:"error,omitempty"`
+	SourceState   string  `json:"sourceState,omitempty"`
+	TargetState   string  `json:"targetState,omitempty"`
+	ResumeCommand string  `json:"resumeCommand,omitempty"`
+	TotalSeconds  float64 `json:"totalSeconds"`
+}
+
+// Phase returns the named phase result (zero value when absent).
+func (r *Report) Phase(name string) PhaseResult {
+	for _, p := range r.Phases {
+		if p.Name == name {
+			return p
+		}
+	}
+	return PhaseResult{}
+}

@@ -1,0 +1,171 @@
+package move
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+
+	bmov1alpha1 "github.com/metal3-io/baremetal-operator/apis/metal3.io/v1alpha1"
+	"github.com/stretchr/testify/require"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
+
+	"github.com/pivotcheck/pivotcheck/internal/hostsafety"
+	"github.com/pivotcheck/pivotcheck/internal/mover"
+)
+
+func provisionedStatus() bmov1alpha1.BareMetalHostStatus {
+	now := metav1.Now()
+	return bmov1alpha1.BareMetalHostStatus{
+		OperationalStatus: bmov1alpha1.OperationalStatusOK, LastUpdated: &now, PoweredOn: true,
+		Provisioning:    bmov1alpha1.ProvisionStatus{State: bmov1alpha1.StateProvisioned, ID: "abc"},
+		HardwareDetails: &bmov1alpha1.HardwareDetails{Hostname: "h"},
+		Conditions:      []metav1.Condition{{Type: "Progressing", Status: metav1.ConditionFalse, Reason: "NotProgressing", LastTransitionTime: now}},
+	}
+}
+
+func TestStatusAnnotation(t *testing.T) {
+	st := provisionedStatus()
+	ann, err := StatusAnnotation(st, "v0.13.2")
+	require.NoError(t, err)
+	require.NotContains(t, ann, `"hardware"`)
+	require.Contains(t, ann, `"conditions"`)
+	// Keys sorted: the annotation is stable across runs.
+	var m map[string]json.RawMessage
+	require.NoError(t, json.Unmarshal([]byte(ann), &m))
+	keys := []string{}
+	for _, part := range strings.Split(strings.Trim(ann, "{}"), `,"`) {
+		if i := strings.Index(part, `":`); i > 0 && !strings.Contains(part[:i], "{") {
+			keys = append(keys, strings.Trim(part[:i], `"`))
+		}
+	}
+	require.IsIncreasing(t, keys[:3])
+	// BMO decodes it back to the same status (minus hardware).
+	var back bmov1alpha1.BareMetalHostStatus
+	require.NoError(t, json.Unmarshal([]byte(ann), &back))
+	require.Equal(t, st.Provisioning, back.Provisioning)
+	require.Nil(t, back.HardwareDetails)
+
+	// A target BMO older than v0.13 rejects conditions.
+	old, err := StatusAnnotation(st, "v0.12.3")
+	require.NoError(t, err)
+	require.NotContains(t, old, `"conditions"`)
+
+	st.OperationalStatus = bmov1alpha1.OperationalStatusServicing
+	_, err = StatusAnnotation(st, "")
+	require.ErrorContains(t, err, "servicing")
+}
+
+func host(name string, ann map[string]string) bmov1alpha1.BareMetalHost {
+	return bmov1alpha1.BareMetalHost{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "ns", Annotations: ann, UID: "uid-" + "h"}, Status: provisionedStatus()}
+}
+
+func TestPlanHostHandover(t *testing.T) {
+	st := provisionedStatus()
+	ann, err := StatusAnnotation(st, "")
+	require.NoError(t, err)
+	hosts := []bmov1alpha1.BareMetalHost{
+		host("plain", nil),
+		host("foreign", map[string]string{bmov1alpha1.PausedAnnotation: "ops"}),
+		host("capm3", map[string]string{bmov1alpha1.PausedAnnotation: hostsafety.CAPM3PauseValue, bmov1alpha1.StatusAnnotation: "{}"}),
+		host("done", map[string]string{bmov1alpha1.PausedAnnotation: hostsafety.PivotcheckPauseValue, bmov1alpha1.StatusAnnotation: ann}),
+	}
+	acts, warns, err := PlanHostHandover(hosts, "")
+	require.NoError(t, err)
+	by := map[string]HostAction{}
+	for _, a := range acts {
+		by[a.Name] = a
+	}
+	// One patch with both annotations.
+	want := by["plain"].Patch["metadata"].(map[string]any)["annotations"].(map[string]any)
+	require.Equal(t, hostsafety.PivotcheckPauseValue, want[bmov1alpha1.PausedAnnotation])
+	require.Equal(t, ann, want[bmov1alpha1.StatusAnnotation])
+	// Never overwrite someone else's pause.
+	require.Nil(t, by["foreign"].Patch)
+	require.Contains(t, by["foreign"].Skip, "ops")
+	require.Len(t, warns, 1)
+	// A consumed host paused by someone else without annotation would lose
+	// its status: refused before anything is written.
+	consumed := host("consumed-foreign", map[string]string{bmov1alpha1.PausedAnnotation: "ops"})
+	consumed.Spec.ConsumerRef = &corev1.ObjectReference{Name: "m3m"}
+	_, _, err = PlanHostHandover([]bmov1alpha1.BareMetalHost{consumed}, "")
+	require.ErrorContains(t, err, "consumed-foreign")
+	// CAPM3 already handed it over.
+	require.Nil(t, by["capm3"].Patch)
+	// Idempotent on resume.
+	require.Nil(t, by["done"].Patch)
+}
+
+func TestPlanOwnerFixesPure(t *testing.T) {
+	h := bmov1alpha1.BareMetalHost{ObjectMeta: metav1.ObjectMeta{Name: "h0", Namespace: "ns", UID: "host-uid"},
+		Spec: bmov1alpha1.BareMetalHostSpec{BMC: bmov1alpha1.BMCDetails{CredentialsName: "bmc"},
+			UserData: &corev1.SecretReference{Name: "ud"}, NetworkData: &corev1.SecretReference{Name: "nd", Namespace: "other"}}}
+	owned := corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "ud", OwnerReferences: []metav1.OwnerReference{{Name: "x"}}}}
+	secrets := []corev1.Secret{{ObjectMeta: metav1.ObjectMeta{Name: "bmc"}}, owned, {ObjectMeta: metav1.ObjectMeta{Name: "nd"}}}
+	cl := clusterv1.Cluster{ObjectMeta: metav1.ObjectMeta{Name: "c1", UID: "cluster-uid"}}
+	tmpl := unstructured.Unstructured{Object: map[string]any{"metadata": map[string]any{"name": "t"}, "spec": map[string]any{"clusterName": "c1"}}}
+	pool := unstructured.Unstructured{Object: map[string]any{"metadata": map[string]any{"name": "p"}, "spec": map[string]any{}}}
+	fixes := PlanOwnerFixes([]bmov1alpha1.BareMetalHost{h}, secrets, []clusterv1.Cluster{cl}, []unstructured.Unstructured{tmpl}, []unstructured.Unstructured{pool})
+	require.Len(t, fixes, 3)
+	ref := fixes[0].Patch["metadata"].(map[string]any)["ownerReferences"].([]metav1.OwnerReference)[0]
+	require.Equal(t, "bmc", fixes[0].Name)
+	require.EqualValues(t, "host-uid", ref.UID)
+	ref = fixes[1].Patch["metadata"].(map[string]any)["ownerReferences"].([]metav1.OwnerReference)[0]
+	require.Equal(t, "t", fixes[1].Name)
+	require.EqualValues(t, "cluster-uid", ref.UID)
+	require.Equal(t, "p", fixes[2].Name)
+	require.Contains(t, fixes[2].Patch["metadata"].(map[string]any)["labels"], moveLabel)
+}
+
+func TestCompareInventories(t *testing.T) {
+	a := mover.Object{Kind: "Machine", Namespace: "ns", Name: "a"}
+	b := mover.Object{Kind: "Machine", Namespace: "ns", Name: "b"}
+	c := mover.Object{Kind: "Secret", Namespace: "ns", Name: "orphan"}
+	root := mover.Object{Kind: "ConfigMap", Namespace: "ns", Name: "kube-root-ca.crt"}
+	r := CompareInventories([]mover.Object{a, b}, map[mover.Object]int{a: 1, b: 2}, map[mover.Object]int{a: 1, c: 1, root: 1})
+	require.Empty(t, r.Missing)
+	require.Equal(t, []mover.Object{b}, r.Duplicated)
+	require.Equal(t, []mover.Object{a}, r.StillInSource)
+	require.Equal(t, []mover.Object{c}, r.LeftBehind)
+	r = CompareInventories([]mover.Object{a, b}, map[mover.Object]int{a: 1}, nil)
+	require.Equal(t, []mover.Object{b}, r.Missing)
+}
+
+func TestHostWaitVerdict(t *testing.T) {
+	before := provisionedStatus()
+	h := &bmov1alpha1.BareMetalHost{ObjectMeta: metav1.ObjectMeta{Name: "h", Namespace: "ns", Annotations: map[string]string{bmov1alpha1.StatusAnnotation: "{}"}}}
+	done, bad := hostWaitVerdict(h, before)
+	require.False(t, done)
+	require.Empty(t, bad)
+	h.Annotations = nil
+	h.Status = before
+	done, bad = hostWaitVerdict(h, before)
+	require.True(t, done)
+	require.Empty(t, bad)
+	h.Status.Provisioning.State = bmov1alpha1.StateRegistering
+	_, bad = hostWaitVerdict(h, before)
+	require.Contains(t, bad, "registering")
+}
+
+func TestParseClusterctlLine(t *testing.T) {
+	e, ok := ParseClusterctlLine(`Creating BareMetalHost="test1-host-0" Namespace="metal3"`)
+	require.True(t, ok)
+	require.Equal(t, mover.Creating, e.Action)
+	require.Equal(t, mover.Object{Kind: "BareMetalHost", Namespace: "metal3", Name: "test1-host-0"}, e.Object)
+	e, ok = ParseClusterctlLine("Creating objects in the target cluster")
+	require.True(t, ok)
+	require.Equal(t, "Creating objects in the target cluster", e.Phase)
+	_, ok = ParseClusterctlLine("Discovering Cluster API objects")
+	require.False(t, ok)
+	require.Equal(t, []string{"move", "--namespace", "ns", "-v", "1", "--kubeconfig", "a", "--kubeconfig-context", "ca", "--to-kubeconfig", "b"},
+		clusterctlArgs(Options{Namespace: "ns", Source: target0("a", "ca"), Target: target0("b", "")}))
+}
+
+func TestOlderThan(t *testing.T) {
+	require.True(t, olderThan("v0.12.9", 0, 13))
+	require.False(t, olderThan("v0.13.0", 0, 13))
+	require.False(t, olderThan("latest", 0, 13))
+	require.False(t, olderThan("", 0, 13))
+}

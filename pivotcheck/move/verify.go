@@ -1,0 +1,350 @@
+package move
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	bmov1alpha1 "github.com/metal3-io/baremetal-operator/apis/metal3.io/v1alpha1"
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/utils/ptr"
+	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/pivotcheck/pivotcheck/internal/hostsafety"
+	"github.com/pivotcheck/pivotcheck/internal/mover"
+)
+
+const clusterctlLabel = "clusterctl.cluster.x-k8s.io"
+
+// movableKinds maps each kind clusterctl considers (CRDs with its label, at
+// their storage version, plus Secrets and ConfigMaps) to its GVKs. clusterctl's
+// events carry no group, so a kind may map to more than one.
+func movableKinds(ctx context.Context, c client.Client) (map[string][]schema.GroupVersionKind, error) {
+	crds := &apiextensionsv1.CustomResourceDefinitionList{}
+	if err := c.List(ctx, crds, client.HasLabels{clusterctlLabel}); err != nil {
+		return nil, fmt.Errorf("listing CRDs labelled %s: %w", clusterctlLabel, err)
+	}
+	out := map[string][]schema.GroupVersionKind{
+		"Secret":    {{Version: "v1", Kind: "Secret"}},
+		"ConfigMap": {{Version: "v1", Kind: "ConfigMap"}},
+	}
+	for _, crd := range crds.Items {
+		if crd.Spec.Scope != apiextensionsv1.NamespaceScoped {
+			continue
+		}
+		for _, v := range crd.Spec.Versions {
+			if v.Storage {
+				k := crd.Spec.Names.Kind
+				out[k] = append(out[k], schema.GroupVersionKind{Group: crd.Spec.Group, Version: v.Name, Kind: k})
+			}
+		}
+	}
+	return out, nil
+}
+
+// inventory counts the objects of the given kinds in the namespace by
+// (kind, name): a count above 1 means the same name under two API groups.
+func inventory(ctx context.Context, c client.Client, ns string, kinds map[string][]schema.GroupVersionKind, only map[string]bool) (map[mover.Object]int, error) {
+	out := map[mover.Object]int{}
+	for kind, gvks := range kinds {
+		if only != nil && !only[kind] {
+			continue
+		}
+		for _, gvk := range gvks {
+			l := &unstructured.UnstructuredList{}
+			l.SetGroupVersionKind(gvk.GroupVersion().WithKind(gvk.Kind + "List"))
+			if err := c.List(ctx, l, client.InNamespace(ns)); err != nil {
+				if isNoKind(err) {
+					continue
+				}
+				return nil, fmt.Errorf("listing %s in %s: %w", gvk.Kind, ns, err)
+			}
+			for _, it := range l.Items {
+				out[mover.Object{Kind: kind, Namespace: ns, Name: it.GetName()}]++
+			}
+		}
+	}
+	return out, nil
+}
+
+func (d *driver) planKinds() map[string]bool {
+	m := map[string]bool{}
+	for _, o := range d.plan {
+		m[o.Kind] = true
+	}
+	return m
+}
+
+// countPresent counts planned objects present in c.
+func (d *driver) countPresent(ctx context.Context, c client.Client) (int, error) {
+	kinds, err := movableKinds(ctx, c)
+	if err != nil {
+		return 0, err
+	}
+	inv, err := inventory(ctx, c, d.opts.Namespace, kinds, d.planKinds())
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, o := range d.plan {
+		if inv[o] > 0 {
+			n++
+		}
+	}
+	return n, nil
+}
+
+// VerifyResult lists what is wrong after a move (pure comparison).
+type VerifyResult struct {
+	Missing, Duplicated, StillInSource, LeftBehind []mover.Object
+}
+
+// CompareInventories checks every planned object is in the target exactly
+// once and gone from the source; source objects not in the plan are left behind.
+func CompareInventories(plan []mover.Object, target, source map[mover.Object]int) VerifyResult {
+	var r VerifyResult
+	inPlan := map[mover.Object]bool{}
+	for _, o := range plan {
+		inPlan[o] = true
+		switch n := target[o]; {
+		case n == 0:
+			r.Missing = append(r.Missing, o)
+		case n > 1:
+			r.Duplicated = append(r.Duplicated, o)
+		}
+		if source[o] > 0 {
+			r.StillInSource = append(r.StillInSource, o)
+		}
+	}
+	for o := range source {
+		if inPlan[o] || ignoredLeftover(o) {
+			continue
+		}
+		r.LeftBehind = append(r.LeftBehind, o)
+	}
+	mover.SortObjects(r.LeftBehind)
+	return r
+}
+
+// ignoredLeftover: objects every namespace has, never part of a pivot.
+func ignoredLeftover(o mover.Object) bool {
+	return o.Kind == "ConfigMap" && o.Name == "kube-root-ca.crt"
+}
+
+func objs(os []mover.Object) string {
+	var s []string
+	for _, o := range os {
+		s = append(s, o.String())
+	}
+	return listSuffix(s)
+}
+
+func (d *driver) verify(ctx context.Context) (string, error) {
+	ns := d.opts.Namespace
+	tkinds, err := movableKinds(ctx, d.dst)
+	if err != nil {
+		return "", fmt.Errorf("target: %w", err)
+	}
+	skinds, err := movableKinds(ctx, d.src)
+	if err != nil {
+		return "", fmt.Errorf("source: %w", err)
+	}
+	tinv, err := inventory(ctx, d.dst, ns, tkinds, d.planKinds())
+	if err != nil {
+		return "", fmt.Errorf("target: %w", err)
+	}
+	sinv, err := inventory(ctx, d.src, ns, skinds, nil)
+	if err != nil {
+		return "", fmt.Errorf("source: %w", err)
+	}
+	r := CompareInventories(d.plan, tinv, sinv)
+	d.report.LeftBehind = r.LeftBehind
+	if len(r.LeftBehind) > 0 {
+		d.warn(fmt.Sprintf("%d object(s) of movable kinds stay in the source namespace (not in clusterctl's plan)%s", len(r.LeftBehind), objs(r.LeftBehind)))
+	}
+	var problems []string
+	if len(r.Missing) > 0 {
+		problems = append(problems, fmt.Sprintf("%d planned object(s) missing in the target%s", len(r.Missing), objs(r.Missing)))
+	}
+	if len(r.Duplicated) > 0 {
+		problems = append(problems, fmt.Sprintf("%d object(s) present more than once in the target%s", len(r.Duplicated), objs(r.Duplicated)))
+	}
+	if len(r.StillInSource) > 0 {
+		problems = append(problems, fmt.Sprintf("%d moved object(s) still in the source%s", len(r.StillInSource), objs(r.StillInSource)))
+	}
+	cls := &clusterv1.ClusterList{}
+	if err := d.dst.List(ctx, cls, client.InNamespace(ns)); err != nil {
+		return "", fmt.Errorf("listing target Clusters in %s: %w", ns, err)
+	}
+	for _, cl := range cls.Items {
+		if ptr.Deref(cl.Spec.Paused, false) {
+			problems = append(problems, fmt.Sprintf("Cluster %s/%s is still paused in the target", ns, cl.Name))
+		}
+	}
+	hosts := &bmov1alpha1.BareMetalHostList{}
+	if err := d.dst.List(ctx, hosts, client.InNamespace(ns)); err != nil {
+		return "", fmt.Errorf("listing target BareMetalHosts in %s: %w", ns, err)
+	}
+	expect := map[string]bmov1alpha1.BareMetalHostStatus{}
+	var noStatus []string
+	for _, h := range hosts.Items {
+		raw, ok := h.Annotations[bmov1alpha1.StatusAnnotation]
+		if !ok {
+			switch {
+			case h.Status.LastUpdated != nil:
+			case hostsafety.Consumed(&h):
+				noStatus = append(noStatus, h.Name)
+			default:
+				d.warn(fmt.Sprintf("BareMetalHost %s/%s arrived in the target without status: the target BMO will inspect it again", ns, h.Name))
+			}
+			continue
+		}
+		var st bmov1alpha1.BareMetalHostStatus
+		if err := json.Unmarshal([]byte(raw), &st); err != nil {
+			problems = append(problems, fmt.Sprintf("BareMetalHost %s/%s carries an unreadable %s annotation: %v", ns, h.Name, bmov1alpha1.StatusAnnotation, err))
+			continue
+		}
+		expect[h.Name] = st
+	}
+	if len(noStatus) > 0 {
+		problems = append(problems, fmt.Sprintf("BareMetalHost(s) %s arrived in the target without status annotation: left paused so BMO does not re-register them", strings.Join(noStatus, ", ")))
+	}
+	if len(problems) > 0 {
+		return "", fmt.Errorf("%s", strings.Join(problems, "; "))
+	}
+	// Everything is in place: hand the hosts to the target BMO.
+	var mine []*bmov1alpha1.BareMetalHost
+	var unpaused []string
+	for i := range hosts.Items {
+		h := &hosts.Items[i]
+		if h.Annotations[bmov1alpha1.PausedAnnotation] == hostsafety.PivotcheckPauseValue {
+			mine = append(mine, h)
+			unpaused = append(unpaused, h.Name)
+		}
+	}
+	err = parallel(ctx, len(mine), func(ctx context.Context, i int) error {
+		h := mine[i]
+		// resourceVersion makes the patch fail if someone changed the host since the check.
+		patch := fmt.Sprintf(`{"metadata":{"annotations":{%q:null},"resourceVersion":%q}}`, bmov1alpha1.PausedAnnotation, h.ResourceVersion)
+		if err := d.dst.Patch(ctx, h, client.RawPatch("application/merge-patch+json", []byte(patch))); err != nil {
+			return fmt.Errorf("removing pivotcheck's pause from BareMetalHost %s/%s in the target: %w", ns, h.Name, err)
+		}
+		return nil
+	})
+	if err != nil {
+		return "", err
+	}
+	detail := fmt.Sprintf("%d objects in the target exactly once, none left in the source, %d Cluster(s) unpaused, %d host(s) handed to the target BMO", len(d.plan), len(cls.Items), len(unpaused))
+	if d.opts.WaitForHosts && len(unpaused) > 0 {
+		if err := d.waitForHosts(ctx, unpaused, expect); err != nil {
+			return "", err
+		}
+		detail += ", every host's status restored"
+	}
+	return detail, nil
+}
+
+func (d *driver) waitForHosts(ctx context.Context, names []string, expect map[string]bmov1alpha1.BareMetalHostStatus) error {
+	pending := map[string]bool{}
+	for _, n := range names {
+		pending[n] = true
+	}
+	err := d.poll(ctx, d.opts.HostTimeout, func() (bool, error) {
+		hosts := &bmov1alpha1.BareMetalHostList{}
+		if err := d.dst.List(ctx, hosts, client.InNamespace(d.opts.Namespace)); err != nil {
+			return false, fmt.Errorf("listing target BareMetalHosts: %w", err)
+		}
+		var failed []string
+		for i := range hosts.Items {
+			h := &hosts.Items[i]
+			if !pending[h.Name] {
+				continue
+			}
+			done, bad := hostWaitVerdict(h, expect[h.Name])
+			if bad != "" {
+				failed = append(failed, bad)
+			}
+			if done {
+				delete(pending, h.Name)
+			}
+		}
+		if len(failed) > 0 {
+			return false, fmt.Errorf("%s", strings.Join(failed, "; "))
+		}
+		return len(pending) == 0, nil
+	})
+	if err != nil {
+		var left []string
+		for n := range pending {
+			left = append(left, n)
+		}
+		return fmt.Errorf("waiting for the target BMO to restore host status (pending: %s): %w", strings.Join(left, ", "), err)
+	}
+	return nil
+}
+
+// dryRun runs only reads: preflight, clusterctl's dry-run plan, and what
+// each phase would do.
+func (d *driver) dryRun(ctx context.Context) error {
+	o := d.opts
+	if o.Preflight != nil {
+		if err := d.phase(ctx, PhasePreflight, d.preflight); err != nil {
+			return err
+		}
+	}
+	return d.phase(ctx, PhasePlan, func(ctx context.Context) (string, error) {
+		plan, err := mover.Plan(ctx, o.Source, o.Namespace, d.log)
+		if err != nil {
+			return "", err
+		}
+		d.setPlan(plan)
+		var would []string
+		s, err := snapshot(ctx, d.src)
+		if err != nil {
+			return "", fmt.Errorf("source: %w", err)
+		}
+		in := ironicRunning(s, o)
+		would = append(would, fmt.Sprintf("%s: %s the source Ironic (%s)", PhaseIronic, o.IronicHandover, instances(in)))
+		if o.FixOwners {
+			hosts, secrets, clusters, tmpl, pools, err := listOwnerInputs(ctx, d.src, o.Namespace)
+			if err != nil {
+				return "", err
+			}
+			fixes := PlanOwnerFixes(hosts, secrets, clusters, tmpl, pools)
+			var fs []string
+			for _, f := range fixes {
+				fs = append(fs, f.String())
+			}
+			would = append(would, fmt.Sprintf("%s: %d fix(es)%s", PhaseOwners, len(fixes), listSuffix(fs)))
+		}
+		hosts := &bmov1alpha1.BareMetalHostList{}
+		if err := d.src.List(ctx, hosts, client.InNamespace(o.Namespace)); err != nil {
+			return "", fmt.Errorf("listing BareMetalHosts in %s: %w", o.Namespace, err)
+		}
+		targetBMO, err := bmoVersion(ctx, d.dst)
+		if err != nil {
+			return "", fmt.Errorf("target: %w", err)
+		}
+		actions, _, err := PlanHostHandover(hosts.Items, targetBMO)
+		if err != nil {
+			return "", err
+		}
+		n := 0
+		for _, a := range actions {
+			if a.Patch != nil {
+				n++
+			}
+		}
+		would = append(would, fmt.Sprintf("%s: annotate and pause %d of %d host(s)", PhaseHosts, n, len(actions)))
+		would = append(would, fmt.Sprintf("%s: save %d objects to %s", PhaseBackup, len(plan), o.BackupDir))
+		would = append(would, fmt.Sprintf("%s: move %d objects with clusterctl", PhaseMove, len(plan)))
+		for _, w := range would {
+			d.report.Phases = append(d.report.Phases, PhaseResult{Name: strings.SplitN(w, ":", 2)[0], Status: statusPlanned, Detail: strings.TrimSpace(strings.SplitN(w, ":", 2)[1])})
+		}
+		return fmt.Sprintf("%d objects would move; nothing was changed", len(plan)), nil
+	})
+}
