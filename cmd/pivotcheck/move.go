@@ -29,6 +29,9 @@ import (
 // "CHECK Kind ns/name: message" and warnings likewise.
 var movePreflight func(opts move.Options) move.PreflightFunc
 
+// moveRecheckOwners builds the owner-chain re-check run after --fix-owners.
+var moveRecheckOwners func(opts move.Options) move.PreflightFunc
+
 type moveFlags struct {
 	pivotFlags
 	skipChecks        []string
@@ -167,6 +170,9 @@ func (f *moveFlags) options(cmd *cobra.Command, name string, back bool) (move.Op
 	}
 	if movePreflight != nil {
 		opts.Preflight = movePreflight(opts)
+	}
+	if moveRecheckOwners != nil && opts.FixOwners {
+		opts.RecheckOwners = moveRecheckOwners(opts)
 	}
 	return opts, nil
 }

@@ -168,15 +168,18 @@ func (d *driver) run(ctx context.Context) error {
 	} else if err := d.phase(ctx, PhasePreflight, d.preflight); err != nil {
 		return err
 	}
-	if err := d.phase(ctx, PhaseIronic, d.ironicHandover); err != nil {
-		return err
-	}
+	// Owner repair runs before the Ironic hand-over although the procedure
+	// lists it third: its re-check can still refuse the move, and a refusal
+	// must not leave the bootstrap cluster without its Ironic.
 	if o.FixOwners {
 		if err := d.phase(ctx, PhaseOwners, d.fixOwners); err != nil {
 			return err
 		}
 	} else {
 		d.skip(PhaseOwners, "--fix-owners not set")
+	}
+	if err := d.phase(ctx, PhaseIronic, d.ironicHandover); err != nil {
+		return err
 	}
 	if err := d.phase(ctx, PhaseHosts, d.hostHandover); err != nil {
 		return err
@@ -226,6 +229,17 @@ func (d *driver) fixOwners(ctx context.Context) (string, error) {
 	var s []string
 	for _, f := range fixes {
 		s = append(s, f.String())
+	}
+	if d.opts.RecheckOwners != nil {
+		// Only owner chains the repair understands are fixed; anything else
+		// clusterctl would still leave behind must stop the move here.
+		blocking, _, err := d.opts.RecheckOwners(ctx, nil)
+		if err != nil {
+			return "", fmt.Errorf("re-checking owner chains after the repair: %w", err)
+		}
+		if len(blocking) > 0 {
+			return "", fmt.Errorf("%d object(s) repaired%s, but %d would still be left behind, nothing was moved: %s", len(fixes), listSuffix(s), len(blocking), strings.Join(blocking, "; "))
+		}
 	}
 	return fmt.Sprintf("%d object(s) repaired%s", len(fixes), listSuffix(s)), nil
 }

@@ -34,8 +34,12 @@ type Options struct {
 	Namespace      string
 
 	// Preflight is step 1; nil skips it (reported as skipped, with a warning).
-	Preflight  PreflightFunc
-	SkipChecks []string
+	Preflight PreflightFunc
+	// RecheckOwners runs after --fix-owners repaired what it could: any
+	// object that would still be left behind stops the move before any
+	// object is moved. nil skips it.
+	RecheckOwners PreflightFunc
+	SkipChecks    []string
 
 	IronicHandover               string // delete (default), scale-to-zero, external
 	ConfirmExternalIronicStopped bool
