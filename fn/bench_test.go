@@ -426,7 +426,7 @@ func BenchmarkFn(b *testing.B) {
 			}
 			return cur
 		}
-		var fn10, id10, fn20, fnCPU10, idCPU10 time.Duration
+		var fn10, id10, fn20, fnCPU10, idCPU10, fnCPU20 time.Duration
 		var peak10, idPeak10 uint64
 		for r := 0; r < rounds; r++ {
 			d, c, p := measureCPU(b, identity, in10)
@@ -435,8 +435,8 @@ func BenchmarkFn(b *testing.B) {
 			d, c, p = measureCPU(b, RunResourceList, in10)
 			fn10, fnCPU10 = best(fn10, d), best(fnCPU10, c)
 			peak10 = max(peak10, p)
-			d, _ = measure(b, RunResourceList, in20)
-			fn20 = best(fn20, d)
+			d, c, _ = measureCPU(b, RunResourceList, in20)
+			fn20, fnCPU20 = best(fn20, d), best(fnCPU20, c)
 		}
 		b.ReportMetric(fn10.Seconds(), "fn-10k-s")
 		b.ReportMetric(id10.Seconds(), "identity-10k-s")
@@ -445,6 +445,7 @@ func BenchmarkFn(b *testing.B) {
 		b.ReportMetric(10000/fnCPU10.Seconds(), "resources/cpu-s")
 		b.ReportMetric(10000/fn10.Seconds(), "resources/s")
 		b.ReportMetric(fn20.Seconds()/fn10.Seconds(), "20k/10k")
+		b.ReportMetric(fnCPU20.Seconds()/fnCPU10.Seconds(), "20k/10k-cpu")
 		b.ReportMetric(float64(peak10)/10000, "peak-heap-B/resource")
 		b.ReportMetric(float64(idPeak10)/10000, "identity-peak-heap-B/resource")
 	}
