@@ -410,7 +410,8 @@ func cpuTime() time.Duration {
 // 2-core machine does not decide it. Reported:
 //
 //	fn-10k-s, identity-10k-s, fn/identity (target ≤ 1.3),
-//	resources/s (target ≥ 5000), 20k/10k (target ≤ 2.2),
+//	resources/s (target ≥ 5000), 20k/10k (target ≤ 2.2) and the same
+//	ratio for the identity function (how much of it is kyaml and Go's heap),
 //	fn/identity-cpu and resources/cpu-s (the same on process CPU time,
 //	which a busy neighbour disturbs far less than wall time),
 //	peak-heap-B/resource (peak live heap of the 10k run per resource;
@@ -426,7 +427,7 @@ func BenchmarkFn(b *testing.B) {
 			}
 			return cur
 		}
-		var fn10, id10, fn20, fnCPU10, idCPU10, fnCPU20 time.Duration
+		var fn10, id10, fn20, id20, fnCPU10, idCPU10, fnCPU20 time.Duration
 		var peak10, idPeak10 uint64
 		for r := 0; r < rounds; r++ {
 			d, c, p := measureCPU(b, identity, in10)
@@ -437,6 +438,8 @@ func BenchmarkFn(b *testing.B) {
 			peak10 = max(peak10, p)
 			d, c, _ = measureCPU(b, RunResourceList, in20)
 			fn20, fnCPU20 = best(fn20, d), best(fnCPU20, c)
+			d, _ = measure(b, identity, in20)
+			id20 = best(id20, d)
 		}
 		b.ReportMetric(fn10.Seconds(), "fn-10k-s")
 		b.ReportMetric(id10.Seconds(), "identity-10k-s")
@@ -446,6 +449,7 @@ func BenchmarkFn(b *testing.B) {
 		b.ReportMetric(10000/fn10.Seconds(), "resources/s")
 		b.ReportMetric(fn20.Seconds()/fn10.Seconds(), "20k/10k")
 		b.ReportMetric(fnCPU20.Seconds()/fnCPU10.Seconds(), "20k/10k-cpu")
+		b.ReportMetric(id20.Seconds()/id10.Seconds(), "identity-20k/10k")
 		b.ReportMetric(float64(peak10)/10000, "peak-heap-B/resource")
 		b.ReportMetric(float64(idPeak10)/10000, "identity-peak-heap-B/resource")
 	}
