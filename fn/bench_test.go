@@ -406,7 +406,7 @@ func cpuTime() time.Duration {
 
 // BenchmarkFn compares the function with an identity kyaml function (parse +
 // serialise only) on the same generated input in the same run. Each figure
-// is the best of 3 interleaved runs, so one noisy neighbour on a shared
+// is the best of 5 interleaved runs, so one noisy neighbour on a shared
 // 2-core machine does not decide it. Reported:
 //
 //	fn-10k-s, identity-10k-s, fn/identity (target ≤ 1.3),
@@ -419,7 +419,7 @@ func cpuTime() time.Duration {
 func BenchmarkFn(b *testing.B) {
 	in10 := genResourceList(10000)
 	in20 := genResourceList(20000)
-	const rounds = 3
+	const rounds = 5
 	for i := 0; i < b.N; i++ {
 		best := func(cur, d time.Duration) time.Duration {
 			if cur == 0 || d < cur {
