@@ -4,7 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
-	"runtime"
+	"runtime/debug"
 	"runtime/metrics"
 	"strings"
 	"syscall"
@@ -361,7 +361,10 @@ func measure(b *testing.B, f func(io.Reader, io.Writer) error, in []byte) (time.
 // on a shared machine wall time mostly measures the neighbours.
 func measureCPU(b *testing.B, f func(io.Reader, io.Writer) error, in []byte) (time.Duration, time.Duration, uint64) {
 	b.Helper()
-	runtime.GC()
+	// Start every run cold, like the fresh process kpt and kustomize start
+	// for each invocation: otherwise a 10k run reuses pages a previous 20k
+	// run faulted in and the comparison flatters the smaller input.
+	debug.FreeOSMemory()
 	s := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
 	metrics.Read(s)
 	base := s[0].Value.Uint64()
