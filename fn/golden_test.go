@@ -91,6 +91,40 @@ func runGolden(t *testing.T, dir string) {
 			t.Errorf("output is not deterministic: two runs on the same input differ")
 		}
 		checkIdempotent(t, out.Bytes())
+		checkUntouched(t, in, out.Bytes())
+	}
+}
+
+// checkUntouched: an item no result names must come out exactly as it went in.
+func checkUntouched(t *testing.T, in, out []byte) {
+	t.Helper()
+	inRL, outRL := parseRL(t, in), parseRL(t, out)
+	named := map[string]bool{}
+	if r := outRL.Field("results"); r != nil {
+		for _, res := range r.Value.Content() {
+			ref := kyaml.NewRNode(res)
+			kind, _ := ref.GetString("resourceRef.kind")
+			name, _ := ref.GetString("resourceRef.name")
+			ns, _ := ref.GetString("resourceRef.namespace")
+			named[kind+"/"+ns+"/"+name] = true
+		}
+	}
+	inItems, outItems := inRL.Field("items"), outRL.Field("items")
+	if inItems == nil || outItems == nil {
+		return
+	}
+	a, b := inItems.Value.Content(), outItems.Value.Content()
+	if len(a) != len(b) {
+		t.Fatalf("the function changed the number of items from %d to %d", len(a), len(b))
+	}
+	for i := range a {
+		o := kyaml.NewRNode(a[i])
+		if named[o.GetKind()+"/"+o.GetNamespace()+"/"+o.GetName()] {
+			continue
+		}
+		if x, y := o.MustString(), kyaml.NewRNode(b[i]).MustString(); x != y {
+			t.Errorf("item %d (%s %s) changed although no result names it:\n%s\n--- became ---\n%s", i, o.GetKind(), o.GetName(), x, y)
+		}
 	}
 }
 

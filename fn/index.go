@@ -14,9 +14,8 @@ type index struct {
 	byID map[id]*object
 	// byKind finds objects by kind, namespace and name for references that
 	// name no group (older manifests); nil marks an ambiguous key.
-	byKind   map[id]*object
-	crds     map[groupKind]*crdInfo
-	clusters map[string][]*object // Cluster objects per namespace
+	byKind map[id]*object
+	crds   map[groupKind]*crdInfo
 }
 
 const (
@@ -27,10 +26,9 @@ const (
 
 func buildIndex(objs []*object) *index {
 	idx := &index{
-		byID:     make(map[id]*object, len(objs)),
-		byKind:   make(map[id]*object, len(objs)),
-		crds:     map[groupKind]*crdInfo{},
-		clusters: map[string][]*object{},
+		byID:   make(map[id]*object, len(objs)),
+		byKind: make(map[id]*object, len(objs)),
+		crds:   map[groupKind]*crdInfo{},
 	}
 	for _, o := range objs {
 		idx.byID[id{o.group, o.kind, o.namespace, o.name}] = o
@@ -40,14 +38,10 @@ func buildIndex(objs []*object) *index {
 		} else {
 			idx.byKind[k] = o
 		}
-		switch {
-		case isCRD(o):
-			g, k, info := readCRD(o)
-			if g != "" && k != "" {
+		if isCRD(o) {
+			if g, k, info := readCRD(o); g != "" && k != "" {
 				idx.crds[groupKind{g, k}] = info
 			}
-		case o.kind == "Cluster" && o.group == capiGroup:
-			idx.clusters[o.namespace] = append(idx.clusters[o.namespace], o)
 		}
 	}
 	return idx

@@ -255,10 +255,7 @@ func warnMissingProvisioning(cfg *Config, o *object, idx *index, envFrom *kyaml.
 // without highAvailability.
 func keepaliveIrSO(cfg *Config, o *object, rs *results) {
 	spec := get(o.node, "spec")
-	if spec == nil {
-		spec = ensureMap(o.node, "spec")
-	}
-	if !isMap(spec) {
+	if spec != nil && !isMap(spec) && str(spec) != "" {
 		rs.err(o, "spec", "spec is not a mapping")
 		return
 	}
@@ -290,7 +287,10 @@ func keepaliveIrSO(cfg *Config, o *object, rs *results) {
 		rs.warn(o, f, "keepalived not enabled: set spec.networking.ipAddressManager: keepalived together with spec.networking.ipAddress and spec.networking.interface (or give the function provisioningIP and provisioningInterface)")
 		return
 	}
-	if netw == nil {
+	if !isMap(spec) {
+		spec = ensureMap(o.node, "spec")
+	}
+	if !isMap(netw) {
 		netw = ensureMap(spec, "networking")
 	}
 	if !isMap(netw) {

@@ -279,11 +279,9 @@ func poolRefs(spec *kyaml.Node) []string {
 }
 
 func softOwned(o *object, idx *index) bool {
-	for _, c := range idx.clusters[o.namespace] {
-		for _, s := range softOwnedSuffixes {
-			if o.name == c.name+"-"+s {
-				return true
-			}
+	for _, suffix := range softOwnedSuffixes {
+		if c, ok := strings.CutSuffix(o.name, "-"+suffix); ok && idx.get(capiGroup, "Cluster", o.namespace, c) != nil {
+			return true
 		}
 	}
 	return false

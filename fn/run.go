@@ -10,6 +10,7 @@ import (
 
 	"sigs.k8s.io/kustomize/kyaml/fn/framework"
 	"sigs.k8s.io/kustomize/kyaml/kio"
+	"sigs.k8s.io/kustomize/kyaml/kio/kioutil"
 	kyaml "sigs.k8s.io/kustomize/kyaml/yaml"
 )
 
@@ -19,8 +20,28 @@ import (
 // transformed ResourceList (with results) on w. It fails on input that is
 // not a ResourceList and when any result is an error.
 func RunResourceList(r io.Reader, w io.Writer) error {
+	return RunResourceListLog(r, w, nil)
+}
+
+// RunResourceListLog is RunResourceList that also prints warning results,
+// one line each, to stderr when the caller is not kpt: kustomize shows a
+// function's stderr but never its results, while kpt shows the results
+// (and would repeat stderr). kpt is recognised by the path annotation it
+// puts on every item.
+func RunResourceListLog(r io.Reader, w, stderr io.Writer) error {
 	rw := &kio.ByteReadWriter{Reader: r, Writer: w, KeepReaderAnnotations: true}
+	var warnings []string
 	p := framework.ResourceListProcessorFunc(func(rl *framework.ResourceList) error {
+		defer func() {
+			if stderr == nil || fromKpt(rl.Items) {
+				return
+			}
+			for _, res := range rl.Results {
+				if res.Severity == framework.Warning {
+					warnings = append(warnings, res.String())
+				}
+			}
+		}()
 		if rw.WrappingKind != kio.ResourceListKind {
 			// kyaml also accepts bare manifests and kind List; a pipeline
 			// that sends those is misconfigured, so do not pass them through.
@@ -33,10 +54,24 @@ func RunResourceList(r io.Reader, w io.Writer) error {
 		}
 		return Processor{}.Process(rl)
 	})
-	if err := execute(p, rw); err != nil {
+	err := execute(p, rw)
+	for _, l := range warnings {
+		fmt.Fprintln(stderr, l)
+	}
+	if err != nil {
 		return readError(err)
 	}
 	return nil
+}
+
+func fromKpt(items []*kyaml.RNode) bool {
+	for _, it := range items {
+		a := it.GetAnnotations(kioutil.PathAnnotation, kioutil.LegacyPathAnnotation)
+		if a[kioutil.PathAnnotation] != "" || a[kioutil.LegacyPathAnnotation] != "" {
+			return true
+		}
+	}
+	return false
 }
 
 // readError makes kyaml's reader errors say what is wrong with the input.

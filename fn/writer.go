@@ -34,13 +34,21 @@ func execute(p framework.ResourceListProcessor, rw *kio.ByteReadWriter) error {
 	}
 	var results *kyaml.RNode
 	if len(rl.Results) > 0 {
-		b, err := kyaml.Marshal(rl.Results)
-		if err != nil {
-			return fmt.Errorf("writing the results: %w", err)
+		// One result at a time, for the same reason as the items: a
+		// bundle-sized Marshal would be one bundle-sized YAML document.
+		seq := &kyaml.Node{Kind: kyaml.SequenceNode, Content: make([]*kyaml.Node, 0, len(rl.Results))}
+		for _, r := range rl.Results {
+			b, err := kyaml.Marshal(r)
+			if err != nil {
+				return fmt.Errorf("writing the results: %w", err)
+			}
+			n, err := kyaml.Parse(string(b))
+			if err != nil {
+				return fmt.Errorf("writing the results: %w", err)
+			}
+			seq.Content = append(seq.Content, n.YNode())
 		}
-		if results, err = kyaml.Parse(string(b)); err != nil {
-			return fmt.Errorf("writing the results: %w", err)
-		}
+		results = kyaml.NewRNode(seq)
 	}
 	if rw.WrappingKind == "" || len(rl.Items) == 0 {
 		// Nothing large to write (or an error path): kyaml's writer as is.
@@ -106,19 +114,31 @@ func writeResourceList(w io.Writer, apiVersion, kind string, items []*kyaml.RNod
 		}
 		bw.Write(b)
 	}
-	if fc != nil || results != nil {
-		tail := &kyaml.Node{Kind: kyaml.MappingNode}
-		if fc != nil {
-			tail.Content = append(tail.Content, &kyaml.Node{Kind: kyaml.ScalarNode, Value: "functionConfig"}, fc.YNode())
-		}
-		if results != nil {
-			tail.Content = append(tail.Content, &kyaml.Node{Kind: kyaml.ScalarNode, Value: "results"}, results.YNode())
-		}
-		b, err := encode(&kyaml.Node{Kind: kyaml.DocumentNode, Content: []*kyaml.Node{tail}})
+	if fc != nil {
+		b, err := encode(&kyaml.Node{Kind: kyaml.DocumentNode, Content: []*kyaml.Node{{Kind: kyaml.MappingNode, Content: []*kyaml.Node{
+			{Kind: kyaml.ScalarNode, Value: "functionConfig"}, fc.YNode(),
+		}}}})
 		if err != nil {
 			return err
 		}
 		bw.Write(b)
+	}
+	if results != nil {
+		rs := results.YNode()
+		if rs.Kind != kyaml.SequenceNode || len(rs.Content) == 0 {
+			return fmt.Errorf("results are not a non-empty list")
+		}
+		bw.WriteString("results:\n")
+		for _, r := range rs.Content {
+			b, err := encode(&kyaml.Node{Kind: kyaml.DocumentNode, Content: []*kyaml.Node{{Kind: kyaml.SequenceNode, Content: []*kyaml.Node{r}}}})
+			if err != nil {
+				return err
+			}
+			if bytes.HasSuffix(b, []byte("...\n")) || bytes.HasPrefix(b, []byte("---")) {
+				return fmt.Errorf("a result cannot be written item by item")
+			}
+			bw.Write(b)
+		}
 	}
 	return bw.Flush()
 }

@@ -17,7 +17,9 @@ ironic-endpoint-keepalived container in the Ironic workload, and build-time
 owner-reference repair.
 
 Without arguments it reads a KRM ResourceList on stdin and writes it, with
-results, to stdout (kpt fn eval/render --exec, kustomize exec transformers).
+results, to stdout (kpt fn eval/render --exec, kustomize exec transformers);
+warnings also go to stderr unless kpt is the caller (kustomize never shows
+results).
 With arguments the first is the function config (fn.pivotcheck.dev/v1alpha1
 PivotPrep, or a ConfigMap) and the rest are manifest files ("-" or none:
 stdin); the objects go to stdout and the results to stderr.
@@ -30,7 +32,7 @@ Error results make the command exit 1.`,
 				}
 			}()
 			if len(args) == 0 {
-				return fn.RunResourceList(cmd.InOrStdin(), cmd.OutOrStdout())
+				return fn.RunResourceListLog(cmd.InOrStdin(), cmd.OutOrStdout(), cmd.ErrOrStderr())
 			}
 			return fn.RunStandalone(args[0], args[1:], cmd.InOrStdin(), cmd.OutOrStdout(), cmd.ErrOrStderr())
 		},

@@ -198,8 +198,15 @@ func TestKustomizeSample(t *testing.T) {
 	kz := kustomizeBin(t)
 	dir := copyDir(t, filepath.Join(samplesDir, "kustomize"))
 	replaceInFile(t, filepath.Join(dir, "pivot-prep.yaml"), "path: ../../../../bin/pivotcheck", "path: "+bin)
-	out := run(t, dir, kz, "build", "--enable-alpha-plugins", "--enable-exec", ".")
+	out, kzStderr, err := runErr(dir, kz, "build", "--enable-alpha-plugins", "--enable-exec", ".")
+	if err != nil {
+		t.Fatalf("kustomize build: %v\n%s", err, kzStderr)
+	}
 	checkSampleOutput(t, objects(t, out))
+	// kustomize drops results; the function repeats warnings on stderr.
+	if !strings.Contains(kzStderr, "[warning]") || !strings.Contains(kzStderr, "removed the ownerReference to Metal3Machine") {
+		t.Errorf("kustomize did not show the function's warnings:\n%s", kzStderr)
+	}
 
 	// Idempotency through the standalone form on kustomize's own output.
 	cfg := filepath.Join(t.TempDir(), "config.yaml")
