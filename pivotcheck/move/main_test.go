@@ -30,34 +30,8 @@ var pair *testenv.Pair
 
 func TestMain(m *testing.M) {
 	flag.Parse()
-	if testing.Short() {
-		// Unit tests run; integration tests skip themselves (needEnv).
-		os.Exit(m.Run())
-	}
-	// clusterctl wants a writable HOME; pin the envtest binaries first since
-	// their default cache is under HOME.
-	assets, err := testenv.AssetsDir()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	os.Setenv("KUBEBUILDER_ASSETS", assets)
-	home, err := os.MkdirTemp("", "move-home-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	os.Setenv("HOME", home)
-	pair, err = testenv.StartPair(context.Background(),
-		testenv.Options{LabelCRD: testenv.LabelLikeClusterctl}, testenv.Options{LabelCRD: testenv.LabelLikeClusterctl})
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	code := m.Run()
-	_ = pair.Stop()
-	_ = os.RemoveAll(home)
-	os.Exit(code)
+	// Under -short the unit tests run; integration tests skip themselves (needEnv).
+	os.Exit(testenv.RunWithPair(m, &pair, nil))
 }
 
 func target(c *testenv.Cluster) kube.Target {
