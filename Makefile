@@ -27,8 +27,12 @@ envtest: ## build kube-apiserver + etcd from the Go module proxy (cached)
 tools: ## install kustomize and clusterctl (cached)
 	@hack/tools.sh
 
+# A failing $$(...) inside an assignment does not stop a recipe: resolve the
+# folders first so a broken cache fails here, not as a confusing test error.
+WITH_ENV = assets=$$(hack/envtest.sh) && bin=$$(hack/tools.sh) && KUBEBUILDER_ASSETS="$$assets" PATH="$$bin:$$PATH"
+
 test: envtest tools ## unit + integration tests against real API servers
-	KUBEBUILDER_ASSETS="$$(hack/envtest.sh)" PATH="$$(hack/tools.sh):$$PATH" go test $(GO_TEST_FLAGS) ./...
+	$(WITH_ENV) go test $(GO_TEST_FLAGS) ./...
 
 test-unit: ## fast unit tests only (no API servers, no tools)
 	go test -short -count=1 ./...
@@ -38,7 +42,7 @@ lint: ## gofmt check + go vet
 	go vet ./...
 
 bench: envtest tools ## benchmarks (figures go in README.md)
-	KUBEBUILDER_ASSETS="$$(hack/envtest.sh)" PATH="$$(hack/tools.sh):$$PATH" go test -run '^$$' -bench '$(BENCH)' -benchtime $(BENCHTIME) -benchmem -timeout 60m ./...
+	$(WITH_ENV) go test -run '^$$' -bench '$(BENCH)' -benchtime $(BENCHTIME) -benchmem -timeout 60m ./...
 
 clean: ## remove build output (the cache in $(CACHE) is kept; rm -rf it by hand)
 	rm -rf bin

@@ -14,11 +14,17 @@ SRC="$CACHE/src"
 
 log() { echo "envtest: $*" >&2; }
 
+# Capture the version output before matching: `cmd | grep -q` under pipefail
+# fails at random when grep exits first and cmd dies of SIGPIPE.
 have_apiserver() {
-  [ -x "$OUT/kube-apiserver" ] && "$OUT/kube-apiserver" --version 2>/dev/null | grep -qx "Kubernetes v$K8S_VERSION"
+  local v
+  [ -x "$OUT/kube-apiserver" ] && v=$("$OUT/kube-apiserver" --version 2>/dev/null) &&
+    [ "$v" = "Kubernetes v$K8S_VERSION" ]
 }
 have_etcd() {
-  [ -x "$OUT/etcd" ] && "$OUT/etcd" --version 2>/dev/null | grep -q "etcd Version: $ETCD_VERSION"
+  local v
+  [ -x "$OUT/etcd" ] && v=$("$OUT/etcd" --version 2>/dev/null) &&
+    [[ "$v" == *"etcd Version: $ETCD_VERSION"* ]]
 }
 
 mkdir -p "$OUT" "$SRC"

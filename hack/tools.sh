@@ -13,7 +13,9 @@ export GOWORK=off GOFLAGS=-mod=mod GOBIN="$BIN"
 
 install() { # name version-check-substring module@version
   local name=$1 want=$2 mod=$3
-  if [ -x "$BIN/$name" ] && "$BIN/$name" version 2>/dev/null | grep -q -- "$want"; then
+  local v
+  # Capture first: `cmd | grep -q` under pipefail fails at random (SIGPIPE).
+  if [ -x "$BIN/$name" ] && v=$("$BIN/$name" version 2>/dev/null) && [[ "$v" == *"$want"* ]]; then
     return
   fi
   echo "tools: installing $mod" >&2
