@@ -11,7 +11,7 @@ GO_TEST_FLAGS ?= -count=1 -timeout 45m
 BENCH ?= .
 BENCHTIME ?= 1x
 
-.PHONY: all build test test-unit lint bench envtest tools clean help
+.PHONY: all build test test-unit lint bench envtest tools clean help demo
 
 all: build
 
@@ -26,6 +26,9 @@ envtest: ## build kube-apiserver + etcd from the Go module proxy (cached)
 
 tools: ## install kustomize and clusterctl (cached)
 	@hack/tools.sh
+
+demo: envtest tools build ## the whole story on two local API servers (under 3 minutes warm)
+	KUBEBUILDER_ASSETS="$$(hack/envtest.sh)" PATH="$$(hack/tools.sh):$$PATH" go run ./hack/demo -repo . -pivotcheck bin/pivotcheck
 
 test: envtest tools ## unit + integration tests against real API servers
 	KUBEBUILDER_ASSETS="$$(hack/envtest.sh)" PATH="$$(hack/tools.sh):$$PATH" go test $(GO_TEST_FLAGS) ./...
