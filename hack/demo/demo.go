@@ -97,7 +97,7 @@ func Run(ctx context.Context, o Options) (res *Result, err error) {
 	defer restore()
 
 	// ── 1 ──────────────────────────────────────────────────────────────
-	step(w, 1, "start two local control planes: the bootstrap (kind-like, where Metal3 was installed) and the target (the new self-managed cluster)")
+	step(w, 1, "start two local control planes: the bootstrap (usually kind: where Metal3 was installed first) and the target (the new bare-metal cluster that will manage itself)")
 	fmt.Fprintln(w, "  Both get the real CRDs of the Metal3 1.13 train. On the bootstrap, BMO's CRDs (metal3.io) lack the")
 	fmt.Fprintln(w, "  clusterctl labels: BMO is installed with kustomize, not clusterctl, so `clusterctl move` would skip every BareMetalHost.")
 	t0 := time.Now()
