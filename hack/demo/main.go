@@ -10,6 +10,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
+	"syscall"
 	"time"
 )
 
@@ -21,9 +23,14 @@ func main() {
 	flag.Parse()
 	o.Out = os.Stdout
 	start := time.Now()
-	res, err := Run(context.Background(), o)
+	// Ctrl-C cancels the story instead of killing it, so Run's deferred
+	// stops still shut down both API servers and the webhook.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	res, err := Run(ctx, o)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "\ndemo failed: %v\n", err)
+		stop()
 		os.Exit(1)
 	}
 	fmt.Fprintf(o.Out, "\nDemo finished in %s: %d objects moved, bootstrap and target API servers and the webhook stopped.\n",
