@@ -24,6 +24,12 @@ With arguments the first is the function config (fn.pivotcheck.dev/v1alpha1
 PivotPrep, or a ConfigMap) and the rest are manifest files ("-" or none:
 stdin); the objects go to stdout and the results to stderr.
 Error results make the command exit 1.`,
+		Example: `  # kustomize exec transformer (see config/samples/fn/kustomize)
+  kustomize build --enable-alpha-plugins --enable-exec config/samples/fn/kustomize
+  # kpt, as an exec function
+  kpt fn render config/samples/fn/kpt --allow-exec
+  # standalone: config first, then manifest files (or - for stdin)
+  pivotcheck fn config/samples/fn/kustomize/pivot-prep.yaml crds.yaml ironic.yaml > fixed.yaml`,
 		RunE: func(cmd *cobra.Command, args []string) (err error) {
 			// Bad input must never crash a pipeline with a stack trace.
 			defer func() {

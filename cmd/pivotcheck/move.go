@@ -89,7 +89,8 @@ Phases: preflight, ironic-handover, owner-repair (--fix-owners), host-handover
 move (clusterctl), verify (+ --wait-for-hosts), then the report. Exit 0 only
 when the move completed and was verified. On failure the exact --resume
 command is printed.` + backNote(back),
-		Args: cobra.NoArgs,
+		Example: moveExample(name),
+		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := f.validate(); err != nil {
 				return err
@@ -114,6 +115,16 @@ command is printed.` + backNote(back),
 	}
 	f.register(cmd)
 	return cmd
+}
+
+// moveExample shows the usual invocations; move-back takes the same flags.
+func moveExample(name string) string {
+	return `  # see the plan and the exact object list, change nothing
+  pivotcheck ` + name + ` --kubeconfig bootstrap.kubeconfig --to-kubeconfig target.kubeconfig -n metal3 --dry-run
+  # the pivot, repairing owners move would leave behind, waiting for the target BMO
+  pivotcheck ` + name + ` --kubeconfig bootstrap.kubeconfig --to-kubeconfig target.kubeconfig -n metal3 --fix-owners --wait-for-hosts
+  # after a failure: the exact command is printed; it looks like
+  pivotcheck ` + name + ` --kubeconfig bootstrap.kubeconfig --to-kubeconfig target.kubeconfig -n metal3 --backup-dir ./pivotcheck-backup-... --resume`
 }
 
 func backNote(back bool) string {

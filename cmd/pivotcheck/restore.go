@@ -22,7 +22,9 @@ func newRestoreCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "restore --from DIR --to-kubeconfig FILE",
 		Short: "Put a pivotcheck move backup back into a cluster (clusterctl --from-directory)",
-		Args:  cobra.NoArgs,
+		Example: `  pivotcheck restore --from ./pivotcheck-backup-20260101T120000Z --to-kubeconfig bootstrap.kubeconfig
+  pivotcheck restore --from ./backup --to-kubeconfig bootstrap.kubeconfig --to-context kind-bootstrap -n metal3`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if from == "" {
 				return errors.New("--from is required: the backup folder a move wrote")

@@ -14,7 +14,9 @@ func newVersionCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "version",
 		Short: "Print the version and the upstream versions pivotcheck was built against",
-		Args:  cobra.NoArgs,
+		Example: `  pivotcheck version
+  pivotcheck version -o json`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			info := version.Get()
 			switch output {

@@ -34,6 +34,10 @@ Preflight for free:
 Bypass (at your own risk):
   kubectl annotate cluster NAME pivotcheck.dev/allow-unsafe-move="<reason>"
   kubectl label namespace NS pivotcheck.dev/allow-unsafe-move=<reason>`,
+		Example: `  # in the cluster (what config/webhook deploys)
+  pivotcheck webhook --cert-dir /tmp/k8s-webhook-server/serving-certs
+  # on a workstation against a bootstrap cluster, with one extra Ironic workload
+  pivotcheck webhook --kubeconfig bootstrap.kubeconfig --cert-dir ./certs --ironic metal3/my-ironic`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			o.Workloads = append([]ironic.Workload(nil), ironic.DefaultWorkloads...)
