@@ -82,6 +82,10 @@ func convert[T any](t testing.TB, u unstructured.Unstructured) *T {
 func TestBundleRenders(t *testing.T) {
 	out, err := exec.Command(kustomizeBin(t), "build", "../config/webhook").CombinedOutput()
 	require.NoError(t, err, string(out))
+	// config/default is the one-command install: the same objects.
+	def, err := exec.Command(kustomizeBin(t), "build", "../config/default").CombinedOutput()
+	require.NoError(t, err, string(def))
+	require.Equal(t, string(out), string(def))
 	byKind := map[string][]unstructured.Unstructured{}
 	for _, u := range splitDocs(t, out) {
 		byKind[u.GetKind()] = append(byKind[u.GetKind()], u)
