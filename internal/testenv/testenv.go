@@ -13,7 +13,6 @@ import (
 	"time"
 
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -284,6 +283,3 @@ func (p *Pair) Stop() error {
 	}
 	return errors.Join(p.Bootstrap.Stop(), p.Target.Stop())
 }
-
-// Scheme is the scheme of Cluster.Client (re-exported for tests).
-func Scheme() *runtime.Scheme { return scheme.Scheme }
