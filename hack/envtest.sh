@@ -7,7 +7,6 @@ set -euo pipefail
 
 K8S_VERSION="${K8S_VERSION:-1.35.4}"
 ETCD_VERSION="${ETCD_VERSION:-3.6.5}"
-STAGING_VERSION="v0.${K8S_VERSION#1.}"   # k8s 1.35.4 -> staging modules v0.35.4
 CACHE="${PIVOTCHECK_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/pivotcheck}"
 OUT="$CACHE/k8s/$K8S_VERSION"
 SRC="$CACHE/src"
@@ -72,21 +71,7 @@ import (
 func main() { os.Exit(cli.Run(app.NewAPIServerCommand())) }
 GO
   if [ ! -f "$d/go.sum" ]; then
-    kmod=$(go mod download -json "k8s.io/kubernetes@v$K8S_VERSION" | sed -n 's/^[[:space:]]*"GoMod": "\(.*\)",*$/\1/p')
-    [ -f "$kmod" ] || { echo "envtest: could not download k8s.io/kubernetes@v$K8S_VERSION" >&2; exit 1; }
-    {
-      echo "module pivotcheck.local/kubeapiserver"
-      echo
-      echo "go 1.26"
-      echo
-      echo "require k8s.io/kubernetes v$K8S_VERSION"
-      echo
-      # Every staging module is required as v0.0.0 by k8s.io/kubernetes and
-      # resolved through its own replace; as a dependency we must pin them.
-      awk '$1 ~ /^k8s\.io\// && $2 == "v0.0.0" {print $1}' "$kmod" | sort -u |
-        while read -r m; do echo "replace $m => $m $STAGING_VERSION"; done
-    } >"$d/go.mod"
-    (cd "$d" && go mod tidy)
+    "$(dirname "$0")/k8smod.sh" "$d" pivotcheck.local/kubeapiserver "$K8S_VERSION"
   fi
   ldflags="-s -w -X k8s.io/component-base/version.gitVersion=v$K8S_VERSION"
   ldflags+=" -X k8s.io/component-base/version.gitMajor=${K8S_VERSION%%.*}"

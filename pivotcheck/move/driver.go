@@ -14,7 +14,6 @@ import (
 	"github.com/go-logr/logr"
 	bmov1alpha1 "github.com/metal3-io/baremetal-operator/apis/metal3.io/v1alpha1"
 	"golang.org/x/sync/errgroup"
-	appsv1 "k8s.io/api/apps/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/utils/ptr"
 	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
@@ -255,16 +254,16 @@ func listSuffix(s []string) string {
 }
 
 func (d *driver) hostHandover(ctx context.Context) (string, error) {
-	targetBMO, err := bmoVersion(ctx, d.dst)
+	_, targetBMO, ttag, err := bmoDeployment(ctx, d.dst)
 	if err != nil {
 		return "", fmt.Errorf("target: %w", err)
 	}
-	sourceBMO, err := bmoVersion(ctx, d.src)
+	_, sourceBMO, stag, err := bmoDeployment(ctx, d.src)
 	if err != nil {
 		return "", fmt.Errorf("source: %w", err)
 	}
-	if maj, minor := majorMinor(sourceBMO); targetBMO != "" && sourceBMO != "" && olderThan(targetBMO, maj, minor) {
-		return "", fmt.Errorf("target BMO %s is older than source BMO %s: its webhook may reject the status annotations (the target BMO must be at least the source's)", targetBMO, sourceBMO)
+	if targetBMO != nil && sourceBMO != nil && targetBMO.LessThan(sourceBMO) {
+		return "", fmt.Errorf("target BMO %s is older than source BMO %s: its webhook may reject the status annotations (the target BMO must be at least the source's)", ttag, stag)
 	}
 	hosts := &bmov1alpha1.BareMetalHostList{}
 	if err := d.src.List(ctx, hosts, client.InNamespace(d.opts.Namespace)); err != nil {
@@ -300,7 +299,7 @@ func (d *driver) hostHandover(ctx context.Context) (string, error) {
 		return "", err
 	}
 	patched, skipped := len(todo), len(actions)-len(todo)
-	return fmt.Sprintf("%d host(s) annotated and paused, %d already handed over or left alone (target BMO %s)", patched, skipped, orUnknown(targetBMO)), nil
+	return fmt.Sprintf("%d host(s) annotated and paused, %d already handed over or left alone (target BMO %s)", patched, skipped, orUnknown(ttag)), nil
 }
 
 func orUnknown(s string) string {
@@ -308,12 +307,6 @@ func orUnknown(s string) string {
 		return "version unknown"
 	}
 	return s
-}
-
-func majorMinor(v string) (int, int) {
-	var a, b int
-	_, _ = fmt.Sscanf(strings.TrimPrefix(v, "v"), "%d.%d", &a, &b)
-	return a, b
 }
 
 // backup saves every object clusterctl will move, with status, using
@@ -472,15 +465,17 @@ func (d *driver) move(ctx context.Context) (string, error) {
 }
 
 func (d *driver) deleteSourceBMO(ctx context.Context) (string, error) {
-	dep := &appsv1.Deployment{}
-	dep.Namespace, dep.Name = bmoNamespace, bmoDeployment
-	if err := d.src.Delete(ctx, dep, client.PropagationPolicy("Background")); err != nil {
-		if apierrors.IsNotFound(err) {
-			return "no BMO Deployment in the source", nil
-		}
-		return "", fmt.Errorf("deleting Deployment %s/%s in the source: %w", bmoNamespace, bmoDeployment, err)
+	dep, _, _, err := bmoDeployment(ctx, d.src)
+	if err != nil {
+		return "", fmt.Errorf("source: %w", err)
 	}
-	return "deleted Deployment " + bmoNamespace + "/" + bmoDeployment, nil
+	if dep == nil {
+		return "no BMO Deployment in the source", nil
+	}
+	if err := d.src.Delete(ctx, dep, client.PropagationPolicy("Background")); err != nil && !apierrors.IsNotFound(err) {
+		return "", fmt.Errorf("deleting Deployment %s/%s in the source: %w", dep.Namespace, dep.Name, err)
+	}
+	return "deleted Deployment " + dep.Namespace + "/" + dep.Name, nil
 }
 
 func sortedKeys(m map[string]int) []string {

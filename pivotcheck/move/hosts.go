@@ -2,72 +2,22 @@ package move
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"sort"
-	"strconv"
-	"strings"
 
 	bmov1alpha1 "github.com/metal3-io/baremetal-operator/apis/metal3.io/v1alpha1"
 	appsv1 "k8s.io/api/apps/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/util/version"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/pivotcheck/pivotcheck/internal/bmo"
 	"github.com/pivotcheck/pivotcheck/internal/hostsafety"
 )
 
-// BMO deployment in both clusters (pivot-facts.md section 5).
-const (
-	bmoNamespace  = "baremetal-operator-system"
-	bmoDeployment = "baremetal-operator-controller-manager"
-)
-
 // StatusAnnotation renders host status the way baremetalhost.metal3.io/status
-// carries it: the status without hardware details (HardwareData restores
-// them), keys sorted. When the target runs a BMO older than v0.13, whose
-// webhook rejects unknown fields, the v0.13 `conditions` field is dropped.
-// targetBMO is the target BMO's version ("" when unknown: keep everything).
-func StatusAnnotation(st bmov1alpha1.BareMetalHostStatus, targetBMO string) (string, error) {
-	switch st.OperationalStatus {
-	case "", bmov1alpha1.OperationalStatusOK, bmov1alpha1.OperationalStatusDiscovered, bmov1alpha1.OperationalStatusError,
-		bmov1alpha1.OperationalStatusDelayed, bmov1alpha1.OperationalStatusDetached:
-	default:
-		return "", fmt.Errorf("operationalStatus %q cannot be carried in the status annotation (BMO's webhook rejects it): wait until the host leaves it", st.OperationalStatus)
-	}
-	st.HardwareDetails = nil
-	raw, err := json.Marshal(st)
-	if err != nil {
-		return "", fmt.Errorf("encoding host status: %w", err)
-	}
-	var m map[string]any
-	if err := json.Unmarshal(raw, &m); err != nil {
-		return "", fmt.Errorf("re-decoding host status: %w", err)
-	}
-	delete(m, "hardware")
-	if olderThan(targetBMO, 0, 13) {
-		delete(m, "conditions")
-	}
-	// encoding/json writes map keys sorted, so the annotation is stable.
-	out, err := json.Marshal(m)
-	if err != nil {
-		return "", fmt.Errorf("encoding host status: %w", err)
-	}
-	return string(out), nil
-}
-
-// olderThan reports whether version "vMAJ.MIN..." is known and older than maj.min.
-func olderThan(version string, maj, minor int) bool {
-	v := strings.TrimPrefix(version, "v")
-	parts := strings.SplitN(v, ".", 3)
-	if len(parts) < 2 {
-		return false
-	}
-	a, err1 := strconv.Atoi(parts[0])
-	b, err2 := strconv.Atoi(parts[1])
-	if err1 != nil || err2 != nil {
-		return false
-	}
-	return a < maj || (a == maj && b < minor)
+// carries it, for the target's BMO (nil when its version is unknown).
+func StatusAnnotation(st bmov1alpha1.BareMetalHostStatus, targetBMO *version.Version) (string, error) {
+	return bmo.EncodeStatus(st, targetBMO)
 }
 
 // HostAction is what the host hand-over does to one host.
@@ -84,7 +34,7 @@ type HostAction struct {
 // an unpaused host with status at once, so both must land in one write.
 // Foreign pauses are never overwritten; a CAPM3 pause is kept (CAPM3 in the
 // target removes it) and only the status annotation is added when missing.
-func PlanHostHandover(hosts []bmov1alpha1.BareMetalHost, targetBMO string) ([]HostAction, []string, error) {
+func PlanHostHandover(hosts []bmov1alpha1.BareMetalHost, targetBMO *version.Version) ([]HostAction, []string, error) {
 	var out []HostAction
 	var warnings []string
 	for i := range hosts {
@@ -134,22 +84,18 @@ func PlanHostHandover(hosts []bmov1alpha1.BareMetalHost, targetBMO string) ([]Ho
 	return out, warnings, nil
 }
 
-// bmoVersion reads the BMO version from the image tag of its Deployment
-// ("" when absent or untagged).
-func bmoVersion(ctx context.Context, c client.Client) (string, error) {
-	d := &appsv1.Deployment{}
-	if err := c.Get(ctx, client.ObjectKey{Namespace: bmoNamespace, Name: bmoDeployment}, d); err != nil {
-		if apierrors.IsNotFound(err) {
-			return "", nil
-		}
-		return "", fmt.Errorf("reading Deployment %s/%s: %w", bmoNamespace, bmoDeployment, err)
+// bmoDeployment finds BMO's controller Deployment in any namespace (nil
+// when absent) and the version its image tag names (nil when it names none).
+func bmoDeployment(ctx context.Context, c client.Client) (*appsv1.Deployment, *version.Version, string, error) {
+	deps := &appsv1.DeploymentList{}
+	if err := c.List(ctx, deps); err != nil {
+		return nil, nil, "", fmt.Errorf("listing Deployments to find the baremetal-operator: %w", err)
 	}
-	for _, ct := range d.Spec.Template.Spec.Containers {
-		if i := strings.LastIndex(ct.Image, ":"); i > 0 && strings.Contains(ct.Image, "baremetal-operator") {
-			return ct.Image[i+1:], nil
-		}
+	d, tag := bmo.Find(deps.Items)
+	if d == nil {
+		return nil, nil, "", nil
 	}
-	return "", nil
+	return d, bmo.ParseVersion(tag), tag, nil
 }
 
 // hostWaitVerdict compares a target host with its pre-move status: done

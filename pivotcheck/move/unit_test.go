@@ -12,6 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
 
+	"github.com/pivotcheck/pivotcheck/internal/bmo"
 	"github.com/pivotcheck/pivotcheck/internal/hostsafety"
 	"github.com/pivotcheck/pivotcheck/internal/mover"
 )
@@ -28,7 +29,7 @@ func provisionedStatus() bmov1alpha1.BareMetalHostStatus {
 
 func TestStatusAnnotation(t *testing.T) {
 	st := provisionedStatus()
-	ann, err := StatusAnnotation(st, "v0.13.2")
+	ann, err := StatusAnnotation(st, bmo.ParseVersion("v0.13.2"))
 	require.NoError(t, err)
 	require.NotContains(t, ann, `"hardware"`)
 	require.Contains(t, ann, `"conditions"`)
@@ -49,12 +50,12 @@ func TestStatusAnnotation(t *testing.T) {
 	require.Nil(t, back.HardwareDetails)
 
 	// A target BMO older than v0.13 rejects conditions.
-	old, err := StatusAnnotation(st, "v0.12.3")
+	old, err := StatusAnnotation(st, bmo.ParseVersion("v0.12.3"))
 	require.NoError(t, err)
 	require.NotContains(t, old, `"conditions"`)
 
 	st.OperationalStatus = bmov1alpha1.OperationalStatusServicing
-	_, err = StatusAnnotation(st, "")
+	_, err = StatusAnnotation(st, nil)
 	require.ErrorContains(t, err, "servicing")
 }
 
@@ -64,7 +65,7 @@ func host(name string, ann map[string]string) bmov1alpha1.BareMetalHost {
 
 func TestPlanHostHandover(t *testing.T) {
 	st := provisionedStatus()
-	ann, err := StatusAnnotation(st, "")
+	ann, err := StatusAnnotation(st, nil)
 	require.NoError(t, err)
 	hosts := []bmov1alpha1.BareMetalHost{
 		host("plain", nil),
@@ -72,7 +73,7 @@ func TestPlanHostHandover(t *testing.T) {
 		host("capm3", map[string]string{bmov1alpha1.PausedAnnotation: hostsafety.CAPM3PauseValue, bmov1alpha1.StatusAnnotation: "{}"}),
 		host("done", map[string]string{bmov1alpha1.PausedAnnotation: hostsafety.PivotcheckPauseValue, bmov1alpha1.StatusAnnotation: ann}),
 	}
-	acts, warns, err := PlanHostHandover(hosts, "")
+	acts, warns, err := PlanHostHandover(hosts, nil)
 	require.NoError(t, err)
 	by := map[string]HostAction{}
 	for _, a := range acts {
@@ -90,7 +91,7 @@ func TestPlanHostHandover(t *testing.T) {
 	// its status: refused before anything is written.
 	consumed := host("consumed-foreign", map[string]string{bmov1alpha1.PausedAnnotation: "ops"})
 	consumed.Spec.ConsumerRef = &corev1.ObjectReference{Name: "m3m"}
-	_, _, err = PlanHostHandover([]bmov1alpha1.BareMetalHost{consumed}, "")
+	_, _, err = PlanHostHandover([]bmov1alpha1.BareMetalHost{consumed}, nil)
 	require.ErrorContains(t, err, "consumed-foreign")
 	// CAPM3 already handed it over.
 	require.Nil(t, by["capm3"].Patch)
@@ -161,11 +162,4 @@ func TestParseClusterctlLine(t *testing.T) {
 	require.False(t, ok)
 	require.Equal(t, []string{"move", "--namespace", "ns", "-v", "1", "--kubeconfig", "a", "--kubeconfig-context", "ca", "--to-kubeconfig", "b"},
 		clusterctlArgs(Options{Namespace: "ns", Source: target0("a", "ca"), Target: target0("b", "")}))
-}
-
-func TestOlderThan(t *testing.T) {
-	require.True(t, olderThan("v0.12.9", 0, 13))
-	require.False(t, olderThan("v0.13.0", 0, 13))
-	require.False(t, olderThan("latest", 0, 13))
-	require.False(t, olderThan("", 0, 13))
 }

@@ -325,7 +325,7 @@ func (d *driver) dryRun(ctx context.Context) error {
 		if err := d.src.List(ctx, hosts, client.InNamespace(o.Namespace)); err != nil {
 			return "", fmt.Errorf("listing BareMetalHosts in %s: %w", o.Namespace, err)
 		}
-		targetBMO, err := bmoVersion(ctx, d.dst)
+		_, targetBMO, _, err := bmoDeployment(ctx, d.dst)
 		if err != nil {
 			return "", fmt.Errorf("target: %w", err)
 		}

@@ -1,8 +1,6 @@
 package preflight
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
 	"sort"
 	"strings"
@@ -20,6 +18,7 @@ import (
 	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
 	clusterctlv1 "sigs.k8s.io/cluster-api/cmd/clusterctl/api/v1alpha3"
 
+	"github.com/pivotcheck/pivotcheck/internal/bmo"
 	"github.com/pivotcheck/pivotcheck/internal/hostsafety"
 	"github.com/pivotcheck/pivotcheck/internal/ironic"
 )
@@ -279,41 +278,8 @@ func checkProviders(s *Snapshot) []Finding {
 	return out
 }
 
-const bmoDeploymentSuffix = "baremetal-operator-controller-manager"
-
-// bmo finds the baremetal-operator controller Deployment and its image tag.
-func bmo(side *Side) (*appsv1.Deployment, string) {
-	for i := range side.Deployments {
-		d := &side.Deployments[i]
-		for _, c := range d.Spec.Template.Spec.Containers {
-			repo, tag := splitImage(c.Image)
-			if strings.HasSuffix(repo, "/baremetal-operator") || (strings.HasSuffix(d.Name, bmoDeploymentSuffix) && c.Name == "manager") {
-				return d, tag
-			}
-		}
-	}
-	return nil, ""
-}
-
-func splitImage(image string) (repo, tag string) {
-	if i := strings.Index(image, "@"); i >= 0 {
-		image = image[:i]
-	}
-	slash := strings.LastIndex(image, "/")
-	if colon := strings.LastIndex(image, ":"); colon > slash {
-		return image[:colon], image[colon+1:]
-	}
-	return image, ""
-}
-
-// bmoVersion parses tags like v0.13.2, 0.13, release-0.13.
-func bmoVersion(tag string) *version.Version {
-	v, err := version.ParseGeneric(strings.TrimPrefix(tag, "release-"))
-	if err != nil {
-		return nil
-	}
-	return v
-}
+// bmoOf finds the baremetal-operator controller Deployment and its image tag.
+func bmoOf(side *Side) (*appsv1.Deployment, string) { return bmo.Find(side.Deployments) }
 
 func available(d *appsv1.Deployment) bool {
 	for _, c := range d.Status.Conditions {
@@ -355,11 +321,11 @@ func has(list []string, v string) bool {
 
 func checkBMO(s *Snapshot) []Finding {
 	var out []Finding
-	td, ttag := bmo(&s.Target)
-	sd, stag := bmo(&s.Source)
+	td, ttag := bmoOf(&s.Target)
+	sd, stag := bmoOf(&s.Source)
 	switch {
 	case td == nil:
-		out = append(out, finding(BMOTarget, SeverityError, ref("apps/v1", "Deployment", "baremetal-operator-system", bmoDeploymentSuffix),
+		out = append(out, finding(BMOTarget, SeverityError, ref("apps/v1", "Deployment", bmo.Namespace, bmo.DeploymentName),
 			"the target runs no baremetal-operator Deployment: nobody would adopt the hosts after the move"))
 	case !available(td):
 		out = append(out, finding(BMOTarget, SeverityError, deploymentRef(td),
@@ -370,7 +336,7 @@ func checkBMO(s *Snapshot) []Finding {
 			"the target has no validating webhook for baremetalhosts.metal3.io: status annotations would not be validated"))
 	}
 	if td != nil && sd != nil {
-		tv, sv := bmoVersion(ttag), bmoVersion(stag)
+		tv, sv := bmo.ParseVersion(ttag), bmo.ParseVersion(stag)
 		switch {
 		case tv == nil || sv == nil:
 			out = append(out, finding(BMOVersion, SeverityWarning, deploymentRef(td),
@@ -499,52 +465,11 @@ func checkHosts(s *Snapshot) []Finding {
 
 // ---- 5. Status annotations ----
 
-// Values BMO's webhook accepts in a status annotation (pivot-facts.md section 4).
-var (
-	annotOperational = map[bmov1alpha1.OperationalStatus]bool{
-		"": true, bmov1alpha1.OperationalStatusOK: true, bmov1alpha1.OperationalStatusDiscovered: true,
-		bmov1alpha1.OperationalStatusError: true, bmov1alpha1.OperationalStatusDelayed: true, bmov1alpha1.OperationalStatusDetached: true,
-	}
-	annotErrorType = map[bmov1alpha1.ErrorType]bool{
-		"": true, bmov1alpha1.ProvisionedRegistrationError: true, bmov1alpha1.RegistrationError: true,
-		bmov1alpha1.InspectionError: true, bmov1alpha1.PreparationError: true, bmov1alpha1.ProvisioningError: true,
-		bmov1alpha1.PowerManagementError: true,
-	}
-	// The status annotation's `conditions` key appeared with BMO 0.13.
-	conditionsSince = version.MustParseGeneric("0.13.0")
-)
-
-// validateStatusAnnotation decodes raw the way BMO's webhook does (unknown
-// fields disallowed) and applies its value rules for the target's BMO.
-func validateStatusAnnotation(raw string, targetBMO *version.Version) error {
-	dec := json.NewDecoder(bytes.NewReader([]byte(raw)))
-	dec.DisallowUnknownFields()
-	st := &bmov1alpha1.BareMetalHostStatus{}
-	if err := dec.Decode(st); err != nil {
-		return fmt.Errorf("does not parse into BareMetalHostStatus: %w", err)
-	}
-	if !annotOperational[st.OperationalStatus] {
-		return fmt.Errorf("has operationalStatus %q, which BMO's webhook rejects in a status annotation", st.OperationalStatus)
-	}
-	if !annotErrorType[st.ErrorType] {
-		return fmt.Errorf("has errorType %q, which BMO's webhook rejects in a status annotation", st.ErrorType)
-	}
-	if targetBMO != nil && targetBMO.LessThan(conditionsSince) {
-		var keys map[string]json.RawMessage
-		if err := json.Unmarshal([]byte(raw), &keys); err == nil {
-			if _, ok := keys["conditions"]; ok {
-				return fmt.Errorf("carries conditions, which the target's BMO %s does not know", targetBMO)
-			}
-		}
-	}
-	return nil
-}
-
 func checkStatusAnnotations(s *Snapshot) []Finding {
 	var out []Finding
 	var targetBMO *version.Version
-	if d, tag := bmo(&s.Target); d != nil {
-		targetBMO = bmoVersion(tag)
+	if d, tag := bmoOf(&s.Target); d != nil {
+		targetBMO = bmo.ParseVersion(tag)
 	}
 	for i := range s.Source.Hosts {
 		h := &s.Source.Hosts[i]
@@ -556,7 +481,7 @@ func checkStatusAnnotations(s *Snapshot) []Finding {
 			}
 			continue
 		}
-		if err := validateStatusAnnotation(raw, targetBMO); err != nil {
+		if _, err := bmo.DecodeStatus(raw, targetBMO); err != nil {
 			out = append(out, finding(StatusInvalid, SeverityError, hostRef(h),
 				fmt.Sprintf("the %s annotation of BareMetalHost %s/%s %s", bmov1alpha1.StatusAnnotation, h.Namespace, h.Name, err)))
 		}
@@ -581,7 +506,7 @@ func (v vip) String() string {
 }
 
 func isKeepalived(c corev1.Container) bool {
-	repo, _ := splitImage(c.Image)
+	repo, _ := bmo.SplitImage(c.Image)
 	return c.Name == "ironic-endpoint-keepalived" || c.Name == "keepalived" || strings.HasSuffix(repo, "/keepalived")
 }
 

@@ -22,6 +22,7 @@ import (
 	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
 	clusterctlv1 "sigs.k8s.io/cluster-api/cmd/clusterctl/api/v1alpha3"
 
+	"github.com/pivotcheck/pivotcheck/internal/bmo"
 	"github.com/pivotcheck/pivotcheck/internal/fixture"
 	"github.com/pivotcheck/pivotcheck/internal/ironic"
 	"github.com/pivotcheck/pivotcheck/internal/mover"
@@ -88,7 +89,7 @@ func provider(name, typ, v string) clusterctlv1.Provider {
 }
 
 func bmoDeploy(tag string, avail bool) appsv1.Deployment {
-	d := appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Namespace: "baremetal-operator-system", Name: bmoDeploymentSuffix}}
+	d := appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Namespace: "baremetal-operator-system", Name: bmo.DeploymentName}}
 	d.Spec.Template.Spec.Containers = []corev1.Container{{Name: "manager", Image: "quay.io/metal3-io/baremetal-operator:" + tag}}
 	st := corev1.ConditionFalse
 	if avail {
@@ -193,16 +194,16 @@ func TestCheckBMO(t *testing.T) {
 	}{
 		{"clean", ok, ok, nil},
 		{"target without BMO", ok, Side{Webhooks: ok.Webhooks},
-			[]want{{BMOTarget, SeverityError, bmoDeploymentSuffix, "runs no baremetal-operator"}}},
+			[]want{{BMOTarget, SeverityError, bmo.DeploymentName, "runs no baremetal-operator"}}},
 		{"target BMO unavailable", ok, Side{Deployments: []appsv1.Deployment{bmoDeploy("v0.13.2", false)}, Webhooks: ok.Webhooks},
-			[]want{{BMOTarget, SeverityError, bmoDeploymentSuffix, "not Available"}}},
+			[]want{{BMOTarget, SeverityError, bmo.DeploymentName, "not Available"}}},
 		{"target without webhook", ok, Side{Deployments: ok.Deployments},
 			[]want{{BMOWebhookTarget, SeverityWarning, "", "no validating webhook"}}},
 		{"older target", ok, Side{Deployments: []appsv1.Deployment{bmoDeploy("v0.12.3", true)}, Webhooks: ok.Webhooks},
-			[]want{{BMOVersion, SeverityError, bmoDeploymentSuffix, "v0.12.3 but v0.13.2"}}},
+			[]want{{BMOVersion, SeverityError, bmo.DeploymentName, "v0.12.3 but v0.13.2"}}},
 		{"release branch tags compare", Side{Deployments: []appsv1.Deployment{bmoDeploy("release-0.12", true)}}, Side{Deployments: []appsv1.Deployment{bmoDeploy("release-0.13", true)}, Webhooks: ok.Webhooks}, nil},
 		{"unreadable tag", ok, Side{Deployments: []appsv1.Deployment{bmoDeploy("latest", true)}, Webhooks: ok.Webhooks},
-			[]want{{BMOVersion, SeverityWarning, bmoDeploymentSuffix, "cannot compare"}}},
+			[]want{{BMOVersion, SeverityWarning, bmo.DeploymentName, "cannot compare"}}},
 		{"source webhook without BMO", Side{Webhooks: ok.Webhooks}, ok,
 			[]want{{BMOSource, SeverityError, "bmo", "no available baremetal-operator answers it"}}},
 		{"source webhook Ignore without BMO is fine", Side{Webhooks: []admissionregistrationv1.ValidatingWebhookConfiguration{webhook(admissionregistrationv1.Ignore)}}, ok, nil},

@@ -1,0 +1,157 @@
+package bmo
+
+import (
+	"strings"
+	"testing"
+
+	bmov1alpha1 "github.com/metal3-io/baremetal-operator/apis/metal3.io/v1alpha1"
+	"github.com/stretchr/testify/require"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+func TestParseVersion(t *testing.T) {
+	for _, tc := range []struct {
+		tag  string
+		want string // "" means no version
+	}{
+		{tag: "v0.13.2", want: "0.13.2"},
+		{tag: "0.13", want: "0.13"},
+		{tag: "release-0.13", want: "0.13"},
+		{tag: "v0.13.2-rc.1", want: "0.13.2"}, // generic parsing ignores pre-release parts
+		{tag: "latest"},
+		{tag: "main"},
+		{tag: ""},
+	} {
+		v := ParseVersion(tc.tag)
+		if tc.want == "" {
+			require.Nil(t, v, tc.tag)
+			continue
+		}
+		require.NotNil(t, v, tc.tag)
+		require.Equal(t, tc.want, v.String(), tc.tag)
+	}
+	require.True(t, ParseVersion("v0.12.9").LessThan(ConditionsSince))
+	require.False(t, ParseVersion("release-0.13").LessThan(ConditionsSince))
+}
+
+func TestSplitImage(t *testing.T) {
+	for _, tc := range []struct{ image, repo, tag string }{
+		{image: "quay.io/metal3-io/baremetal-operator:v0.13.2", repo: "quay.io/metal3-io/baremetal-operator", tag: "v0.13.2"},
+		{image: "quay.io/metal3-io/baremetal-operator:release-0.13@sha256:abc", repo: "quay.io/metal3-io/baremetal-operator", tag: "release-0.13"},
+		{image: "quay.io/metal3-io/baremetal-operator@sha256:abc", repo: "quay.io/metal3-io/baremetal-operator"},
+		{image: "registry:5000/metal3/baremetal-operator", repo: "registry:5000/metal3/baremetal-operator"},
+		{image: "registry:5000/metal3/baremetal-operator:v0.12.0", repo: "registry:5000/metal3/baremetal-operator", tag: "v0.12.0"},
+	} {
+		repo, tag := SplitImage(tc.image)
+		require.Equal(t, tc.repo, repo, tc.image)
+		require.Equal(t, tc.tag, tag, tc.image)
+	}
+}
+
+func TestFind(t *testing.T) {
+	dep := func(ns, name, container, image string) appsv1.Deployment {
+		d := appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}}
+		d.Spec.Template.Spec.Containers = []corev1.Container{{Name: container, Image: image}}
+		return d
+	}
+	deps := []appsv1.Deployment{
+		dep("kube-system", "coredns", "coredns", "registry.k8s.io/coredns:v1.11"),
+		dep("metal3", "custom-baremetal-operator-controller-manager", "manager", "mirror.local/bmo@sha256:abc"),
+	}
+	d, tag := Find(deps)
+	require.NotNil(t, d)
+	require.Equal(t, "metal3", d.Namespace)
+	require.Empty(t, tag)
+
+	deps = append(deps[:1], dep("other", "bmo", "c", "quay.io/metal3-io/baremetal-operator:release-0.13"))
+	d, tag = Find(deps)
+	require.NotNil(t, d)
+	require.Equal(t, "release-0.13", tag)
+
+	d, _ = Find(deps[:1])
+	require.Nil(t, d)
+}
+
+func status() bmov1alpha1.BareMetalHostStatus {
+	now := metav1.Now()
+	return bmov1alpha1.BareMetalHostStatus{
+		OperationalStatus: bmov1alpha1.OperationalStatusOK, LastUpdated: &now, PoweredOn: true,
+		Provisioning:    bmov1alpha1.ProvisionStatus{State: bmov1alpha1.StateProvisioned, ID: "abc"},
+		HardwareDetails: &bmov1alpha1.HardwareDetails{Hostname: "h"},
+		Conditions:      []metav1.Condition{{Type: "Progressing", Status: metav1.ConditionFalse, Reason: "NotProgressing", LastTransitionTime: now}},
+	}
+}
+
+func TestEncodeDecodeStatus(t *testing.T) {
+	st := status()
+	raw, err := EncodeStatus(st, ParseVersion("v0.13.2"))
+	require.NoError(t, err)
+	require.NotContains(t, raw, `"hardware"`)
+	require.Contains(t, raw, `"conditions"`)
+	back, err := DecodeStatus(raw, ParseVersion("v0.13.2"))
+	require.NoError(t, err)
+	require.Equal(t, st.Provisioning, back.Provisioning)
+
+	// An older target BMO's webhook rejects conditions: they are dropped
+	// when encoding and reported when decoding.
+	old, err := EncodeStatus(st, ParseVersion("v0.12.3"))
+	require.NoError(t, err)
+	require.NotContains(t, old, `"conditions"`)
+	_, err = DecodeStatus(raw, ParseVersion("v0.12.3"))
+	require.ErrorContains(t, err, "conditions")
+
+	for _, bad := range []struct {
+		mutate func(*bmov1alpha1.BareMetalHostStatus)
+		want   string
+	}{
+		{mutate: func(s *bmov1alpha1.BareMetalHostStatus) { s.OperationalStatus = bmov1alpha1.OperationalStatusServicing }, want: "servicing"},
+		{mutate: func(s *bmov1alpha1.BareMetalHostStatus) {
+			s.OperationalStatus, s.ErrorType = bmov1alpha1.OperationalStatusError, bmov1alpha1.DetachError
+		}, want: "detach error"},
+		{mutate: func(s *bmov1alpha1.BareMetalHostStatus) {
+			s.OperationalStatus, s.ErrorType = bmov1alpha1.OperationalStatusError, bmov1alpha1.ServicingError
+		}, want: "servicing error"},
+	} {
+		st := status()
+		bad.mutate(&st)
+		_, err := EncodeStatus(st, nil)
+		require.ErrorContains(t, err, bad.want)
+	}
+	// Every error type BMO's webhook allows can be carried.
+	for _, et := range bmov1alpha1.ErrorTypeAllowed {
+		st := status()
+		st.OperationalStatus, st.ErrorType = bmov1alpha1.OperationalStatusError, bmov1alpha1.ErrorType(et)
+		raw, err := EncodeStatus(st, nil)
+		require.NoError(t, err, et)
+		_, err = DecodeStatus(raw, nil)
+		require.NoError(t, err, et)
+	}
+
+	for _, raw := range []string{`{"notAField":true}`, `{"operationalStatus":"OK"`, `{"operationalStatus":"OK"}{}`, `[]`} {
+		_, err := DecodeStatus(raw, nil)
+		require.Error(t, err, raw)
+	}
+}
+
+// FuzzDecodeStatus: any input is either accepted as a status BMO's webhook
+// accepts, or refused with an error; never a panic.
+func FuzzDecodeStatus(f *testing.F) {
+	raw, _ := EncodeStatus(status(), nil)
+	for _, s := range []string{raw, `{}`, `{"operationalStatus":"servicing"}`, `{"errorType":"detach error"}`, `{"conditions":[{}]}`, `null`, ``} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, raw string) {
+		st, err := DecodeStatus(raw, ParseVersion("0.12"))
+		if err != nil {
+			return
+		}
+		require.NoError(t, CheckStatus(st))
+		if strings.Contains(raw, `"conditions"`) {
+			// Accepted despite the key: only possible when it is nested in a string.
+			_, err := EncodeStatus(*st, ParseVersion("0.12"))
+			require.NoError(t, err)
+		}
+	})
+}
