@@ -16,6 +16,8 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/util/version"
+
+	"github.com/pivotcheck/pivotcheck/internal/podenv"
 )
 
 // Where BMO's kustomize deployment puts its controller, with the default
@@ -149,4 +151,34 @@ func DecodeStatus(raw string, target *version.Version) (*bmov1alpha1.BareMetalHo
 		}
 	}
 	return st, nil
+}
+
+// IronicEndpoint says where the BMO Deployment d sends its Ironic calls,
+// read from its manager container's environment (env, or the ConfigMaps
+// of its envFrom; cms may hold every ConfigMap of the cluster):
+// IRONIC_ENDPOINT, or, when BMO is set up for the Ironic Standalone
+// Operator, the Ironic resource IRONIC_NAMESPACE/IRONIC_NAME. ok is false
+// when neither is configured (or d is nil).
+func IronicEndpoint(d *appsv1.Deployment, cms []corev1.ConfigMap) (endpoint string, ok bool) {
+	if d == nil {
+		return "", false
+	}
+	for i := range d.Spec.Template.Spec.Containers {
+		c := &d.Spec.Template.Spec.Containers[i]
+		if !IsController(d, c) {
+			continue
+		}
+		env := podenv.Resolve(*c, d.Namespace, cms)
+		if e := strings.TrimSpace(env["IRONIC_ENDPOINT"]); e != "" {
+			return e, true
+		}
+		if name := env["IRONIC_NAME"]; name != "" {
+			ns := env["IRONIC_NAMESPACE"]
+			if ns == "" {
+				ns = d.Namespace
+			}
+			return fmt.Sprintf("Ironic resource %s/%s (Ironic Standalone Operator)", ns, name), true
+		}
+	}
+	return "", false
 }

@@ -155,3 +155,32 @@ func FuzzDecodeStatus(f *testing.F) {
 		}
 	})
 }
+
+func TestIronicEndpoint(t *testing.T) {
+	d := &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Namespace: Namespace, Name: DeploymentName}}
+	d.Spec.Template.Spec.Containers = []corev1.Container{{
+		Name: "manager", Image: "quay.io/metal3-io/baremetal-operator:v0.13.2",
+		EnvFrom: []corev1.EnvFromSource{{ConfigMapRef: &corev1.ConfigMapEnvSource{LocalObjectReference: corev1.LocalObjectReference{Name: "baremetal-operator-ironic"}}}},
+	}}
+	cms := []corev1.ConfigMap{{
+		ObjectMeta: metav1.ObjectMeta{Namespace: Namespace, Name: "baremetal-operator-ironic"},
+		Data:       map[string]string{"IRONIC_ENDPOINT": "https://172.22.0.2:6385/v1/"},
+	}}
+	e, ok := IronicEndpoint(d, cms)
+	require.True(t, ok)
+	require.Equal(t, "https://172.22.0.2:6385/v1/", e)
+
+	// The ConfigMap of another namespace is not BMO's.
+	cms[0].Namespace = "other"
+	_, ok = IronicEndpoint(d, cms)
+	require.False(t, ok)
+
+	// IrSO: the Ironic resource BMO follows.
+	d.Spec.Template.Spec.Containers[0].Env = []corev1.EnvVar{{Name: "IRONIC_NAME", Value: "ironic"}}
+	e, ok = IronicEndpoint(d, nil)
+	require.True(t, ok)
+	require.Equal(t, "Ironic resource baremetal-operator-system/ironic (Ironic Standalone Operator)", e)
+
+	_, ok = IronicEndpoint(nil, nil)
+	require.False(t, ok)
+}

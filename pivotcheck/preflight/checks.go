@@ -21,6 +21,7 @@ import (
 	"github.com/pivotcheck/pivotcheck/internal/bmo"
 	"github.com/pivotcheck/pivotcheck/internal/hostsafety"
 	"github.com/pivotcheck/pivotcheck/internal/ironic"
+	"github.com/pivotcheck/pivotcheck/internal/podenv"
 )
 
 // Label keys clusterctl reads (pivot-facts.md section 2).
@@ -510,43 +511,6 @@ func isKeepalived(c corev1.Container) bool {
 	return c.Name == "ironic-endpoint-keepalived" || c.Name == "keepalived" || strings.HasSuffix(repo, "/keepalived")
 }
 
-// containerEnv resolves a container's environment from env and envFrom
-// ConfigMaps (env wins, as in Kubernetes). Secrets are never read.
-func containerEnv(c corev1.Container, ns string, cms []corev1.ConfigMap) map[string]string {
-	find := func(name string) *corev1.ConfigMap {
-		for i := range cms {
-			if cms[i].Namespace == ns && cms[i].Name == name {
-				return &cms[i]
-			}
-		}
-		return nil
-	}
-	env := map[string]string{}
-	for _, ef := range c.EnvFrom {
-		if ef.ConfigMapRef == nil {
-			continue
-		}
-		if cm := find(ef.ConfigMapRef.Name); cm != nil {
-			for k, v := range cm.Data {
-				env[ef.Prefix+k] = v
-			}
-		}
-	}
-	for _, e := range c.Env {
-		switch {
-		case e.ValueFrom == nil:
-			env[e.Name] = e.Value
-		case e.ValueFrom.ConfigMapKeyRef != nil:
-			if cm := find(e.ValueFrom.ConfigMapKeyRef.Name); cm != nil {
-				if v, ok := cm.Data[e.ValueFrom.ConfigMapKeyRef.Key]; ok {
-					env[e.Name] = v
-				}
-			}
-		}
-	}
-	return env
-}
-
 func vipOf(env map[string]string) vip {
 	return vip{IP: env["PROVISIONING_IP"], Interface: env["PROVISIONING_INTERFACE"], VirtualIPs: env["KEEPALIVED_VIRTUAL_IPS"]}
 }
@@ -589,7 +553,7 @@ func keepalivedVIP(side *Side, ts []ironicTemplate) (vip, *ironicTemplate, bool)
 	for i := range ts {
 		for _, c := range ts[i].template.Spec.Containers {
 			if isKeepalived(c) {
-				return vipOf(containerEnv(c, ts[i].ns, side.ConfigMaps)), &ts[i], true
+				return vipOf(podenv.Resolve(c, ts[i].ns, side.ConfigMaps)), &ts[i], true
 			}
 		}
 	}

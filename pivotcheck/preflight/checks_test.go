@@ -26,6 +26,7 @@ import (
 	"github.com/pivotcheck/pivotcheck/internal/fixture"
 	"github.com/pivotcheck/pivotcheck/internal/ironic"
 	"github.com/pivotcheck/pivotcheck/internal/mover"
+	"github.com/pivotcheck/pivotcheck/internal/podenv"
 )
 
 // ---- builders ----
@@ -419,9 +420,9 @@ func TestContainerEnvPrecedence(t *testing.T) {
 			{Name: "KEEPALIVED_VIRTUAL_IPS", ValueFrom: &corev1.EnvVarSource{ConfigMapKeyRef: &corev1.ConfigMapKeySelector{LocalObjectReference: corev1.LocalObjectReference{Name: "cm"}, Key: "VIPS"}}}},
 	}
 	cms := []corev1.ConfigMap{{ObjectMeta: metav1.ObjectMeta{Namespace: "n", Name: "cm"}, Data: map[string]string{"PROVISIONING_IP": "10.0.0.2", "PROVISIONING_INTERFACE": "eth1", "VIPS": "10.0.0.1,eth1"}}}
-	env := containerEnv(c, "n", cms)
+	env := podenv.Resolve(c, "n", cms)
 	require.Equal(t, vip{IP: "10.0.0.1", Interface: "eth1", VirtualIPs: "10.0.0.1,eth1"}, vipOf(env))
-	require.Empty(t, containerEnv(c, "other", cms)["PROVISIONING_INTERFACE"])
+	require.Empty(t, podenv.Resolve(c, "other", cms)["PROVISIONING_INTERFACE"])
 }
 
 func TestProbeIronic(t *testing.T) {
