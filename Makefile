@@ -11,7 +11,7 @@ GO_TEST_FLAGS ?= -count=1 -timeout 45m
 BENCH ?= .
 BENCHTIME ?= 1x
 
-.PHONY: all build test test-unit lint bench envtest tools clean help demo
+.PHONY: all build test test-unit lint bench envtest tools lab clean help demo
 
 all: build
 
@@ -27,14 +27,17 @@ envtest: ## build kube-apiserver + etcd from the Go module proxy (cached)
 tools: ## install kustomize and clusterctl (cached)
 	@hack/tools.sh
 
+lab: envtest ## build the lab's controllers from the Go module proxy (cached): kube-controller-manager, kube-scheduler, kwok, BMO, CAPM3, IPAM
+	@hack/lab.sh
+
 # A failing $$(...) inside an assignment does not stop a recipe: resolve the
 # folders first so a broken cache fails here, not as a confusing test error.
-WITH_ENV = assets=$$(hack/envtest.sh) && bin=$$(hack/tools.sh) && KUBEBUILDER_ASSETS="$$assets" PATH="$$bin:$$PATH"
+WITH_ENV = assets=$$(hack/envtest.sh) && bin=$$(hack/tools.sh) && labbin=$$(hack/lab.sh) && KUBEBUILDER_ASSETS="$$assets" PIVOTCHECK_LAB_BIN="$$labbin" PATH="$$bin:$$PATH"
 
-demo: envtest tools build ## the whole story on two local API servers (under 3 minutes warm)
+demo: envtest tools lab build ## the whole story on two local API servers (under 3 minutes warm)
 	$(WITH_ENV) go run ./hack/demo -repo . -pivotcheck bin/pivotcheck
 
-test: envtest tools ## unit + integration tests against real API servers
+test: envtest tools lab ## unit + integration tests against real API servers
 	$(WITH_ENV) go test $(GO_TEST_FLAGS) ./...
 
 test-unit: ## fast unit tests only (no API servers, no tools)
@@ -44,7 +47,7 @@ lint: ## gofmt check + go vet
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	go vet ./...
 
-bench: envtest tools ## benchmarks (figures go in README.md)
+bench: envtest tools lab ## benchmarks (figures go in README.md)
 	$(WITH_ENV) go test -run '^$$' -bench '$(BENCH)' -benchtime $(BENCHTIME) -benchmem -timeout 60m ./...
 
 clean: ## remove build output (the cache in $(CACHE) is kept; rm -rf it by hand)

@@ -19,6 +19,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	"sigs.k8s.io/yaml"
 
+	"github.com/pivotcheck/pivotcheck/internal/lab"
 	"github.com/pivotcheck/pivotcheck/internal/scheme"
 	"github.com/pivotcheck/pivotcheck/internal/upstream"
 )
@@ -72,6 +73,10 @@ type Options struct {
 	WebhookPaths []string
 	// Dir is where the kubeconfig file is written (a temporary folder when empty).
 	Dir string
+	// Lab, when set, runs real controllers against this cluster (see
+	// internal/lab): kube-controller-manager, kube-scheduler and kwok, BMO,
+	// CAPM3 and IPAM, as it asks.
+	Lab *lab.Options
 }
 
 // Cluster is one running API server.
@@ -86,6 +91,9 @@ type Cluster struct {
 	Kubeconfig string
 	// Context is the current context name in Kubeconfig.
 	Context string
+	// Lab is the set of controllers running against the cluster (nil
+	// without Options.Lab).
+	Lab *lab.Lab
 
 	ownDir string
 }
@@ -176,6 +184,12 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 		WebhookInstallOptions: envtest.WebhookInstallOptions{Paths: opts.WebhookPaths},
 		ErrorIfCRDPathMissing: true,
 	}
+	if opts.Lab != nil && opts.Lab.Any() {
+		args := env.ControlPlane.GetAPIServer().Configure()
+		for k, v := range lab.APIServerFlags {
+			args.Set(k, v)
+		}
+	}
 	cfg, err := env.Start()
 	if err != nil {
 		return nil, fmt.Errorf("starting %s API server: %w", opts.Name, err)
@@ -184,6 +198,13 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 	if err := c.finish(opts); err != nil {
 		_ = env.Stop()
 		return nil, err
+	}
+	if opts.Lab != nil && opts.Lab.Any() {
+		c.Lab, err = lab.Start(ctx, lab.Cluster{Name: c.Name, Kubeconfig: c.Kubeconfig, Config: c.Config, Client: c.Client}, *opts.Lab)
+		if err != nil {
+			_ = c.Stop()
+			return nil, fmt.Errorf("starting the %s lab: %w", opts.Name, err)
+		}
 	}
 	return c, nil
 }
@@ -232,7 +253,9 @@ func (c *Cluster) Stop() error {
 	if c == nil {
 		return nil
 	}
-	err := c.Env.Stop()
+	// Controllers first: they must not see their API server go away.
+	err := c.Lab.Stop()
+	err = errors.Join(err, c.Env.Stop())
 	if c.ownDir != "" {
 		err = errors.Join(err, os.RemoveAll(c.ownDir))
 	}

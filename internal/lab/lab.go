@@ -1,0 +1,453 @@
+// Package lab runs, against an envtest API server, the controllers that
+// decide how a pivot really ends: kube-controller-manager (garbage
+// collector, Deployment, ReplicaSet, DaemonSet, namespace and endpoints
+// controllers), kube-scheduler and kwok (fake nodes and the pod lifecycle),
+// the baremetal-operator in test mode (its fixture provisioner instead of
+// Ironic), and the CAPM3 and IPAM managers, each with its real webhooks
+// served and registered with failurePolicy Fail. Every binary is built from
+// the Go module proxy at a pinned version by hack/lab.sh.
+package lab
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/rest"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+)
+
+// Options say which controllers run against one cluster.
+type Options struct {
+	// Kubernetes runs kube-controller-manager, kube-scheduler and kwok with
+	// Nodes fake nodes (at least one): Deployments get real ReplicaSets and
+	// pods that reach Running, real Available conditions, and the garbage
+	// collector removes what a deleted owner leaves.
+	Kubernetes bool
+	Nodes      int
+	// BMO runs the baremetal-operator in test mode with its validating
+	// webhook served.
+	BMO bool
+	// CAPM3 runs the CAPM3 and IPAM managers with their webhooks served.
+	CAPM3 bool
+	// ReadyTimeout bounds the start of every process (default 90 s).
+	ReadyTimeout time.Duration
+}
+
+// Any reports whether o asks for any controller.
+func (o Options) Any() bool { return o.Kubernetes || o.BMO || o.CAPM3 }
+
+// Cluster is what the lab needs of a running API server.
+type Cluster struct {
+	Name       string // "bootstrap", "target": names processes and nodes
+	Kubeconfig string // an admin kubeconfig file
+	Config     *rest.Config
+	Client     client.Client
+}
+
+// NodeAnnotation marks the nodes kwok manages.
+const NodeAnnotation = "kwok.x-k8s.io/node"
+
+// APIServerFlags are the kube-apiserver flags a lab cluster needs: the API
+// server resolves a webhook Service to its endpoints (the pod IPs kwok
+// gives out, on loopback) instead of its ClusterIP, which nothing serves.
+var APIServerFlags = map[string]string{"enable-aggregator-routing": "true"}
+
+// Lab is the set of controllers running against one cluster.
+type Lab struct {
+	Name string
+	// Dir holds every process's folder, certificates and log file.
+	Dir string
+	// PodCIDR is the range kwok gives pod IPs from: a /24 inside 127.0.0.0/8,
+	// so a process on this machine can serve what a pod would.
+	PodCIDR string
+	// NodeIP is every fake node's address (hostNetwork pods get it).
+	NodeIP string
+	// CA signs the webhook servers' certificates.
+	CA *CA
+	// Nodes are the fake nodes' names.
+	Nodes []string
+
+	cluster Cluster
+	procs   []*process
+	keep    bool
+	mu      sync.Mutex
+}
+
+// Start starts the controllers o asks for, in parallel, and returns once
+// each one is ready (health endpoint answering, webhooks registered, fake
+// nodes Ready). On failure everything started is stopped and the error
+// names the binary and its log file.
+func Start(ctx context.Context, c Cluster, o Options) (l *Lab, err error) {
+	if o.ReadyTimeout == 0 {
+		o.ReadyTimeout = 90 * time.Second
+	}
+	if o.Kubernetes && o.Nodes < 1 {
+		o.Nodes = 1
+	}
+	var need []string
+	if o.Kubernetes {
+		need = append(need, ControllerManager, Scheduler, Kwok)
+	}
+	if o.BMO {
+		need = append(need, BMO)
+	}
+	if o.CAPM3 {
+		need = append(need, CAPM3, IPAM)
+	}
+	bins, err := FindBinaries(need...)
+	if err != nil {
+		return nil, err
+	}
+	dir, err := os.MkdirTemp("", "pivotcheck-lab-"+c.Name+"-")
+	if err != nil {
+		return nil, fmt.Errorf("lab folder: %w", err)
+	}
+	ca, err := NewCA("pivotcheck lab " + c.Name)
+	if err != nil {
+		return nil, err
+	}
+	// A random /24 of 127.0.0.0/8 per lab, so labs of test packages running
+	// in parallel do not hand out the same pod IPs.
+	a, b := 1+rand.IntN(250), rand.IntN(256)
+	l = &Lab{
+		Name: c.Name, Dir: dir, CA: ca, cluster: c,
+		PodCIDR: fmt.Sprintf("127.%d.%d.1/24", a, b),
+		NodeIP:  "127.0.0.1",
+	}
+	defer func() {
+		if err != nil {
+			l.keep = true
+			_ = l.Stop()
+		}
+	}()
+
+	type starter struct {
+		p     *process
+		ready func(context.Context) error
+		hooks func(context.Context) error // webhook registration once ready
+	}
+	var all []starter
+	add := func(s starter) { all = append(all, s); l.procs = append(l.procs, s.p) }
+
+	if o.Kubernetes {
+		for _, name := range []string{ControllerManager, Scheduler} {
+			port, err := freePort()
+			if err != nil {
+				return l, err
+			}
+			args := []string{
+				"--kubeconfig=" + c.Kubeconfig, "--leader-elect=false",
+				"--bind-address=127.0.0.1", "--secure-port=" + strconv.Itoa(port),
+				"--cert-dir=" + filepath.Join(dir, name, "certs"), "--v=2",
+			}
+			if name == ControllerManager {
+				args = append(args,
+					"--controllers=garbage-collector-controller,deployment-controller,replicaset-controller,daemonset-controller,namespace-controller,endpoints-controller,endpointslice-controller,node-lifecycle-controller",
+					"--use-service-account-credentials=false",
+					// The node lifecycle controller lifts the not-ready taint the
+					// API server puts on new nodes once kwok reports them Ready.
+				)
+			}
+			add(starter{p: l.newProcess(bins, name, args, nil), ready: httpsReady(port)})
+		}
+		args := []string{
+			"--kubeconfig=" + c.Kubeconfig, "--manage-all-nodes=false",
+			"--manage-nodes-with-annotation-selector=" + NodeAnnotation + "=fake",
+			"--cidr=" + l.PodCIDR, "--node-ip=" + l.NodeIP, "--node-lease-duration-seconds=40",
+		}
+		add(starter{p: l.newProcess(bins, Kwok, args, nil), ready: func(context.Context) error { return nil }})
+	}
+	if o.BMO {
+		p, hooks, ready, err := l.metal3(ctx, bins, BMO, func(webhookPort, healthPort int, certDir string) []string {
+			return []string{
+				"--kubeconfig=" + c.Kubeconfig, "--test-mode",
+				"--webhook-port=" + strconv.Itoa(webhookPort), "--metrics-addr=0",
+				"--health-addr=127.0.0.1:" + strconv.Itoa(healthPort),
+			}
+		})
+		if err != nil {
+			return l, err
+		}
+		add(starter{p: p, ready: ready, hooks: hooks})
+	}
+	if o.CAPM3 {
+		for _, name := range []string{CAPM3, IPAM} {
+			p, hooks, ready, err := l.metal3(ctx, bins, name, func(webhookPort, healthPort int, certDir string) []string {
+				return []string{
+					"--kubeconfig=" + c.Kubeconfig,
+					"--webhook-port=" + strconv.Itoa(webhookPort), "--webhook-cert-dir=" + certDir,
+					"--health-addr=127.0.0.1:" + strconv.Itoa(healthPort), "--diagnostics-address=0", "--v=2",
+				}
+			})
+			if err != nil {
+				return l, err
+			}
+			add(starter{p: p, ready: ready, hooks: hooks})
+		}
+	}
+
+	for _, s := range all {
+		if err := s.p.start(); err != nil {
+			return l, err
+		}
+	}
+	errs := make([]error, len(all))
+	var wg sync.WaitGroup
+	for i, s := range all {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := s.p.waitReady(ctx, o.ReadyTimeout, s.ready); err != nil {
+				errs[i] = err
+				return
+			}
+			if s.hooks != nil {
+				if err := s.hooks(ctx); err != nil {
+					errs[i] = s.p.failure("webhook registration failed", err)
+				}
+			}
+		}()
+	}
+	var nodeErr error
+	if o.Kubernetes {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			nodeErr = l.nodes(ctx, o.Nodes, o.ReadyTimeout)
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(append(errs, nodeErr)...); err != nil {
+		return l, err
+	}
+	return l, nil
+}
+
+func (l *Lab) newProcess(bins Binaries, name string, args, env []string) *process {
+	full := l.Name + "/" + name
+	return &process{
+		name: full, bin: bins[name], args: args, env: env,
+		dir: filepath.Join(l.Dir, name), logPath: filepath.Join(l.Dir, logName(full)),
+	}
+}
+
+// metal3 prepares a Metal3 controller: ports, a serving certificate for
+// 127.0.0.1 in the folder its webhook server reads, its readiness check,
+// and the registration of its upstream webhook configuration pointing at it.
+func (l *Lab) metal3(ctx context.Context, bins Binaries, name string, args func(webhookPort, healthPort int, certDir string) []string) (*process, func(context.Context) error, func(context.Context) error, error) {
+	webhookPort, err := freePort()
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	healthPort, err := freePort()
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	p := l.newProcess(bins, name, nil, nil)
+	// controller-runtime's default certificate folder is under TMPDIR, which
+	// the process gets as its own folder; BMO has no flag to change it.
+	certDir := filepath.Join(p.dir, "k8s-webhook-server", "serving-certs")
+	p.args = args(webhookPort, healthPort, certDir)
+	serving, err := l.CA.Issue([]string{"localhost"}, []net.IP{net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if err := serving.WriteDir(certDir, l.CA); err != nil {
+		return nil, nil, nil, err
+	}
+	cfgs, err := upstreamWebhooks(ctx, name)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	cfgs.PointAt("127.0.0.1:"+strconv.Itoa(webhookPort), l.CA.CertPEM)
+	hooks := func(ctx context.Context) error { return cfgs.Install(ctx, l.cluster.Client) }
+	ready := func(ctx context.Context) error {
+		if err := httpReady("http://127.0.0.1:" + strconv.Itoa(healthPort) + "/readyz")(ctx); err != nil {
+			return err
+		}
+		// The health endpoint can answer before the webhook server listens.
+		conn, err := (&tls.Dialer{Config: &tls.Config{InsecureSkipVerify: true}}).DialContext(ctx, "tcp", "127.0.0.1:"+strconv.Itoa(webhookPort)) //nolint:gosec // loopback readiness probe
+		if err != nil {
+			return fmt.Errorf("webhook server: %w", err)
+		}
+		return conn.Close()
+	}
+	return p, hooks, ready, nil
+}
+
+// nodes creates the fake nodes and waits until kwok reports them Ready.
+func (l *Lab) nodes(ctx context.Context, n int, timeout time.Duration) error {
+	c := l.cluster.Client
+	for i := 0; i < n; i++ {
+		name := fmt.Sprintf("%s-node-%d", l.Name, i)
+		l.Nodes = append(l.Nodes, name)
+		capacity := corev1.ResourceList{
+			corev1.ResourceCPU: resource.MustParse("32"), corev1.ResourceMemory: resource.MustParse("256Gi"),
+			corev1.ResourcePods: resource.MustParse("110"),
+		}
+		node := &corev1.Node{
+			ObjectMeta: metav1.ObjectMeta{
+				Name:        name,
+				Annotations: map[string]string{NodeAnnotation: "fake", "node.alpha.kubernetes.io/ttl": "0"},
+				Labels: map[string]string{
+					"kubernetes.io/hostname": name, "kubernetes.io/os": "linux", "kubernetes.io/arch": "amd64",
+					"node-role.kubernetes.io/control-plane": "", "type": "kwok",
+				},
+			},
+			Status: corev1.NodeStatus{Capacity: capacity, Allocatable: capacity},
+		}
+		if err := c.Create(ctx, node); err != nil && !apierrors.IsAlreadyExists(err) {
+			return fmt.Errorf("lab: creating fake node %s: %w", name, err)
+		}
+	}
+	deadline := time.Now().Add(timeout)
+	for {
+		var notReady []string
+		for _, name := range l.Nodes {
+			node := &corev1.Node{}
+			if err := c.Get(ctx, client.ObjectKey{Name: name}, node); err != nil {
+				return fmt.Errorf("lab: reading fake node %s: %w", name, err)
+			}
+			if !nodeReady(node) {
+				notReady = append(notReady, name)
+			}
+		}
+		if len(notReady) == 0 {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("lab: fake node(s) %s not Ready within %s: kwok did not take them (log: %s)", strings.Join(notReady, ", "), timeout, filepath.Join(l.Dir, logName(l.Name+"/"+Kwok)))
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+func nodeReady(n *corev1.Node) bool {
+	for _, c := range n.Status.Conditions {
+		if c.Type == corev1.NodeReady {
+			return c.Status == corev1.ConditionTrue
+		}
+	}
+	return false
+}
+
+// Check returns an error naming every process that has stopped, with its
+// log: a lab test calls it when a wait times out, so a crashed controller is
+// reported as such and not as a slow one.
+func (l *Lab) Check() error {
+	if l == nil {
+		return nil
+	}
+	var errs []error
+	for _, p := range l.procs {
+		if err := p.exited(); err != nil {
+			errs = append(errs, p.failure("has stopped", err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Keep keeps the log folder after Stop (a test failed).
+func (l *Lab) Keep() {
+	if l != nil {
+		l.mu.Lock()
+		l.keep = true
+		l.mu.Unlock()
+	}
+}
+
+// Logs returns the last lines of every process's log, for a failed test.
+func (l *Lab) Logs(lines int) string {
+	if l == nil {
+		return ""
+	}
+	var b strings.Builder
+	procs := append([]*process(nil), l.procs...)
+	sort.Slice(procs, func(i, j int) bool { return procs[i].name < procs[j].name })
+	for _, p := range procs {
+		fmt.Fprintf(&b, "--- %s (%s), last %d lines:\n%s\n", p.name, p.logPath, lines, indent(tail(p.logPath, lines)))
+	}
+	return b.String()
+}
+
+// Stop stops every process (SIGTERM, then SIGKILL after 5 s) and removes the
+// lab folder unless Keep was called.
+func (l *Lab) Stop() error {
+	if l == nil {
+		return nil
+	}
+	var wg sync.WaitGroup
+	for _, p := range l.procs {
+		wg.Add(1)
+		go func() { defer wg.Done(); p.stop(5 * time.Second) }()
+	}
+	wg.Wait()
+	l.mu.Lock()
+	keep := l.keep
+	l.mu.Unlock()
+	if keep {
+		fmt.Fprintf(os.Stderr, "lab: logs of %s kept in %s\n", l.Name, l.Dir)
+		return nil
+	}
+	if err := os.RemoveAll(l.Dir); err != nil {
+		return fmt.Errorf("removing lab folder %s: %w", l.Dir, err)
+	}
+	return nil
+}
+
+// freePort asks the kernel for a free loopback port.
+func freePort() (int, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, fmt.Errorf("finding a free port: %w", err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port, nil
+}
+
+var probeClient = &http.Client{
+	Timeout:   2 * time.Second,
+	Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}, //nolint:gosec // loopback health probes of self-signed servers
+}
+
+func httpReady(url string) func(context.Context) error {
+	return func(ctx context.Context) error {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+		if err != nil {
+			return err
+		}
+		resp, err := probeClient.Do(req)
+		if err != nil {
+			return err
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return fmt.Errorf("%s answered %s", url, resp.Status)
+		}
+		return nil
+	}
+}
+
+func httpsReady(port int) func(context.Context) error {
+	return httpReady("https://127.0.0.1:" + strconv.Itoa(port) + "/healthz")
+}
