@@ -184,7 +184,7 @@ func TestCAPM3(t *testing.T) {
 	pool := map[string]any{
 		"apiVersion": "ipam.metal3.io/v1alpha1", "kind": "IPPool",
 		"metadata": map[string]any{"namespace": "metal3", "name": "bad"},
-		"spec":     map[string]any{"pools": []any{map[string]any{"start": "192.168.0.10", "end": "192.168.0.1"}}, "prefix": int64(24)},
+		"spec":     map[string]any{"namePrefix": "bad", "pools": []any{map[string]any{"start": "192.168.0.10", "end": "192.168.0.1"}}, "prefix": int64(24)},
 	}
 	err := c.Client.Create(ctx, &unstructured.Unstructured{Object: pool})
 	require.Error(t, err)
