@@ -80,21 +80,14 @@ func Run(ctx context.Context, o Options) (res *Result, err error) {
 	// output is the story, not library logs.
 	ctrl.SetLogger(logr.Discard())
 
-	// envtest's default binary cache is under HOME, so pin the binaries
-	// before HOME moves to a private folder for clusterctl (it writes its
-	// config there, and a demo must not touch the user's ~/.cluster-api).
-	assets, err := testenv.AssetsDir()
+	// clusterctl writes its config under HOME: the demo gets a private one,
+	// with the binary and module caches pinned first (no rebuild, works offline).
+	home, restore, err := testenv.PrivateHome("pivotcheck-demo-home-")
 	if err != nil {
 		return nil, err
 	}
-	home, err := os.MkdirTemp("", "pivotcheck-demo-home-")
-	if err != nil {
-		return nil, fmt.Errorf("temporary HOME: %w", err)
-	}
-	defer os.RemoveAll(home)
-	env := append(os.Environ(), "HOME="+home, "KUBEBUILDER_ASSETS="+assets)
-	restore := setenv(map[string]string{"HOME": home, "KUBEBUILDER_ASSETS": assets})
 	defer restore()
+	env := os.Environ()
 
 	// ── 1 ──────────────────────────────────────────────────────────────
 	step(w, 1, "start two local control planes: the bootstrap (usually kind: where Metal3 was installed first) and the target (the new bare-metal cluster that will manage itself)")
@@ -560,25 +553,3 @@ func wrap(s string, width int) string {
 	return b.String()
 }
 
-// setenv sets variables for this process (envtest and clusterctl read them)
-// and returns a function restoring the previous values.
-func setenv(vars map[string]string) func() {
-	old := map[string]*string{}
-	for k, v := range vars {
-		if prev, ok := os.LookupEnv(k); ok {
-			old[k] = &prev
-		} else {
-			old[k] = nil
-		}
-		os.Setenv(k, v)
-	}
-	return func() {
-		for k, v := range old {
-			if v == nil {
-				os.Unsetenv(k)
-			} else {
-				os.Setenv(k, *v)
-			}
-		}
-	}
-}

@@ -28,9 +28,9 @@ const (
 // Binaries are the paths of the lab's programs.
 type Binaries map[string]string
 
-// cacheDir is the folder `make envtest` and `make lab` fill:
+// CacheDir is the folder `make envtest` and `make lab` fill:
 // $PIVOTCHECK_CACHE, else $XDG_CACHE_HOME/pivotcheck, else ~/.cache/pivotcheck.
-func cacheDir() (string, error) {
+func CacheDir() (string, error) {
 	if c := os.Getenv("PIVOTCHECK_CACHE"); c != "" {
 		return c, nil
 	}
@@ -50,7 +50,7 @@ func cacheDir() (string, error) {
 // lab folder (PIVOTCHECK_LAB_BIN or the cache). A missing one is an error
 // that names it and the command that builds it.
 func FindBinaries(names ...string) (Binaries, error) {
-	cache, err := cacheDir()
+	cache, err := CacheDir()
 	if err != nil {
 		return nil, err
 	}

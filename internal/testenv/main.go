@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"os/exec"
+	"strings"
 	"testing"
 	"time"
 
@@ -16,26 +18,20 @@ import (
 // in *pair, runs setup (may be nil) and the tests, then stops both. Under
 // -short it only runs the tests (unit tests must not touch *pair).
 //
-// clusterctl needs a writable HOME, so the tests get a private one; the
-// envtest binaries are pinned first because their default cache is under HOME.
+// clusterctl needs a writable HOME, so the tests get a private one (see
+// PrivateHome).
 func RunWithPair(m *testing.M, pair **Pair, setup func(context.Context, *Pair) error) int {
 	if testing.Short() {
 		return m.Run()
 	}
 	ctrllog.SetLogger(logr.Discard())
-	assets, err := AssetsDir()
+	home, restore, err := PrivateHome("pivotcheck-test-home-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	os.Setenv("KUBEBUILDER_ASSETS", assets)
-	home, err := os.MkdirTemp("", "pivotcheck-test-home-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	defer os.RemoveAll(home)
-	os.Setenv("HOME", home)
+	defer restore()
+	_ = home
 
 	ctx := context.Background()
 	start := time.Now()
@@ -58,4 +54,56 @@ func RunWithPair(m *testing.M, pair **Pair, setup func(context.Context, *Pair) e
 		}
 	}
 	return m.Run()
+}
+
+// PrivateHome points HOME at a new private folder (clusterctl writes its
+// config there; a test or the demo must not touch the user's ~/.cluster-api).
+// Everything whose default lives under HOME is pinned first, so nothing is
+// rebuilt or downloaded again: the envtest binaries (KUBEBUILDER_ASSETS),
+// pivotcheck's cache of lab binaries (PIVOTCHECK_CACHE) and Go's module
+// and build caches (GOMODCACHE, GOCACHE, GOPATH), which the upstream
+// module zips are read from. restore puts HOME back and removes the folder.
+func PrivateHome(prefix string) (home string, restore func(), err error) {
+	assets, err := AssetsDir()
+	if err != nil {
+		return "", nil, err
+	}
+	cache, err := CacheDir()
+	if err != nil {
+		return "", nil, err
+	}
+	pins := map[string]string{"KUBEBUILDER_ASSETS": assets, "PIVOTCHECK_CACHE": cache}
+	out, err := exec.Command("go", "env", "GOMODCACHE", "GOCACHE", "GOPATH").Output()
+	if err != nil {
+		return "", nil, fmt.Errorf("reading Go's cache folders (go env): %w", err)
+	}
+	vals := strings.Split(strings.TrimSpace(string(out)), "\n")
+	if len(vals) != 3 {
+		return "", nil, fmt.Errorf("reading Go's cache folders: unexpected go env output %q", out)
+	}
+	pins["GOMODCACHE"], pins["GOCACHE"], pins["GOPATH"] = vals[0], vals[1], vals[2]
+	home, err = os.MkdirTemp("", prefix)
+	if err != nil {
+		return "", nil, fmt.Errorf("private HOME: %w", err)
+	}
+	pins["HOME"] = home
+	old := map[string]*string{}
+	for k, v := range pins {
+		if prev, ok := os.LookupEnv(k); ok {
+			old[k] = &prev
+		} else {
+			old[k] = nil
+		}
+		os.Setenv(k, v)
+	}
+	return home, func() {
+		for k, v := range old {
+			if v == nil {
+				os.Unsetenv(k)
+			} else {
+				os.Setenv(k, *v)
+			}
+		}
+		os.RemoveAll(home)
+	}, nil
 }

@@ -33,17 +33,9 @@ const K8sVersion = "1.35.4"
 func AssetsDir() (string, error) {
 	dir := os.Getenv("KUBEBUILDER_ASSETS")
 	if dir == "" {
-		cache := os.Getenv("PIVOTCHECK_CACHE")
-		if cache == "" {
-			base := os.Getenv("XDG_CACHE_HOME")
-			if base == "" {
-				home, err := os.UserHomeDir()
-				if err != nil {
-					return "", fmt.Errorf("locating envtest binaries: %w", err)
-				}
-				base = filepath.Join(home, ".cache")
-			}
-			cache = filepath.Join(base, "pivotcheck")
+		cache, err := CacheDir()
+		if err != nil {
+			return "", err
 		}
 		dir = filepath.Join(cache, "k8s", K8sVersion)
 	}
@@ -54,6 +46,9 @@ func AssetsDir() (string, error) {
 	}
 	return dir, nil
 }
+
+// CacheDir is the folder `make envtest` and `make lab` fill (see lab.CacheDir).
+func CacheDir() (string, error) { return lab.CacheDir() }
 
 // Options says what a test cluster starts with.
 type Options struct {
