@@ -552,4 +552,3 @@ func wrap(s string, width int) string {
 	}
 	return b.String()
 }
-
