@@ -43,7 +43,8 @@ type Options struct {
 	// BMO runs the baremetal-operator in test mode with its validating
 	// webhook served.
 	BMO bool
-	// CAPM3 runs the CAPM3 and IPAM managers with their webhooks served.
+	// CAPM3 runs the CAPM3 and IPAM managers with their webhooks served,
+	// and the CAPIStandIn for the Cluster API controllers the lab lacks.
 	CAPM3 bool
 	// ReadyTimeout bounds the start of every process (default 90 s).
 	ReadyTimeout time.Duration
@@ -85,7 +86,9 @@ type Lab struct {
 
 	cluster Cluster
 	procs   []*process
+	capi    *CAPIStandIn
 	keep    bool
+	stopped bool
 	mu      sync.Mutex
 }
 
@@ -236,6 +239,9 @@ func Start(ctx context.Context, c Cluster, o Options) (l *Lab, err error) {
 	if err := errors.Join(append(errs, nodeErr)...); err != nil {
 		return l, err
 	}
+	if o.CAPM3 {
+		l.capi = StartCAPIStandIn(context.WithoutCancel(ctx), c.Client)
+	}
 	return l, nil
 }
 
@@ -364,6 +370,9 @@ func (l *Lab) Check() error {
 			errs = append(errs, p.failure("has stopped", err))
 		}
 	}
+	if err := l.capi.Err(); err != nil {
+		errs = append(errs, fmt.Errorf("lab: %s CAPI stand-in: %w", l.Name, err))
+	}
 	return errors.Join(errs...)
 }
 
@@ -396,6 +405,14 @@ func (l *Lab) Stop() error {
 	if l == nil {
 		return nil
 	}
+	l.mu.Lock()
+	if l.stopped {
+		l.mu.Unlock()
+		return nil
+	}
+	l.stopped = true
+	l.mu.Unlock()
+	l.capi.Stop()
 	var wg sync.WaitGroup
 	for _, p := range l.procs {
 		wg.Add(1)
@@ -415,14 +432,30 @@ func (l *Lab) Stop() error {
 	return nil
 }
 
-// freePort asks the kernel for a free loopback port.
+var (
+	portsMu sync.Mutex
+	ports   = map[int]bool{}
+)
+
+// freePort asks the kernel for a free loopback port that this process has
+// not handed out before: labs start concurrently, and a port is only bound
+// by the controller a moment later.
 func freePort() (int, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, fmt.Errorf("finding a free port: %w", err)
+	portsMu.Lock()
+	defer portsMu.Unlock()
+	for range 100 {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return 0, fmt.Errorf("finding a free port: %w", err)
+		}
+		port := ln.Addr().(*net.TCPAddr).Port
+		ln.Close()
+		if !ports[port] {
+			ports[port] = true
+			return port, nil
+		}
 	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port, nil
+	return 0, fmt.Errorf("finding a free port: every port offered was already handed out")
 }
 
 var probeClient = &http.Client{

@@ -1,0 +1,186 @@
+package scenario
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+
+	bmov1alpha1 "github.com/metal3-io/baremetal-operator/apis/metal3.io/v1alpha1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/watch"
+	"k8s.io/client-go/rest"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/pivotcheck/pivotcheck/internal/scheme"
+)
+
+// Recorder watches the BareMetalHosts of one namespace and keeps, per host,
+// every provisioning state it passes through, from its first appearance.
+// A watch delivers every change, so no state is missed between polls.
+type Recorder struct {
+	mu     sync.Mutex
+	states map[string][]bmov1alpha1.ProvisioningState
+	last   map[string]*bmov1alpha1.BareMetalHost
+	err    error
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+// Record starts watching ns in the cluster of cfg. Stop ends it.
+func Record(ctx context.Context, cfg *rest.Config, ns string) (*Recorder, error) {
+	c, err := client.NewWithWatch(cfg, client.Options{Scheme: scheme.Scheme})
+	if err != nil {
+		return nil, fmt.Errorf("watch client: %w", err)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	r := &Recorder{states: map[string][]bmov1alpha1.ProvisioningState{}, last: map[string]*bmov1alpha1.BareMetalHost{}, cancel: cancel, done: make(chan struct{})}
+	// List first so hosts that already exist are seen, then watch from
+	// that resourceVersion.
+	list := &bmov1alpha1.BareMetalHostList{}
+	if err := c.List(ctx, list, client.InNamespace(ns)); err != nil {
+		cancel()
+		return nil, fmt.Errorf("listing BareMetalHosts in %s: %w", ns, err)
+	}
+	for i := range list.Items {
+		r.observe(&list.Items[i])
+	}
+	rv := list.ResourceVersion
+	go func() {
+		defer close(r.done)
+		for ctx.Err() == nil {
+			w, err := c.Watch(ctx, &bmov1alpha1.BareMetalHostList{}, client.InNamespace(ns), &client.ListOptions{Raw: &metav1.ListOptions{ResourceVersion: rv}})
+			if err != nil {
+				if ctx.Err() == nil {
+					r.fail(fmt.Errorf("watching BareMetalHosts in %s: %w", ns, err))
+				}
+				return
+			}
+			for ev := range w.ResultChan() {
+				switch ev.Type {
+				case watch.Added, watch.Modified:
+					h, ok := ev.Object.(*bmov1alpha1.BareMetalHost)
+					if ok {
+						rv = h.ResourceVersion
+						r.observe(h)
+					}
+				case watch.Error:
+					w.Stop()
+					r.fail(fmt.Errorf("watch of BareMetalHosts in %s ended: %v", ns, ev.Object))
+					return
+				}
+			}
+			// The server closed the watch (timeout): resume where it ended.
+		}
+	}()
+	return r, nil
+}
+
+func (r *Recorder) observe(h *bmov1alpha1.BareMetalHost) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	s := h.Status.Provisioning.State
+	seen := r.states[h.Name]
+	if len(seen) == 0 || seen[len(seen)-1] != s {
+		r.states[h.Name] = append(seen, s)
+	}
+	r.last[h.Name] = h.DeepCopy()
+}
+
+func (r *Recorder) fail(err error) {
+	r.mu.Lock()
+	r.err = err
+	r.mu.Unlock()
+}
+
+// Stop ends the watch; it returns the watch's error, if any.
+func (r *Recorder) Stop() error {
+	r.cancel()
+	<-r.done
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.err
+}
+
+// States returns, per host, the provisioning states seen so far in order
+// ("" is a host with no status yet).
+func (r *Recorder) States() map[string][]bmov1alpha1.ProvisioningState {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := make(map[string][]bmov1alpha1.ProvisioningState, len(r.states))
+	for k, v := range r.states {
+		out[k] = slices.Clone(v)
+	}
+	return out
+}
+
+// Last returns the latest copy of each host seen.
+func (r *Recorder) Last() map[string]*bmov1alpha1.BareMetalHost {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := make(map[string]*bmov1alpha1.BareMetalHost, len(r.last))
+	for k, v := range r.last {
+		out[k] = v.DeepCopy()
+	}
+	return out
+}
+
+// Disturbed returns the hosts that, in the target, entered a provisioning
+// state other than the one they had before the move: re-registered,
+// re-inspected, re-provisioned. A host with no status yet ("", just copied
+// or still paused) is not disturbed; a host missing from seen is not either.
+// before maps host names to their state in the source before the move.
+func Disturbed(before map[string]bmov1alpha1.ProvisioningState, seen map[string][]bmov1alpha1.ProvisioningState) []string {
+	var out []string
+	for name, want := range before {
+		for _, s := range seen[name] {
+			if s != "" && s != want {
+				out = append(out, name)
+				break
+			}
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Settled reports whether every host of before was seen in the target and
+// is back in its pre-move state, unpaused: nothing will happen to it any
+// more without a new instruction. The second value lists those that are not.
+func Settled(before map[string]bmov1alpha1.ProvisioningState, last map[string]*bmov1alpha1.BareMetalHost) (bool, string) {
+	var pending []string
+	for name, want := range before {
+		h, ok := last[name]
+		switch {
+		case !ok:
+			pending = append(pending, name+" (not in the target yet)")
+		case h.Status.Provisioning.State != want:
+			pending = append(pending, fmt.Sprintf("%s (%q, want %q)", name, h.Status.Provisioning.State, want))
+		default:
+			if v, paused := h.Annotations[bmov1alpha1.PausedAnnotation]; paused {
+				pending = append(pending, fmt.Sprintf("%s (paused by %q)", name, v))
+			}
+		}
+	}
+	sort.Strings(pending)
+	return len(pending) == 0, strings.Join(pending, ", ")
+}
+
+// Journeys renders each host's states as "name: a → b → c", sorted.
+func Journeys(seen map[string][]bmov1alpha1.ProvisioningState) []string {
+	var out []string
+	for name, states := range seen {
+		parts := make([]string, len(states))
+		for i, s := range states {
+			parts[i] = string(s)
+			if s == "" {
+				parts[i] = "(new)"
+			}
+		}
+		out = append(out, name+": "+strings.Join(parts, " → "))
+	}
+	sort.Strings(out)
+	return out
+}

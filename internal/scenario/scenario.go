@@ -1,0 +1,131 @@
+// Package scenario sets up the Metal3 pivot in the lab, for the end-to-end
+// tests and the demo: a bootstrap and a target cluster, each with the real
+// controllers (see internal/lab) and the management components a Metal3
+// user installs, workload clusters built by those controllers, and a
+// recorder of every state the target's BareMetalHosts pass through.
+package scenario
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	bmov1alpha1 "github.com/metal3-io/baremetal-operator/apis/metal3.io/v1alpha1"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/pivotcheck/pivotcheck/internal/fixture"
+	"github.com/pivotcheck/pivotcheck/internal/lab"
+	"github.com/pivotcheck/pivotcheck/internal/testenv"
+)
+
+// Controllers is the full lab: Kubernetes controllers with kwok, BMO, CAPM3
+// and IPAM.
+var Controllers = lab.Options{Kubernetes: true, BMO: true, CAPM3: true}
+
+// StartPair starts a bootstrap and a target cluster with every controller of
+// the lab, their CRDs labelled as clusterctl and Metal3's CI label them
+// (labelBootstrap overrides that on the bootstrap; nil keeps it), and
+// Metal3's management components installed on both: Ironic as a real
+// Deployment that is Available, BMO's Deployment, clusterctl's inventory.
+func StartPair(ctx context.Context, labelBootstrap func(*apiextensionsv1.CustomResourceDefinition)) (*testenv.Pair, error) {
+	if labelBootstrap == nil {
+		labelBootstrap = testenv.LabelLikeClusterctl
+	}
+	ctrls := Controllers
+	p, err := testenv.StartPair(ctx,
+		testenv.Options{LabelCRD: labelBootstrap, Lab: &ctrls},
+		testenv.Options{LabelCRD: testenv.LabelLikeClusterctl, Lab: &ctrls})
+	if err != nil {
+		return nil, err
+	}
+	errs := make(chan error, 2)
+	for _, c := range []*testenv.Cluster{p.Bootstrap, p.Target} {
+		go func() { errs <- InstallManagement(ctx, c) }()
+	}
+	if err := errors.Join(<-errs, <-errs); err != nil {
+		_ = p.Stop()
+		return nil, err
+	}
+	return p, nil
+}
+
+// InstallManagement installs (or re-installs, after a move removed the
+// source's Ironic) the management components on c and waits until its
+// Ironic Deployment is Available.
+func InstallManagement(ctx context.Context, c *testenv.Cluster) error {
+	m := fixture.Management{
+		Ironic: ptr.To(int32(1)), Keepalived: true, BMOVersion: fixture.BMODefaultVersion,
+		Providers: fixture.CAPIProviders(), Lab: true,
+	}
+	if err := fixture.InstallManagement(ctx, c.Client, m); err != nil {
+		return fmt.Errorf("installing Metal3's management components on %s: %w", c.Name, err)
+	}
+	if err := WaitAvailable(ctx, c, fixture.BMONamespace, fixture.IronicName, 90*time.Second); err != nil {
+		return err
+	}
+	return WaitAvailable(ctx, c, fixture.BMONamespace, fixture.BMOName, 90*time.Second)
+}
+
+// WaitAvailable waits until the Deployment controller reports ns/name
+// Available (its pods run on a fake node).
+func WaitAvailable(ctx context.Context, c *testenv.Cluster, ns, name string, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for {
+		d := &appsv1.Deployment{}
+		err := c.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, d)
+		if err == nil {
+			for _, cond := range d.Status.Conditions {
+				if cond.Type == appsv1.DeploymentAvailable && cond.Status == corev1.ConditionTrue {
+					return nil
+				}
+			}
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("Deployment %s/%s in %s not Available within %s (last read: %v, status %+v); controllers: %v",
+				ns, name, c.Name, timeout, err, d.Status, c.Lab.Check())
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+// HostStates returns each host's provisioning state in ns.
+func HostStates(ctx context.Context, c client.Reader, ns string) (map[string]bmov1alpha1.ProvisioningState, error) {
+	l := &bmov1alpha1.BareMetalHostList{}
+	if err := c.List(ctx, l, client.InNamespace(ns)); err != nil {
+		return nil, fmt.Errorf("listing BareMetalHosts in %s: %w", ns, err)
+	}
+	out := make(map[string]bmov1alpha1.ProvisioningState, len(l.Items))
+	for _, h := range l.Items {
+		out[h.Name] = h.Status.Provisioning.State
+	}
+	return out, nil
+}
+
+// WaitSettled waits until every host of before is back in its pre-move state
+// and unpaused in the target, as the recorder saw it.
+func WaitSettled(ctx context.Context, r *Recorder, before map[string]bmov1alpha1.ProvisioningState, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for {
+		ok, pending := Settled(before, r.Last())
+		if ok {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("hosts not settled in the target within %s: %s", timeout, pending)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
