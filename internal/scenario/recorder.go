@@ -3,6 +3,7 @@ package scenario
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"slices"
 	"sort"
 	"strings"
@@ -68,6 +69,19 @@ func Record(ctx context.Context, cfg *rest.Config, ns string) (*Recorder, error)
 					}
 				case watch.Error:
 					w.Stop()
+					if ctx.Err() != nil {
+						return // Stop was called
+					}
+					if st, ok := ev.Object.(*metav1.Status); ok && st.Code == http.StatusGone {
+						// Too old to resume: list again (a state between the
+						// two reads may be missed, and is reported as such).
+						if rv, err = r.relist(ctx, c, ns); err != nil {
+							r.fail(err)
+							return
+						}
+						r.fail(fmt.Errorf("watch of BareMetalHosts in %s expired and was restarted: states in between may be missing", ns))
+						continue
+					}
 					r.fail(fmt.Errorf("watch of BareMetalHosts in %s ended: %v", ns, ev.Object))
 					return
 				}
@@ -76,6 +90,17 @@ func Record(ctx context.Context, cfg *rest.Config, ns string) (*Recorder, error)
 		}
 	}()
 	return r, nil
+}
+
+func (r *Recorder) relist(ctx context.Context, c client.WithWatch, ns string) (string, error) {
+	list := &bmov1alpha1.BareMetalHostList{}
+	if err := c.List(ctx, list, client.InNamespace(ns)); err != nil {
+		return "", fmt.Errorf("listing BareMetalHosts in %s: %w", ns, err)
+	}
+	for i := range list.Items {
+		r.observe(&list.Items[i])
+	}
+	return list.ResourceVersion, nil
 }
 
 func (r *Recorder) observe(h *bmov1alpha1.BareMetalHost) {
