@@ -3,6 +3,7 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"os/exec"
 	"testing"
@@ -70,4 +71,11 @@ func pivotcheckArgs(ns string) []string {
 func clusterctlArgs(ns string) []string {
 	return []string{"--kubeconfig", pair.Bootstrap.Kubeconfig, "--kubeconfig-context", pair.Bootstrap.Context,
 		"--to-kubeconfig", pair.Target.Kubeconfig, "--to-kubeconfig-context", pair.Target.Context, "-n", ns}
+}
+
+func mustJSON(t *testing.T, v any) string {
+	t.Helper()
+	raw, err := json.Marshal(v)
+	require.NoError(t, err)
+	return string(raw)
 }

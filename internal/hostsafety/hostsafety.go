@@ -24,6 +24,7 @@ const (
 	Deleting            Reason = "deleting"                // deletionTimestamp set
 	ErrorStatus         Reason = "error-status"            // operationalStatus error
 	UserPaused          Reason = "user-paused"             // consumed host paused by someone else: CAPM3 never writes its status
+	UserPausedCarried   Reason = "user-paused-with-status" // the same, but it carries a status annotation: it moves safely and stays paused
 	NoStatusAnnotation  Reason = "no-status-annotation"    // consumed host without baremetalhost.metal3.io/status
 	PausedWithoutStatus Reason = "paused-without-status"   // consumed host paused by CAPM3/pivotcheck but no status: nobody will write it
 	PoweredOnAvailable  Reason = "powered-on-available"    // likely running IPA under fast-track
@@ -111,7 +112,11 @@ func Assess(h *bmov1alpha1.BareMetalHost) []Hazard {
 	}
 	if Consumed(h) {
 		if v, ok := ForeignPause(h); ok {
-			out = append(out, Hazard{Reason: UserPaused, Detail: fmt.Sprintf("is paused by %q, so CAPM3 will never write its status annotation", v)})
+			if _, carried := h.Annotations[bmov1alpha1.StatusAnnotation]; carried {
+				out = append(out, Hazard{Reason: UserPausedCarried, Detail: fmt.Sprintf("is paused by %q and carries its %s annotation: it moves without losing its status, and stays paused in the target until that pause is removed", v, bmov1alpha1.StatusAnnotation)})
+			} else {
+				out = append(out, Hazard{Reason: UserPaused, Detail: fmt.Sprintf("is paused by %q, so CAPM3 will never write its status annotation", v)})
+			}
 		} else if _, ok := h.Annotations[bmov1alpha1.StatusAnnotation]; !ok {
 			if v, paused := h.Annotations[bmov1alpha1.PausedAnnotation]; paused {
 				// CAPM3 writes pause and status in one patch, and only on hosts

@@ -1,6 +1,7 @@
 package hostsafety
 
 import (
+	"strings"
 	"testing"
 
 	bmov1alpha1 "github.com/metal3-io/baremetal-operator/apis/metal3.io/v1alpha1"
@@ -98,7 +99,8 @@ func TestAnnotations(t *testing.T) {
 		{"inspection disabled", map[string]string{"inspect.metal3.io": "disabled"}, true, nil, false},
 		{"capm3 pause", map[string]string{bmov1alpha1.PausedAnnotation: CAPM3PauseValue}, true, nil, false},
 		{"pivotcheck pause", map[string]string{bmov1alpha1.PausedAnnotation: PivotcheckPauseValue}, true, nil, false},
-		{"user pause on consumed host", map[string]string{bmov1alpha1.PausedAnnotation: "ops"}, true, []Reason{UserPaused}, false},
+		{"user pause on consumed host carrying its status", map[string]string{bmov1alpha1.PausedAnnotation: "ops"}, true, []Reason{UserPausedCarried}, false},
+		{"user pause on consumed host without status", map[string]string{bmov1alpha1.PausedAnnotation: "ops"}, true, []Reason{UserPaused}, false},
 		{"user pause on spare host", map[string]string{bmov1alpha1.PausedAnnotation: ""}, false, nil, false},
 		{"consumed without status", nil, true, []Reason{NoStatusAnnotation}, false},
 		{"capm3 pause without status", map[string]string{bmov1alpha1.PausedAnnotation: CAPM3PauseValue}, true, []Reason{PausedWithoutStatus}, false},
@@ -106,7 +108,7 @@ func TestAnnotations(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			h := host(bmov1alpha1.StateProvisioned, bmov1alpha1.OperationalStatusOK, tc.consumed, tc.ann)
-			if tc.name == "consumed without status" || tc.name == "capm3 pause without status" {
+			if strings.HasSuffix(tc.name, "without status") {
 				delete(h.Annotations, bmov1alpha1.StatusAnnotation)
 			}
 			require.Equal(t, tc.want, reasons(Assess(h)))

@@ -24,6 +24,7 @@ import (
 type Recorder struct {
 	mu     sync.Mutex
 	states map[string][]bmov1alpha1.ProvisioningState
+	pauses map[string][]string
 	last   map[string]*bmov1alpha1.BareMetalHost
 	err    error
 	cancel context.CancelFunc
@@ -37,7 +38,7 @@ func Record(ctx context.Context, cfg *rest.Config, ns string) (*Recorder, error)
 		return nil, fmt.Errorf("watch client: %w", err)
 	}
 	ctx, cancel := context.WithCancel(ctx)
-	r := &Recorder{states: map[string][]bmov1alpha1.ProvisioningState{}, last: map[string]*bmov1alpha1.BareMetalHost{}, cancel: cancel, done: make(chan struct{})}
+	r := &Recorder{states: map[string][]bmov1alpha1.ProvisioningState{}, pauses: map[string][]string{}, last: map[string]*bmov1alpha1.BareMetalHost{}, cancel: cancel, done: make(chan struct{})}
 	// List first so hosts that already exist are seen, then watch from
 	// that resourceVersion.
 	list := &bmov1alpha1.BareMetalHostList{}
@@ -111,7 +112,30 @@ func (r *Recorder) observe(h *bmov1alpha1.BareMetalHost) {
 	if len(seen) == 0 || seen[len(seen)-1] != s {
 		r.states[h.Name] = append(seen, s)
 	}
+	p, ok := h.Annotations[bmov1alpha1.PausedAnnotation]
+	if !ok {
+		p = NotPaused
+	}
+	ps := r.pauses[h.Name]
+	if len(ps) == 0 || ps[len(ps)-1] != p {
+		r.pauses[h.Name] = append(ps, p)
+	}
 	r.last[h.Name] = h.DeepCopy()
+}
+
+// NotPaused stands for "no pause annotation" in Pauses.
+const NotPaused = "(not paused)"
+
+// Pauses returns, per host, every value of its pause annotation seen, in
+// order (NotPaused when it had none): who paused it and who unpaused it.
+func (r *Recorder) Pauses() map[string][]string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := make(map[string][]string, len(r.pauses))
+	for k, v := range r.pauses {
+		out[k] = slices.Clone(v)
+	}
+	return out
 }
 
 func (r *Recorder) fail(err error) {

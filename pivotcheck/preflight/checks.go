@@ -437,6 +437,7 @@ var hazardCheck = map[hostsafety.Reason]struct {
 	hostsafety.PoweredOnAvailable:  {HostPoweredOn, SeverityWarning},
 	hostsafety.DetachedOperational: {HostDetached, SeverityInfo},
 	hostsafety.UserPaused:          {HostForeignPause, SeverityError},
+	hostsafety.UserPausedCarried:   {HostForeignPause, SeverityWarning},
 	hostsafety.NoStatusAnnotation:  {StatusMissing, SeverityInfo},
 	hostsafety.PausedWithoutStatus: {StatusMissing, SeverityError},
 }
