@@ -68,6 +68,9 @@ func TestLabBMOWebhookAgreesWithPivotcheck(t *testing.T) {
 					raw = mustJSON(t, st)
 				}
 				h := real.DeepCopy()
+				if h.Annotations == nil {
+					h.Annotations = map[string]string{}
+				}
 				h.Annotations[bmov1alpha1.PausedAnnotation] = hostsafety.PivotcheckPauseValue
 				h.Annotations[bmov1alpha1.StatusAnnotation] = raw
 				err := src.Patch(ctx, h, client.MergeFrom(real), client.DryRunAll)

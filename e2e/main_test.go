@@ -70,7 +70,7 @@ func runMain(m *testing.M) int {
 
 	start := time.Now()
 	ctx := context.Background()
-	pair, err = scenario.StartPair(ctx, nil)
+	pair, err = scenario.StartPair(ctx, testenv.Options{}, testenv.Options{})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1

@@ -14,31 +14,35 @@ import (
 	"time"
 
 	"github.com/go-logr/logr"
-	bmov1alpha1 "github.com/metal3-io/baremetal-operator/apis/metal3.io/v1alpha1"
-	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
-	appsv1 "k8s.io/api/apps/v1"
+	"golang.org/x/sync/errgroup"
+	corev1 "k8s.io/api/core/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/yaml"
-	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	sigsyaml "sigs.k8s.io/yaml"
 
 	"github.com/pivotcheck/pivotcheck/internal/fixture"
+	"github.com/pivotcheck/pivotcheck/internal/scenario"
 	"github.com/pivotcheck/pivotcheck/internal/testenv"
 	"github.com/pivotcheck/pivotcheck/webhook"
 )
 
-// Namespace is where the demo's workload cluster lives.
-const Namespace = "metal3"
+// Namespaces of the two identical workload clusters: the one pivotcheck
+// moves, and the copy a plain clusterctl move takes.
+const (
+	Namespace      = "metal3"
+	PlainNamespace = "metal3-plain"
+)
 
 // Options say where the demo finds what it runs.
 type Options struct {
 	Repo       string // repository root
 	Pivotcheck string // pivotcheck binary
 	Kustomize  string // standalone kustomize binary
+	Clusterctl string // standalone clusterctl binary
 	Out        io.Writer
 }
 
@@ -54,14 +58,24 @@ type Result struct {
 	Denial string
 	// MoveOutput is `pivotcheck move`'s output.
 	MoveOutput string
+	// Hosts is the number of hosts of each workload cluster.
+	Hosts int
+	// PlainDisturbed and Disturbed are the hosts the target's BMO took out
+	// of their pre-move state after a plain clusterctl move and after
+	// pivotcheck move.
+	PlainDisturbed, Disturbed []string
+	// Journeys are the states each host passed through in the target.
+	PlainJourneys, Journeys []string
 	// Source and Target count the namespace's objects per kind after the move.
 	Source, Target           map[string]int
 	Before                   map[string]int
 	SourceTotal, TargetTotal int
+	// Summary is the last line.
+	Summary string
 }
 
-// Run tells the whole story. Every API server and the webhook it starts are
-// stopped before it returns, on success and on failure.
+// Run tells the whole story. Every API server, controller and webhook it
+// starts is stopped before it returns, on success and on failure.
 func Run(ctx context.Context, o Options) (res *Result, err error) {
 	res = &Result{LabelsAdded: map[string][]string{}}
 	w := o.Out
@@ -90,23 +104,30 @@ func Run(ctx context.Context, o Options) (res *Result, err error) {
 	env := os.Environ()
 
 	// ── 1 ──────────────────────────────────────────────────────────────
-	step(w, 1, "start two local control planes: the bootstrap (usually kind: where Metal3 was installed first) and the target (the new bare-metal cluster that will manage itself)")
-	fmt.Fprintln(w, "  Both get the real CRDs of the Metal3 1.13 train. On the bootstrap, BMO's CRDs (metal3.io) lack the")
-	fmt.Fprintln(w, "  clusterctl labels: BMO is installed with kustomize, not clusterctl, so `clusterctl move` would skip every BareMetalHost.")
+	step(w, 1, "start the lab: a bootstrap and a target control plane, each with the real controllers")
+	fmt.Fprintln(w, "  On each side: kube-apiserver + etcd, kube-controller-manager, kube-scheduler and kwok (a fake node that")
+	fmt.Fprintln(w, "  runs pods), the baremetal-operator v0.13.2 in test mode (its fixture provisioner instead of Ironic's")
+	fmt.Fprintln(w, "  BMCs), CAPM3 and IPAM v1.13.2, each with its webhooks. Ironic is a real Deployment on the fake node.")
+	fmt.Fprintln(w, "  On the bootstrap, BMO's CRDs (metal3.io) lack the clusterctl labels: BMO is installed with kustomize,")
+	fmt.Fprintln(w, "  not clusterctl, so `clusterctl move` would skip every BareMetalHost.")
 	t0 := time.Now()
-	pair, err := testenv.StartPair(ctx,
+	pair, err := scenario.StartPair(ctx,
 		testenv.Options{LabelCRD: labelExceptBMO, WebhookPaths: []string{filepath.Join(repo, "config", "webhook", "manifests.yaml")}},
-		testenv.Options{LabelCRD: testenv.LabelLikeClusterctl})
+		testenv.Options{})
 	if err != nil {
-		return nil, fmt.Errorf("starting the API servers: %w", err)
+		return nil, fmt.Errorf("starting the lab: %w", err)
 	}
 	defer func() {
+		if err != nil {
+			pair.Bootstrap.Lab.Keep()
+			pair.Target.Lab.Keep()
+		}
 		if serr := pair.Stop(); serr != nil {
 			err = errors.Join(err, serr)
 		}
 	}()
 	src, dst := pair.Bootstrap, pair.Target
-	fmt.Fprintf(w, "  bootstrap: %s\n  target:    %s\n  (started in %s)\n", src.Config.Host, dst.Config.Host, time.Since(t0).Round(time.Millisecond))
+	fmt.Fprintf(w, "  bootstrap: %s\n  target:    %s\n  (both ready, Ironic Available on both, in %s)\n", src.Config.Host, dst.Config.Host, time.Since(t0).Round(time.Second))
 
 	// ── 2 ──────────────────────────────────────────────────────────────
 	step(w, 2, "render the bootstrap's manifests through the KRM function (`kustomize build --enable-alpha-plugins --enable-exec`)")
@@ -116,36 +137,44 @@ func Run(ctx context.Context, o Options) (res *Result, err error) {
 	}
 
 	// ── 3 ──────────────────────────────────────────────────────────────
-	step(w, 3, "create a realistic Metal3 workload cluster on the bootstrap, with the problems a real pivot meets")
-	opts := fixture.Options{Namespace: Namespace, ControlPlane: 3, Workers: 2, Faults: fixture.Faults{
-		HostState:            map[int]bmov1alpha1.ProvisioningState{0: bmov1alpha1.StateProvisioning},
-		OrphanUserDataSecret: true,
-	}}
-	built, err := fixture.Build(ctx, src.Client, opts)
+	step(w, 3, "the controllers build two identical workload clusters on the bootstrap")
+	fmt.Fprintln(w, "  As a user does it: BMC Secrets and BareMetalHosts, which BMO registers and inspects; then the Cluster API")
+	fmt.Fprintln(w, "  objects, for which CAPM3 picks each host and renders its data, and BMO provisions it.")
+	opts := func(ns string, orphan bool) fixture.Options {
+		return fixture.Options{Namespace: ns, ClusterName: "test1", ControlPlane: 3, Workers: 2,
+			Faults: fixture.Faults{OrphanUserDataSecret: orphan}}
+	}
+	t0 = time.Now()
+	rec, err := scenario.Record(ctx, src.Config, Namespace)
 	if err != nil {
-		return res, fmt.Errorf("building the workload cluster: %w", err)
-	}
-	for i, side := range []*testenv.Cluster{src, dst} {
-		m := fixture.Management{Ironic: ptr.To(int32(1)), Keepalived: true, BMOVersion: fixture.BMODefaultVersion, Providers: fixture.CAPIProviders()}
-		if err := fixture.InstallManagement(ctx, side.Client, m); err != nil {
-			return res, fmt.Errorf("installing Metal3's management components on %s: %w", []string{"bootstrap", "target"}[i], err)
-		}
-	}
-	if err := fixture.InstallBMOWebhook(ctx, dst.Client, admissionregistrationv1.Ignore); err != nil {
-		return res, fmt.Errorf("BMO webhook on the target: %w", err)
-	}
-	// envtest runs no controllers: report the target's Ironic available, as
-	// its Deployment controller would once the pods run.
-	if err := markAvailable(ctx, dst.Client); err != nil {
 		return res, err
 	}
-	res.Before = countKinds(ctx, src.Client, built)
-	fmt.Fprintf(w, "  Cluster %s/test1: 3 control-plane + 2 worker machines, each on a BareMetalHost, with their Secrets (%d objects).\n",
-		Namespace, total(res.Before))
-	fmt.Fprintf(w, "  Ironic (%s/%s) and BMO run on both sides.\n", fixture.BMONamespace, fixture.IronicName)
-	fmt.Fprintln(w, "  Problems:")
-	fmt.Fprintf(w, "   - host %s is still provisioning (moving it now would lose the deployment half-way);\n", built.Hosts[0])
-	fmt.Fprintln(w, "   - Ironic still runs on the bootstrap (two Ironics would fight over the same BMCs after the move);")
+	var built *fixture.Result
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error {
+		var err error
+		built, err = fixture.LabBuild(gctx, src.Client, opts(Namespace, true), 3*time.Minute)
+		return err
+	})
+	g.Go(func() error {
+		_, err := fixture.LabBuild(gctx, src.Client, opts(PlainNamespace, false), 3*time.Minute)
+		return err
+	})
+	err = g.Wait()
+	_ = rec.Stop()
+	if err != nil {
+		return res, fmt.Errorf("building the workload clusters: %w", err)
+	}
+	res.Hosts = len(built.Hosts)
+	fmt.Fprintf(w, "  %s/test1 and %s/test1: 3 control-plane + 2 worker machines each, on %d BareMetalHosts (built in %s).\n",
+		Namespace, PlainNamespace, res.Hosts, time.Since(t0).Round(time.Second))
+	fmt.Fprintf(w, "  What BMO did to the hosts of %s:\n", Namespace)
+	for _, j := range scenario.Journeys(rec.States()) {
+		fmt.Fprintf(w, "    %s\n", j)
+	}
+	res.Before = countKinds(ctx, src.Client, Namespace)
+	fmt.Fprintf(w, "  %d objects in %s. Problems a real pivot meets:\n", total(res.Before), Namespace)
+	fmt.Fprintln(w, "   - Ironic still runs on the bootstrap (two Ironics would fight over the provisioning network after the move);")
 	fmt.Fprintf(w, "   - Secret %s (a host's user-data) has no owner, so `clusterctl move` would leave it behind;\n", fixture.OrphanSecretName)
 	fmt.Fprintln(w, "   - BMO's CRDs on the bootstrap lack the clusterctl labels (step 1).")
 
@@ -183,45 +212,90 @@ func Run(ctx context.Context, o Options) (res *Result, err error) {
 	fmt.Fprint(w, indent(wrap(res.Denial, 110)))
 
 	// ── 6 ──────────────────────────────────────────────────────────────
-	step(w, 6, "fix the problems")
-	h := &bmov1alpha1.BareMetalHost{}
-	if err := src.Client.Get(ctx, client.ObjectKey{Namespace: Namespace, Name: built.Hosts[0]}, h); err != nil {
-		return res, fmt.Errorf("reading host: %w", err)
-	}
-	// BMO would do this when the deployment finishes; envtest has no BMO.
-	h.Status.Provisioning.State = bmov1alpha1.StateProvisioned
-	if err := src.Client.Status().Update(ctx, h); err != nil {
-		return res, fmt.Errorf("finishing the provisioning of %s: %w", h.Name, err)
-	}
-	fmt.Fprintf(w, "  - host %s finished provisioning (provisioned);\n", h.Name)
+	step(w, 6, "fix what must be fixed by hand")
 	if err := applyLabels(ctx, src.Client, labelled); err != nil {
 		return res, err
 	}
 	fmt.Fprintf(w, "  - the labelled CRDs from step 2 applied to the bootstrap (%d CRDs);\n", len(labelled))
 	fmt.Fprintf(w, "  - the orphaned Secret gets its host as owner: `pivotcheck move --fix-owners` does it;\n")
-	fmt.Fprintln(w, "  - Ironic on the bootstrap: `pivotcheck move` hands it over (deletes it, waits for the target's) before the move.")
+	fmt.Fprintln(w, "  - Ironic on the bootstrap: `pivotcheck move` hands it over (deletes it, waits for its pods to go) before the move.")
 
 	// ── 7 ──────────────────────────────────────────────────────────────
-	step(w, 7, "`pivotcheck move` moves everything, with progress (the webhook is still watching)")
+	step(w, 7, "without pivotcheck: the copy in "+PlainNamespace+" moved with plain `clusterctl move`")
+	fmt.Fprintf(w, "  The user bypasses the webhook for that namespace and runs clusterctl alone. CAPM3 annotates the hosts it\n")
+	fmt.Fprintln(w, "  consumes when the Cluster is paused (if it wins the race with clusterctl's copy); nobody annotates the others.")
+	if err := bypass(ctx, src.Client, PlainNamespace); err != nil {
+		return res, err
+	}
+	beforePlain, err := scenario.HostStates(ctx, src.Client, PlainNamespace)
+	if err != nil {
+		return res, err
+	}
+	ccArgs := []string{"move", "--kubeconfig", src.Kubeconfig, "--kubeconfig-context", src.Context,
+		"--to-kubeconfig", dst.Kubeconfig, "--to-kubeconfig-context", dst.Context, "-n", PlainNamespace}
+	fmt.Fprintf(w, "  $ clusterctl %s\n", strings.Join(short(ccArgs), " "))
+	rec, err = scenario.Record(ctx, dst.Config, PlainNamespace)
+	if err != nil {
+		return res, err
+	}
+	out, code, err := runCmd(ctx, env, o.Clusterctl, ccArgs...)
+	if err == nil && code != 0 {
+		err = fmt.Errorf("clusterctl move exited %d:\n%s", code, out)
+	}
+	if err == nil {
+		// Let the target's BMO and CAPM3 finish with the hosts: every host
+		// back in its pre-move state, unpaused.
+		err = scenario.WaitSettled(ctx, rec, beforePlain, 3*time.Minute)
+	}
+	serr := rec.Stop()
+	if err = errors.Join(err, serr); err != nil {
+		return res, err
+	}
+	res.PlainJourneys = scenario.Journeys(rec.States())
+	res.PlainDisturbed = scenario.Disturbed(beforePlain, rec.States())
+	fmt.Fprintln(w, "  What the target's BMO did to each host it received:")
+	for _, j := range res.PlainJourneys {
+		fmt.Fprintf(w, "    %s\n", j)
+	}
+	fmt.Fprintf(w, "  %d of %d hosts were registered, inspected or provisioned again: on real hardware, live nodes rebooted into\n", len(res.PlainDisturbed), len(beforePlain))
+	fmt.Fprintln(w, "  inspection or re-imaged.")
+
+	// ── 8 ──────────────────────────────────────────────────────────────
+	step(w, 8, "with pivotcheck: `pivotcheck move` of "+Namespace+", with progress (the webhook is still watching)")
+	before, err := scenario.HostStates(ctx, src.Client, Namespace)
+	if err != nil {
+		return res, err
+	}
 	backup := filepath.Join(home, "backup")
 	mvArgs := []string{"move", "--kubeconfig", src.Kubeconfig, "--context", src.Context,
 		"--to-kubeconfig", dst.Kubeconfig, "--to-context", dst.Context, "-n", Namespace,
-		"--fix-owners", "--backup-dir", backup, "--target-ironic-timeout", "30s"}
+		"--fix-owners", "--wait-for-hosts", "--host-timeout", "3m", "--backup-dir", backup}
 	fmt.Fprintf(w, "  $ pivotcheck %s\n", strings.Join(short(mvArgs), " "))
-	out, code, err := runCmd(ctx, env, pc, mvArgs...)
-	res.MoveOutput = out
+	rec, err = scenario.Record(ctx, dst.Config, Namespace)
 	if err != nil {
+		return res, err
+	}
+	out, code, err = runCmd(ctx, env, pc, mvArgs...)
+	res.MoveOutput = out
+	serr = rec.Stop()
+	if err = errors.Join(err, serr); err != nil {
 		return res, err
 	}
 	fmt.Fprint(w, indent(hideLogs(out)))
 	if code != 0 {
 		return res, fmt.Errorf("pivotcheck move exited %d", code)
 	}
+	res.Journeys = scenario.Journeys(rec.States())
+	res.Disturbed = scenario.Disturbed(before, rec.States())
+	fmt.Fprintln(w, "  What the target's BMO did to each host it received:")
+	for _, j := range res.Journeys {
+		fmt.Fprintf(w, "    %s\n", j)
+	}
 
-	// ── 8 ──────────────────────────────────────────────────────────────
-	step(w, 8, "object counts on both sides")
-	res.Source = countKinds(ctx, src.Client, built)
-	res.Target = countKinds(ctx, dst.Client, built)
+	// ── 9 ──────────────────────────────────────────────────────────────
+	step(w, 9, "object counts on both sides")
+	res.Source = countKinds(ctx, src.Client, Namespace)
+	res.Target = countKinds(ctx, dst.Client, Namespace)
 	res.SourceTotal, res.TargetTotal = total(res.Source), total(res.Target)
 	kinds := make([]string, 0, len(res.Before))
 	for k := range res.Before {
@@ -238,6 +312,12 @@ func Run(ctx context.Context, o Options) (res *Result, err error) {
 			total(res.Before), res.SourceTotal, res.TargetTotal)
 	}
 	fmt.Fprintln(w, "  Everything moved; nothing was left behind; the bootstrap can be deleted.")
+	res.Summary = fmt.Sprintf("hosts disturbed in the target: clusterctl move alone %d of %d, pivotcheck move %d of %d",
+		len(res.PlainDisturbed), len(beforePlain), len(res.Disturbed), len(before))
+	fmt.Fprintf(w, "\n%s\n", res.Summary)
+	if len(res.Disturbed) > 0 {
+		return res, fmt.Errorf("pivotcheck move disturbed %s", strings.Join(res.Disturbed, ", "))
+	}
 	return res, nil
 }
 
@@ -383,18 +463,6 @@ func applyLabels(ctx context.Context, c client.Client, crds []*apiextensionsv1.C
 	return nil
 }
 
-func markAvailable(ctx context.Context, c client.Client) error {
-	d := &appsv1.Deployment{}
-	if err := c.Get(ctx, client.ObjectKey{Namespace: fixture.BMONamespace, Name: fixture.IronicName}, d); err != nil {
-		return fmt.Errorf("reading the target's Ironic: %w", err)
-	}
-	d.Status = appsv1.DeploymentStatus{Replicas: 1, ReadyReplicas: 1, AvailableReplicas: 1, UpdatedReplicas: 1}
-	if err := c.Status().Update(ctx, d); err != nil {
-		return fmt.Errorf("marking the target's Ironic available: %w", err)
-	}
-	return nil
-}
-
 // startWebhook runs the real webhook manager (what `pivotcheck webhook`
 // runs) on the host, port and certificate envtest registered for
 // config/webhook/manifests.yaml, and returns its stop function.
@@ -446,26 +514,48 @@ func clusterObj(ns, name string) *unstructured.Unstructured {
 	return u
 }
 
-// countKinds counts, per kind the fixture created, the objects in the demo
-// namespace on one side.
-func countKinds(ctx context.Context, c client.Client, r *fixture.Result) map[string]int {
+// countKinds counts the objects of namespace ns on one side, per kind of
+// everything clusterctl considers: Secrets, and the kinds of every CRD that
+// carries its label (ConfigMaps are not part of this cluster).
+func countKinds(ctx context.Context, c client.Client, ns string) map[string]int {
 	out := map[string]int{}
-	seen := map[string]bool{}
-	for _, ref := range r.Objects {
-		if seen[ref.Kind] || ref.Namespace != Namespace {
+	secrets := &corev1.SecretList{}
+	if err := c.List(ctx, secrets, client.InNamespace(ns)); err == nil && len(secrets.Items) > 0 {
+		out["Secret"] = len(secrets.Items)
+	}
+	crds := &apiextensionsv1.CustomResourceDefinitionList{}
+	if err := c.List(ctx, crds, client.HasLabels{"clusterctl.cluster.x-k8s.io"}); err != nil {
+		return out
+	}
+	for _, crd := range crds.Items {
+		if crd.Spec.Scope != apiextensionsv1.NamespaceScoped {
 			continue
 		}
-		seen[ref.Kind] = true
-		l := &unstructured.UnstructuredList{}
-		l.SetAPIVersion(ref.APIVersion)
-		l.SetKind(ref.Kind + "List")
-		if err := c.List(ctx, l, client.InNamespace(Namespace)); err != nil {
-			out[ref.Kind] = -1
-			continue
+		for _, v := range crd.Spec.Versions {
+			if !v.Storage {
+				continue
+			}
+			l := &unstructured.UnstructuredList{}
+			l.SetAPIVersion(crd.Spec.Group + "/" + v.Name)
+			l.SetKind(crd.Spec.Names.Kind + "List")
+			if err := c.List(ctx, l, client.InNamespace(ns)); err == nil && len(l.Items) > 0 {
+				out[crd.Spec.Names.Kind] += len(l.Items)
+			}
 		}
-		out[ref.Kind] = len(l.Items)
 	}
 	return out
+}
+
+// bypass labels a namespace with the webhook's documented bypass, as a user
+// who moves it with clusterctl alone would.
+func bypass(ctx context.Context, c client.Client, ns string) error {
+	obj := &corev1.Namespace{}
+	obj.Name = ns
+	patch := fmt.Sprintf(`{"metadata":{"labels":{%q:"moved-with-clusterctl-alone"}}}`, webhook.BypassNamespaceLabel)
+	if err := c.Patch(ctx, obj, client.RawPatch(types.MergePatchType, []byte(patch))); err != nil {
+		return fmt.Errorf("labelling namespace %s: %w", ns, err)
+	}
+	return nil
 }
 
 func total(m map[string]int) int {

@@ -20,6 +20,7 @@ func main() {
 	flag.StringVar(&o.Repo, "repo", ".", "repository root (config/ and the kustomize sample are read from it)")
 	flag.StringVar(&o.Pivotcheck, "pivotcheck", "bin/pivotcheck", "pivotcheck binary the demo runs as an operator would")
 	flag.StringVar(&o.Kustomize, "kustomize", "kustomize", "standalone kustomize binary")
+	flag.StringVar(&o.Clusterctl, "clusterctl", "clusterctl", "standalone clusterctl binary (the plain move of step 7)")
 	flag.Parse()
 	o.Out = os.Stdout
 	start := time.Now()
@@ -33,8 +34,8 @@ func main() {
 		stop()
 		os.Exit(1)
 	}
-	fmt.Fprintf(o.Out, "\nDemo finished in %s: %d objects moved, bootstrap and target API servers and the webhook stopped.\n",
-		time.Since(start).Round(time.Second), res.TargetTotal)
+	fmt.Fprintf(o.Out, "\nDemo finished in %s: %d objects moved; both control planes, their controllers and the webhook stopped.\n%s\n",
+		time.Since(start).Round(time.Second), res.TargetTotal, res.Summary)
 }
 
 // step prints a numbered heading so the output reads as a story.

@@ -48,6 +48,42 @@ type Options struct {
 	CAPM3 bool
 	// ReadyTimeout bounds the start of every process (default 90 s).
 	ReadyTimeout time.Duration
+	// Network is the cluster's address plan; its API server must have been
+	// started with Network.APIServerFlags. Zero: Start picks one (Services
+	// then keep the API server's own range).
+	Network Network
+}
+
+// Network is a lab cluster's address plan, all on loopback so that a process
+// on this machine can serve what a pod or a Service would: the Service
+// range the API server allocates ClusterIPs from (a /20), and the range
+// kwok gives pod IPs from (a /24). Each lab of a process gets its own.
+type Network struct {
+	ServiceCIDR, PodCIDR string
+}
+
+var (
+	netMu    sync.Mutex
+	netTaken = map[int]bool{}
+)
+
+// NewNetwork picks a fresh plan: 127.N.0.0/20 for Services and
+// 127.N.100.0/24 for pods, N random (labs of test packages running in
+// parallel are separate processes) and unused in this process.
+func NewNetwork() Network {
+	netMu.Lock()
+	defer netMu.Unlock()
+	n := 1 + rand.IntN(250)
+	for netTaken[n] {
+		n = 1 + rand.IntN(250)
+	}
+	netTaken[n] = true
+	return Network{ServiceCIDR: fmt.Sprintf("127.%d.0.0/20", n), PodCIDR: fmt.Sprintf("127.%d.100.1/24", n)}
+}
+
+// APIServerFlags are the kube-apiserver flags the plan needs.
+func (n Network) APIServerFlags() map[string]string {
+	return map[string]string{"service-cluster-ip-range": n.ServiceCIDR}
 }
 
 // Any reports whether o asks for any controller.
@@ -64,19 +100,13 @@ type Cluster struct {
 // NodeAnnotation marks the nodes kwok manages.
 const NodeAnnotation = "kwok.x-k8s.io/node"
 
-// APIServerFlags are the kube-apiserver flags a lab cluster needs: the API
-// server resolves a webhook Service to its endpoints (the pod IPs kwok
-// gives out, on loopback) instead of its ClusterIP, which nothing serves.
-var APIServerFlags = map[string]string{"enable-aggregator-routing": "true"}
-
 // Lab is the set of controllers running against one cluster.
 type Lab struct {
 	Name string
 	// Dir holds every process's folder, certificates and log file.
 	Dir string
-	// PodCIDR is the range kwok gives pod IPs from: a /24 inside 127.0.0.0/8,
-	// so a process on this machine can serve what a pod would.
-	PodCIDR string
+	// Network is the address plan: pod IPs and ClusterIPs on loopback.
+	Network Network
 	// NodeIP is every fake node's address (hostNetwork pods get it).
 	NodeIP string
 	// CA signs the webhook servers' certificates.
@@ -125,14 +155,10 @@ func Start(ctx context.Context, c Cluster, o Options) (l *Lab, err error) {
 	if err != nil {
 		return nil, err
 	}
-	// A random /24 of 127.0.0.0/8 per lab, so labs of test packages running
-	// in parallel do not hand out the same pod IPs.
-	a, b := 1+rand.IntN(250), rand.IntN(256)
-	l = &Lab{
-		Name: c.Name, Dir: dir, CA: ca, cluster: c,
-		PodCIDR: fmt.Sprintf("127.%d.%d.1/24", a, b),
-		NodeIP:  "127.0.0.1",
+	if o.Network.PodCIDR == "" {
+		o.Network = NewNetwork()
 	}
+	l = &Lab{Name: c.Name, Dir: dir, CA: ca, cluster: c, Network: o.Network, NodeIP: "127.0.0.1"}
 	defer func() {
 		if err != nil {
 			l.keep = true
@@ -172,7 +198,7 @@ func Start(ctx context.Context, c Cluster, o Options) (l *Lab, err error) {
 		args := []string{
 			"--kubeconfig=" + c.Kubeconfig, "--manage-all-nodes=false",
 			"--manage-nodes-with-annotation-selector=" + NodeAnnotation + "=fake",
-			"--cidr=" + l.PodCIDR, "--node-ip=" + l.NodeIP, "--node-lease-duration-seconds=40",
+			"--cidr=" + l.Network.PodCIDR, "--node-ip=" + l.NodeIP, "--node-lease-duration-seconds=40",
 		}
 		add(starter{p: l.newProcess(bins, Kwok, args, nil), ready: func(context.Context) error { return nil }})
 	}
@@ -365,7 +391,10 @@ func (l *Lab) Check() error {
 		return nil
 	}
 	var errs []error
-	for _, p := range l.procs {
+	l.mu.Lock()
+	procs := append([]*process(nil), l.procs...)
+	l.mu.Unlock()
+	for _, p := range procs {
 		if err := p.exited(); err != nil {
 			errs = append(errs, p.failure("has stopped", err))
 		}
@@ -391,7 +420,9 @@ func (l *Lab) Logs(lines int) string {
 		return ""
 	}
 	var b strings.Builder
+	l.mu.Lock()
 	procs := append([]*process(nil), l.procs...)
+	l.mu.Unlock()
 	sort.Slice(procs, func(i, j int) bool { return procs[i].name < procs[j].name })
 	for _, p := range procs {
 		fmt.Fprintf(&b, "--- %s (%s), last %d lines:\n%s\n", p.name, p.logPath, lines, indent(tail(p.logPath, lines)))
@@ -413,8 +444,11 @@ func (l *Lab) Stop() error {
 	l.stopped = true
 	l.mu.Unlock()
 	l.capi.Stop()
+	l.mu.Lock()
+	procs := append([]*process(nil), l.procs...)
+	l.mu.Unlock()
 	var wg sync.WaitGroup
-	for _, p := range l.procs {
+	for _, p := range procs {
 		wg.Add(1)
 		go func() { defer wg.Done(); p.stop(5 * time.Second) }()
 	}
@@ -484,3 +518,28 @@ func httpReady(url string) func(context.Context) error {
 func httpsReady(port int) func(context.Context) error {
 	return httpReady("https://127.0.0.1:" + strconv.Itoa(port) + "/healthz")
 }
+
+// Run starts another program against the lab's cluster, in its own folder
+// with its log beside the controllers' (and in Logs), and waits until ready
+// passes. stop ends it (SIGTERM, then SIGKILL); Stop ends it too. A test
+// uses it to run what a Deployment's pod on a fake node stands for, such as
+// the pivotcheck webhook.
+func (l *Lab) Run(ctx context.Context, name, bin string, args []string, timeout time.Duration, ready func(context.Context) error) (stop func(), err error) {
+	full := l.Name + "/" + name
+	p := &process{name: full, bin: bin, args: args, dir: filepath.Join(l.Dir, name), logPath: filepath.Join(l.Dir, logName(full))}
+	l.mu.Lock()
+	l.procs = append(l.procs, p)
+	l.mu.Unlock()
+	if err := p.start(); err != nil {
+		return nil, err
+	}
+	if err := p.waitReady(ctx, timeout, ready); err != nil {
+		p.stop(5 * time.Second)
+		return nil, err
+	}
+	return func() { p.stop(5 * time.Second) }, nil
+}
+
+// HTTPReady is a readiness check: GET url answers 200 (TLS not verified:
+// loopback servers with self-signed certificates).
+func HTTPReady(url string) func(context.Context) error { return httpReady(url) }

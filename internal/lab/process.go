@@ -99,7 +99,12 @@ func (p *process) stop(grace time.Duration) {
 			<-p.done
 		}
 	}
-	_ = p.log.Close()
+	p.mu.Lock()
+	if p.log != nil {
+		_ = p.log.Close()
+		p.log = nil
+	}
+	p.mu.Unlock()
 }
 
 // failure names the process and its log, with the log's last lines.

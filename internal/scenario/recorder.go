@@ -116,6 +116,9 @@ func (r *Recorder) observe(h *bmov1alpha1.BareMetalHost) {
 	if !ok {
 		p = NotPaused
 	}
+	if _, marked := h.Annotations[DeleteForMoveAnnotation]; marked {
+		p += DeleteForMoveSuffix
+	}
 	ps := r.pauses[h.Name]
 	if len(ps) == 0 || ps[len(ps)-1] != p {
 		r.pauses[h.Name] = append(ps, p)
@@ -126,8 +129,18 @@ func (r *Recorder) observe(h *bmov1alpha1.BareMetalHost) {
 // NotPaused stands for "no pause annotation" in Pauses.
 const NotPaused = "(not paused)"
 
+// DeleteForMoveAnnotation is clusterctl's mark on a source object it is
+// about to delete; its patch replaces the whole annotation map, pauses
+// included. Pauses appends DeleteForMoveSuffix to a value seen with it, so
+// a test can tell clusterctl's removal of a pause from anyone else's.
+const (
+	DeleteForMoveAnnotation = "clusterctl.cluster.x-k8s.io/delete-for-move"
+	DeleteForMoveSuffix     = " +delete-for-move"
+)
+
 // Pauses returns, per host, every value of its pause annotation seen, in
-// order (NotPaused when it had none): who paused it and who unpaused it.
+// order (NotPaused when it had none, DeleteForMoveSuffix appended while
+// clusterctl's delete mark was on it).
 func (r *Recorder) Pauses() map[string][]string {
 	r.mu.Lock()
 	defer r.mu.Unlock()

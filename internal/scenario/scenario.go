@@ -14,7 +14,6 @@ import (
 	bmov1alpha1 "github.com/metal3-io/baremetal-operator/apis/metal3.io/v1alpha1"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
-	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -28,18 +27,21 @@ import (
 var Controllers = lab.Options{Kubernetes: true, BMO: true, CAPM3: true}
 
 // StartPair starts a bootstrap and a target cluster with every controller of
-// the lab, their CRDs labelled as clusterctl and Metal3's CI label them
-// (labelBootstrap overrides that on the bootstrap; nil keeps it), and
-// Metal3's management components installed on both: Ironic as a real
-// Deployment that is Available, BMO's Deployment, clusterctl's inventory.
-func StartPair(ctx context.Context, labelBootstrap func(*apiextensionsv1.CustomResourceDefinition)) (*testenv.Pair, error) {
-	if labelBootstrap == nil {
-		labelBootstrap = testenv.LabelLikeClusterctl
+// the lab and Metal3's management components installed on both: Ironic as a
+// real Deployment that is Available, BMO's Deployment, clusterctl's
+// inventory. Unset fields of the options default to the full lab and to CRDs
+// labelled as clusterctl and Metal3's CI label them.
+func StartPair(ctx context.Context, bootstrap, target testenv.Options) (*testenv.Pair, error) {
+	for _, o := range []*testenv.Options{&bootstrap, &target} {
+		if o.LabelCRD == nil {
+			o.LabelCRD = testenv.LabelLikeClusterctl
+		}
+		if o.Lab == nil {
+			ctrls := Controllers
+			o.Lab = &ctrls
+		}
 	}
-	ctrls := Controllers
-	p, err := testenv.StartPair(ctx,
-		testenv.Options{LabelCRD: labelBootstrap, Lab: &ctrls},
-		testenv.Options{LabelCRD: testenv.LabelLikeClusterctl, Lab: &ctrls})
+	p, err := testenv.StartPair(ctx, bootstrap, target)
 	if err != nil {
 		return nil, err
 	}

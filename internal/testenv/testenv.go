@@ -179,9 +179,17 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 		WebhookInstallOptions: envtest.WebhookInstallOptions{Paths: opts.WebhookPaths},
 		ErrorIfCRDPathMissing: true,
 	}
+	var labOpts *lab.Options
 	if opts.Lab != nil && opts.Lab.Any() {
+		// A copy: callers may share one Options between clusters, and each
+		// cluster needs its own address plan.
+		lo := *opts.Lab
+		if lo.Network.PodCIDR == "" {
+			lo.Network = lab.NewNetwork()
+		}
+		labOpts = &lo
 		args := env.ControlPlane.GetAPIServer().Configure()
-		for k, v := range lab.APIServerFlags {
+		for k, v := range lo.Network.APIServerFlags() {
 			args.Set(k, v)
 		}
 	}
@@ -194,8 +202,8 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 		_ = env.Stop()
 		return nil, err
 	}
-	if opts.Lab != nil && opts.Lab.Any() {
-		c.Lab, err = lab.Start(ctx, lab.Cluster{Name: c.Name, Kubeconfig: c.Kubeconfig, Config: c.Config, Client: c.Client}, *opts.Lab)
+	if labOpts != nil {
+		c.Lab, err = lab.Start(ctx, lab.Cluster{Name: c.Name, Kubeconfig: c.Kubeconfig, Config: c.Config, Client: c.Client}, *labOpts)
 		if err != nil {
 			_ = c.Stop()
 			return nil, fmt.Errorf("starting the %s lab: %w", opts.Name, err)
