@@ -297,5 +297,3 @@ func decisions(t *testing.T, url string) (allowed, denied int) {
 	}
 	return allowed, denied
 }
-
-
