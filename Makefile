@@ -11,7 +11,7 @@ GO_TEST_FLAGS ?= -count=1 -timeout 45m
 BENCH ?= .
 BENCHTIME ?= 1x
 
-.PHONY: all build test test-unit lint bench envtest tools lab clean help demo
+.PHONY: all build test test-unit test-lab lint bench envtest tools lab clean help demo
 
 all: build
 
@@ -39,6 +39,10 @@ demo: envtest tools lab build ## the whole story on two local API servers (under
 
 test: envtest tools lab ## unit + integration tests against real API servers
 	$(WITH_ENV) go test $(GO_TEST_FLAGS) ./...
+
+test-lab: envtest tools lab ## only the tests that run the lab's real controllers
+	$(WITH_ENV) go test $(GO_TEST_FLAGS) ./e2e/... ./internal/lab/... ./hack/demo/...
+	$(WITH_ENV) go test $(GO_TEST_FLAGS) -run 'TestLab' ./internal/fixture/...
 
 test-unit: ## fast unit tests only (no API servers, no tools)
 	go test -short -count=1 ./...

@@ -12,6 +12,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/pivotcheck/pivotcheck/internal/fixture"
+	"github.com/pivotcheck/pivotcheck/internal/hostsafety"
 	"github.com/pivotcheck/pivotcheck/internal/scenario"
 )
 
@@ -46,6 +47,10 @@ func TestLabNoHostDisturbed(t *testing.T) {
 	ironicPods := &corev1.PodList{}
 	require.NoError(t, pair.Bootstrap.Client.List(ctx, ironicPods, client.InNamespace(fixture.BMONamespace), client.MatchingLabels{"name": "ironic"}))
 	require.NotEmpty(t, ironicPods.Items, "the source's Ironic runs as real pods before the move")
+	pods, err := scenario.WatchPods(ctx, pair.Bootstrap.Config, fixture.BMONamespace, map[string]string{"name": "ironic"})
+	require.NoError(t, err)
+	srcRec, err := scenario.Record(ctx, pair.Bootstrap.Config, "guarded")
+	require.NoError(t, err)
 	rec, err = scenario.Record(ctx, pair.Target.Config, "guarded")
 	require.NoError(t, err)
 	args := append([]string{"move"}, pivotcheckArgs("guarded")...)
@@ -53,11 +58,22 @@ func TestLabNoHostDisturbed(t *testing.T) {
 	out, code = run(ctx, t, pivotcheck, args...)
 	states := rec.States()
 	require.NoError(t, rec.Stop())
+	require.NoError(t, srcRec.Stop())
+	pods.Stop()
 	t.Logf("pivotcheck move:\n%s\nhost journeys: %s", out, strings.Join(scenario.Journeys(states), "; "))
 	require.Zero(t, code, out)
 	require.Empty(t, scenario.Disturbed(before, states), "pivotcheck move disturbed hosts")
 	ok, pending := scenario.Settled(before, rec.Last())
 	require.True(t, ok, "every host is back in its pre-move state, unpaused: %s", pending)
+
+	// The Ironic hand-over waited for the source Ironic's pods, which the
+	// garbage collector and kwok really removed, before any host was handed over.
+	gone, seen := pods.Gone()
+	firstPause := srcRec.FirstPaused(hostsafety.PivotcheckPauseValue)
+	require.Positive(t, seen, "the source Ironic's pods were watched")
+	require.False(t, gone.IsZero(), "every Ironic pod of the source is gone")
+	require.False(t, firstPause.IsZero(), "pivotcheck paused the source hosts")
+	require.True(t, gone.Before(firstPause), "the last Ironic pod went (%s) before the first host hand-over (%s)", gone.Format(time.RFC3339Nano), firstPause.Format(time.RFC3339Nano))
 
 	// The source Ironic is gone, pods included: the garbage collector and
 	// kwok removed them, and the hand-over waited for that.

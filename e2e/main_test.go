@@ -76,7 +76,9 @@ func runMain(m *testing.M) int {
 		return 1
 	}
 	fmt.Fprintf(os.Stderr, "e2e: lab pair ready in %s\n", time.Since(start).Round(time.Millisecond))
+	uninstall := testenv.StopOnInterrupt(func() { _ = pair.Stop() })
 	code := m.Run()
+	uninstall()
 	if code != 0 {
 		pair.Bootstrap.Lab.Keep()
 		pair.Target.Lab.Keep()

@@ -141,7 +141,7 @@ func Run(ctx context.Context, o Options) (res *Result, err error) {
 	fmt.Fprintln(w, "  As a user does it: BMC Secrets and BareMetalHosts, which BMO registers and inspects; then the Cluster API")
 	fmt.Fprintln(w, "  objects, for which CAPM3 picks each host and renders its data, and BMO provisions it.")
 	opts := func(ns string, orphan bool) fixture.Options {
-		return fixture.Options{Namespace: ns, ClusterName: "test1", ControlPlane: 3, Workers: 2,
+		return fixture.Options{Namespace: ns, ClusterName: "test1", ControlPlane: 3, Workers: 2, SpareHosts: 2,
 			Faults: fixture.Faults{OrphanUserDataSecret: orphan}}
 	}
 	t0 = time.Now()
@@ -166,13 +166,13 @@ func Run(ctx context.Context, o Options) (res *Result, err error) {
 		return res, fmt.Errorf("building the workload clusters: %w", err)
 	}
 	res.Hosts = len(built.Hosts)
-	fmt.Fprintf(w, "  %s/test1 and %s/test1: 3 control-plane + 2 worker machines each, on %d BareMetalHosts (built in %s).\n",
+	fmt.Fprintf(w, "  %s/test1 and %s/test1: 3 control-plane + 2 worker machines each, %d BareMetalHosts with 2 spares (built in %s).\n",
 		Namespace, PlainNamespace, res.Hosts, time.Since(t0).Round(time.Second))
 	fmt.Fprintf(w, "  What BMO did to the hosts of %s:\n", Namespace)
 	for _, j := range scenario.Journeys(rec.States()) {
 		fmt.Fprintf(w, "    %s\n", j)
 	}
-	res.Before = countKinds(ctx, src.Client, Namespace)
+	res.Before = countKinds(ctx, dst.Client, src.Client, Namespace)
 	fmt.Fprintf(w, "  %d objects in %s. Problems a real pivot meets:\n", total(res.Before), Namespace)
 	fmt.Fprintln(w, "   - Ironic still runs on the bootstrap (two Ironics would fight over the provisioning network after the move);")
 	fmt.Fprintf(w, "   - Secret %s (a host's user-data) has no owner, so `clusterctl move` would leave it behind;\n", fixture.OrphanSecretName)
@@ -294,8 +294,8 @@ func Run(ctx context.Context, o Options) (res *Result, err error) {
 
 	// ── 9 ──────────────────────────────────────────────────────────────
 	step(w, 9, "object counts on both sides")
-	res.Source = countKinds(ctx, src.Client, Namespace)
-	res.Target = countKinds(ctx, dst.Client, Namespace)
+	res.Source = countKinds(ctx, dst.Client, src.Client, Namespace)
+	res.Target = countKinds(ctx, dst.Client, dst.Client, Namespace)
 	res.SourceTotal, res.TargetTotal = total(res.Source), total(res.Target)
 	kinds := make([]string, 0, len(res.Before))
 	for k := range res.Before {
@@ -514,17 +514,18 @@ func clusterObj(ns, name string) *unstructured.Unstructured {
 	return u
 }
 
-// countKinds counts the objects of namespace ns on one side, per kind of
+// countKinds counts the objects of namespace ns in c, per kind of
 // everything clusterctl considers: Secrets, and the kinds of every CRD that
-// carries its label (ConfigMaps are not part of this cluster).
-func countKinds(ctx context.Context, c client.Client, ns string) map[string]int {
+// carries its label in kinds (the target, where every CRD is labelled;
+// ConfigMaps are not part of this cluster).
+func countKinds(ctx context.Context, kinds, c client.Client, ns string) map[string]int {
 	out := map[string]int{}
 	secrets := &corev1.SecretList{}
 	if err := c.List(ctx, secrets, client.InNamespace(ns)); err == nil && len(secrets.Items) > 0 {
 		out["Secret"] = len(secrets.Items)
 	}
 	crds := &apiextensionsv1.CustomResourceDefinitionList{}
-	if err := c.List(ctx, crds, client.HasLabels{"clusterctl.cluster.x-k8s.io"}); err != nil {
+	if err := kinds.List(ctx, crds, client.HasLabels{"clusterctl.cluster.x-k8s.io"}); err != nil {
 		return out
 	}
 	for _, crd := range crds.Items {

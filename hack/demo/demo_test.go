@@ -57,16 +57,16 @@ func TestDemo(t *testing.T) {
 	require.Contains(t, res.Denial, `admission webhook "pause.pivotcheck.dev" denied the request`)
 	require.Contains(t, res.Denial, "Ironic still runs")
 
-	require.Equal(t, 5, res.Hosts)
+	require.Equal(t, 7, res.Hosts)
 	require.NotEmpty(t, res.PlainDisturbed, "a plain clusterctl move disturbs hosts: %v", res.PlainJourneys)
 	require.Empty(t, res.Disturbed, "pivotcheck move disturbs none: %v", res.Journeys)
-	require.Equal(t, fmt.Sprintf("hosts disturbed in the target: clusterctl move alone %d of 5, pivotcheck move 0 of 5", len(res.PlainDisturbed)), res.Summary)
+	require.Equal(t, fmt.Sprintf("hosts disturbed in the target: clusterctl move alone %d of 7, pivotcheck move 0 of 7", len(res.PlainDisturbed)), res.Summary)
 	require.True(t, strings.HasSuffix(strings.TrimSpace(buf.String()), res.Summary), "the story ends with the summary line")
 
 	require.Contains(t, res.MoveOutput, "completed and verified")
 	require.Contains(t, res.MoveOutput, "1 object(s) repaired: Secret worker-user-data")
 	require.Zero(t, res.SourceTotal)
 	require.Equal(t, res.Before, res.Target)
-	require.Equal(t, 5, res.Target["BareMetalHost"])
+	require.Equal(t, 7, res.Target["BareMetalHost"])
 	require.Contains(t, buf.String(), "━━━ Step 9")
 }

@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"time"
 
 	bmov1alpha1 "github.com/metal3-io/baremetal-operator/apis/metal3.io/v1alpha1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -25,6 +26,7 @@ type Recorder struct {
 	mu     sync.Mutex
 	states map[string][]bmov1alpha1.ProvisioningState
 	pauses map[string][]string
+	paused map[string]time.Time // when each host was first seen with each pause value: host + "\x00" + value
 	last   map[string]*bmov1alpha1.BareMetalHost
 	err    error
 	cancel context.CancelFunc
@@ -38,7 +40,7 @@ func Record(ctx context.Context, cfg *rest.Config, ns string) (*Recorder, error)
 		return nil, fmt.Errorf("watch client: %w", err)
 	}
 	ctx, cancel := context.WithCancel(ctx)
-	r := &Recorder{states: map[string][]bmov1alpha1.ProvisioningState{}, pauses: map[string][]string{}, last: map[string]*bmov1alpha1.BareMetalHost{}, cancel: cancel, done: make(chan struct{})}
+	r := &Recorder{states: map[string][]bmov1alpha1.ProvisioningState{}, pauses: map[string][]string{}, paused: map[string]time.Time{}, last: map[string]*bmov1alpha1.BareMetalHost{}, cancel: cancel, done: make(chan struct{})}
 	// List first so hosts that already exist are seen, then watch from
 	// that resourceVersion.
 	list := &bmov1alpha1.BareMetalHostList{}
@@ -122,6 +124,9 @@ func (r *Recorder) observe(h *bmov1alpha1.BareMetalHost) {
 	ps := r.pauses[h.Name]
 	if len(ps) == 0 || ps[len(ps)-1] != p {
 		r.pauses[h.Name] = append(ps, p)
+		if _, seen := r.paused[h.Name+"\x00"+p]; !seen {
+			r.paused[h.Name+"\x00"+p] = time.Now()
+		}
 	}
 	r.last[h.Name] = h.DeepCopy()
 }
@@ -137,6 +142,20 @@ const (
 	DeleteForMoveAnnotation = "clusterctl.cluster.x-k8s.io/delete-for-move"
 	DeleteForMoveSuffix     = " +delete-for-move"
 )
+
+// FirstPaused returns when the first host was seen paused with value
+// (zero when none was).
+func (r *Recorder) FirstPaused(value string) time.Time {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var first time.Time
+	for k, t := range r.paused {
+		if strings.HasSuffix(k, "\x00"+value) && (first.IsZero() || t.Before(first)) {
+			first = t
+		}
+	}
+	return first
+}
 
 // Pauses returns, per host, every value of its pause annotation seen, in
 // order (NotPaused when it had none, DeleteForMoveSuffix appended while

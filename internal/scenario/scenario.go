@@ -9,11 +9,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	bmov1alpha1 "github.com/metal3-io/baremetal-operator/apis/metal3.io/v1alpha1"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/watch"
+	"k8s.io/client-go/rest"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -130,4 +133,74 @@ func WaitSettled(ctx context.Context, r *Recorder, before map[string]bmov1alpha1
 		case <-time.After(200 * time.Millisecond):
 		}
 	}
+}
+
+// PodsGone watches the pods of ns matching labels in the cluster of cfg and
+// reports when the last of them went away: the moment a hand-over that
+// waits for them may go on. Stop ends the watch; Gone returns zero until
+// every pod seen is gone.
+type PodsGone struct {
+	mu      sync.Mutex
+	present map[string]bool
+	seen    int
+	gone    time.Time
+	cancel  context.CancelFunc
+	done    chan struct{}
+}
+
+// WatchPods starts a PodsGone.
+func WatchPods(ctx context.Context, cfg *rest.Config, ns string, labels map[string]string) (*PodsGone, error) {
+	c, err := client.NewWithWatch(cfg, client.Options{})
+	if err != nil {
+		return nil, fmt.Errorf("watch client: %w", err)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	w, err := c.Watch(ctx, &corev1.PodList{}, client.InNamespace(ns), client.MatchingLabels(labels))
+	if err != nil {
+		cancel()
+		return nil, fmt.Errorf("watching pods in %s: %w", ns, err)
+	}
+	p := &PodsGone{present: map[string]bool{}, cancel: cancel, done: make(chan struct{})}
+	go func() {
+		defer close(p.done)
+		defer w.Stop()
+		for ev := range w.ResultChan() {
+			pod, ok := ev.Object.(*corev1.Pod)
+			if !ok {
+				continue
+			}
+			p.mu.Lock()
+			switch ev.Type {
+			case watch.Added, watch.Modified:
+				if !p.present[pod.Name] {
+					p.seen++
+				}
+				p.present[pod.Name] = true
+			case watch.Deleted:
+				delete(p.present, pod.Name)
+				if len(p.present) == 0 {
+					p.gone = time.Now()
+				}
+			}
+			p.mu.Unlock()
+		}
+	}()
+	return p, nil
+}
+
+// Gone returns when the last pod seen went away (zero if some remain), and
+// how many pods were seen.
+func (p *PodsGone) Gone() (time.Time, int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if len(p.present) > 0 {
+		return time.Time{}, p.seen
+	}
+	return p.gone, p.seen
+}
+
+// Stop ends the watch.
+func (p *PodsGone) Stop() {
+	p.cancel()
+	<-p.done
 }

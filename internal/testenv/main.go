@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"os/signal"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -46,6 +48,7 @@ func RunWithPair(m *testing.M, pair **Pair, setup func(context.Context, *Pair) e
 			fmt.Fprintln(os.Stderr, err)
 		}
 	}()
+	defer StopOnInterrupt(func() { _ = p.Stop() })()
 	*pair = p
 	if setup != nil {
 		if err := setup(ctx, p); err != nil {
@@ -106,4 +109,24 @@ func PrivateHome(prefix string) (home string, restore func(), err error) {
 		}
 		os.RemoveAll(home)
 	}, nil
+}
+
+// StopOnInterrupt runs stop and exits when the test process is interrupted
+// (Ctrl-C, SIGTERM): envtest starts etcd and kube-apiserver in their own
+// process group, so the terminal's signal does not reach them, and without
+// this they would outlive the test. The returned function uninstalls it.
+func StopOnInterrupt(stop func()) func() {
+	ch := make(chan os.Signal, 1)
+	signal.Notify(ch, os.Interrupt, syscall.SIGTERM)
+	done := make(chan struct{})
+	go func() {
+		select {
+		case sig := <-ch:
+			fmt.Fprintf(os.Stderr, "testenv: %v: stopping the test clusters\n", sig)
+			stop()
+			os.Exit(130)
+		case <-done:
+		}
+	}()
+	return func() { signal.Stop(ch); close(done) }
 }
