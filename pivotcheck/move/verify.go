@@ -46,8 +46,9 @@ func movableKinds(ctx context.Context, c client.Client) (map[string][]schema.Gro
 	return out, nil
 }
 
-// inventory counts the objects of the given kinds in the namespace by
-// (kind, name): a count above 1 means the same name under two API groups.
+// inventory counts the objects of the given kinds in the namespace, keyed
+// by group, kind and name (so a count above 1 cannot come from two groups
+// sharing a kind name). only, when non-nil, limits the kinds listed.
 func inventory(ctx context.Context, c client.Client, ns string, kinds map[string][]schema.GroupVersionKind, only map[string]bool) (map[mover.Object]int, error) {
 	out := map[mover.Object]int{}
 	for kind, gvks := range kinds {
@@ -61,10 +62,10 @@ func inventory(ctx context.Context, c client.Client, ns string, kinds map[string
 				if isNoKind(err) {
 					continue
 				}
-				return nil, fmt.Errorf("listing %s in %s: %w", gvk.Kind, ns, err)
+				return nil, fmt.Errorf("listing %s in %s: %w", gvk.GroupKind(), ns, err)
 			}
 			for _, it := range l.Items {
-				out[mover.Object{Kind: kind, Namespace: ns, Name: it.GetName()}]++
+				out[mover.Object{Group: gvk.Group, Kind: kind, Namespace: ns, Name: it.GetName()}]++
 			}
 		}
 	}
