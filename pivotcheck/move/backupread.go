@@ -36,6 +36,9 @@ type State struct {
 // Backup is a backup folder as read back.
 type Backup struct {
 	Dir string
+	// ObjectsDir is the folder holding the object files (Dir itself for a
+	// plain clusterctl folder).
+	ObjectsDir string
 	// Plan is pivotcheck-plan.json (nil when absent: a plain clusterctl folder).
 	Plan []mover.Object
 	// State is pivotcheck-state.json (zero when absent).
@@ -85,6 +88,7 @@ func ReadBackup(dir string) (*Backup, error) {
 			return nil, err
 		}
 	}
+	b.ObjectsDir = objDir
 	entries, err := os.ReadDir(objDir)
 	if err != nil {
 		return nil, fmt.Errorf("reading backup folder %s: %w", objDir, err)

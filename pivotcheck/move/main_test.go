@@ -137,7 +137,7 @@ func present(t testing.TB, c client.Client, refs []fixture.Ref) map[fixture.Ref]
 func toObjects(refs []fixture.Ref) []mover.Object {
 	out := make([]mover.Object, 0, len(refs))
 	for _, r := range refs {
-		out = append(out, mover.Object{Kind: r.Kind, Namespace: r.Namespace, Name: r.Name})
+		out = append(out, mover.Object{Group: r.GVK().Group, Kind: r.Kind, Namespace: r.Namespace, Name: r.Name})
 	}
 	mover.SortObjects(out)
 	return out
