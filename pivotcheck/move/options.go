@@ -170,10 +170,10 @@ type Report struct {
 	// Created and Deleted count distinct planned objects clusterctl
 	// created in the target / deleted from the source in this run (not its
 	// log lines, which repeat on retries).
-	Created int `json:"created"`
-	Deleted int `json:"deleted"`
-	BackupDir    string         `json:"backupDir,omitempty"`
-	Warnings     []string       `json:"warnings,omitempty"`
+	Created   int      `json:"created"`
+	Deleted   int      `json:"deleted"`
+	BackupDir string   `json:"backupDir,omitempty"`
+	Warnings  []string `json:"warnings,omitempty"`
 	// LeftBehind are objects of movable kinds still in the source namespace.
 	LeftBehind []mover.Object `json:"leftBehind,omitempty"`
 	// FailedPhase, SourceState, TargetState and ResumeCommand are set on
