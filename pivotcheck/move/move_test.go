@@ -192,7 +192,7 @@ func TestDryRunChangesNothing(t *testing.T) {
 	require.True(t, os.IsNotExist(err))
 	var out bytes.Buffer
 	rep.WriteTable(&out)
-	require.Contains(t, out.String(), "BareMetalHost "+ns+"/test1-host-0")
+	require.Contains(t, out.String(), "BareMetalHost.metal3.io "+ns+"/test1-host-0")
 	require.Contains(t, out.String(), "nothing changed")
 }
 
