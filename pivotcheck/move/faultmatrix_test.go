@@ -374,7 +374,9 @@ func isDryRun(r *http.Request) bool { return r.URL.Query().Get("dryRun") != "" }
 func rowMatch(phase, ns string, m func() *runningMove) (side string, match func(*http.Request) bool) {
 	switch phase {
 	case mxPreflight:
-		return "src", func(r *http.Request) bool { return isPC(r) && r.Method == http.MethodGet && m().current() == PhasePreflight }
+		return "src", func(r *http.Request) bool {
+			return isPC(r) && r.Method == http.MethodGet && m().current() == PhasePreflight
+		}
 	case mxOwners:
 		return "src", func(r *http.Request) bool {
 			return isPC(r) && r.Method == http.MethodPatch && inNS(r, ns) && strings.Contains(r.URL.Path, "/secrets/") && !isDryRun(r)
