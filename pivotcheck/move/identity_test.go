@@ -2,6 +2,8 @@ package move
 
 import (
 	"context"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"testing"
@@ -119,10 +121,21 @@ func TestNoSourceIronicRefusedUntilStated(t *testing.T) {
 	_, err = os.Stat(opts.BackupDir)
 	require.True(t, os.IsNotExist(err), "no backup folder written")
 
-	opts.IronicHandover = HandoverAlreadyRemoved
+	// The statement with a probe: an Ironic answering at BMO's endpoint
+	// (a local server standing in for one left running) refuses it.
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusUnauthorized) }))
+	setBMOEndpoint(t, pair.Bootstrap.Client, srv.URL+"/v1/")
+	opts.IronicHandover, opts.ProbeSourceIronic = HandoverAlreadyRemoved, true
+	_, err = Run(ctx, opts)
+	require.ErrorContains(t, err, "--ironic-handover=already-removed says the source Ironic is stopped, but "+srv.URL+"/v1/nodes answered HTTP 401")
+	require.Equal(t, rv, resourceVersions(t, ns), "nothing touched")
+
+	// Once nothing answers there, the probe is evidence and the move goes on.
+	srv.Close()
 	rep, err = Run(ctx, opts)
 	require.NoError(t, err, "report: %+v", rep)
-	require.Contains(t, rep.Phase(PhaseIronic).Detail, "stated already removed")
+	require.Contains(t, rep.Phase(PhaseChecks).Detail, "stated already removed")
+	require.Contains(t, rep.Phase(PhaseChecks).Detail, "did not answer")
 }
 
 // TestResumeAfterPivotcheckStoppedIronic: the first attempt stops the
@@ -202,7 +215,13 @@ func setBMOEndpoint(t testing.TB, c client.Client, ep string) {
 	require.NotNil(t, dep)
 	for i := range dep.Spec.Template.Spec.Containers {
 		ct := &dep.Spec.Template.Spec.Containers[i]
-		ct.Env = append(ct.Env, corev1EnvVar("IRONIC_ENDPOINT", ep))
+		env := ct.Env[:0]
+		for _, e := range ct.Env {
+			if e.Name != "IRONIC_ENDPOINT" {
+				env = append(env, e)
+			}
+		}
+		ct.Env = append(env, corev1EnvVar("IRONIC_ENDPOINT", ep))
 	}
 	require.NoError(t, c.Update(ctx, dep))
 }

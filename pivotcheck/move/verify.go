@@ -307,14 +307,18 @@ func (d *driver) waitForHosts(ctx context.Context, names []string, expect map[st
 	return nil
 }
 
-// dryRun runs only reads: preflight, clusterctl's dry-run plan, and what
-// each phase would do.
+// dryRun runs only reads: preflight, the checks (their host patches are
+// server-side dry runs), clusterctl's dry-run plan, and what each phase
+// would do.
 func (d *driver) dryRun(ctx context.Context) error {
 	o := d.opts
 	if o.Preflight != nil {
 		if err := d.phase(ctx, PhasePreflight, d.preflight); err != nil {
 			return err
 		}
+	}
+	if err := d.phase(ctx, PhaseChecks, d.checks); err != nil {
+		return err
 	}
 	return d.phase(ctx, PhasePlan, func(ctx context.Context) (string, error) {
 		plan, err := d.qualifiedPlan(ctx)
@@ -323,7 +327,6 @@ func (d *driver) dryRun(ctx context.Context) error {
 		}
 		d.setPlan(plan)
 		var would []string
-		would = append(would, fmt.Sprintf("%s: dry-run every host hand-over patch and decide the Ironic hand-over", PhaseChecks))
 		if o.FixOwners {
 			hosts, secrets, clusters, tmpl, pools, err := listOwnerInputs(ctx, d.src, o.Namespace)
 			if err != nil {
