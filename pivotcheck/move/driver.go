@@ -133,7 +133,9 @@ func (d *driver) fail(ctx context.Context, phase string, err error) error {
 	g.Go(func() error { r.SourceState = d.sideState(sctx, d.src, "source"); return nil })
 	g.Go(func() error { r.TargetState = d.sideState(sctx, d.dst, "target"); return nil })
 	_ = g.Wait()
-	if d.opts.ResumeCommand != "" && phase != PhasePreflight && phase != PhaseChecks {
+	// A fresh run that failed before its first write changed nothing: it
+	// is re-run, not resumed. A resume keeps pointing at the resume.
+	if d.opts.ResumeCommand != "" && (d.opts.Resume || (phase != PhasePreflight && phase != PhaseChecks)) {
 		r.ResumeCommand = d.opts.ResumeCommand
 	}
 	return &PhaseError{Phase: phase, Err: err}

@@ -125,6 +125,7 @@ func TestNoSourceIronicRefusedUntilStated(t *testing.T) {
 	// (a local server standing in for one left running) refuses it.
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusUnauthorized) }))
 	setBMOEndpoint(t, pair.Bootstrap.Client, srv.URL+"/v1/")
+	rv = resourceVersions(t, ns)
 	opts.IronicHandover, opts.ProbeSourceIronic = HandoverAlreadyRemoved, true
 	_, err = Run(ctx, opts)
 	require.ErrorContains(t, err, "--ironic-handover=already-removed says the source Ironic is stopped, but "+srv.URL+"/v1/nodes answered HTTP 401")
