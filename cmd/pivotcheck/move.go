@@ -37,6 +37,7 @@ type moveFlags struct {
 	skipChecks        []string
 	ironicHandover    string
 	confirmExternal   bool
+	probeSrcIronic    bool
 	ironicWorkloads   []string
 	ironicGoneTimeout time.Duration
 	targetIronicWait  time.Duration
@@ -54,8 +55,9 @@ func (f *moveFlags) register(cmd *cobra.Command) {
 	f.pivotFlags.register(cmd)
 	fl := cmd.Flags()
 	fl.StringArrayVar(&f.skipChecks, "skip-check", nil, "skip one preflight check by ID (repeatable; there is no blanket force)")
-	fl.StringVar(&f.ironicHandover, "ironic-handover", move.HandoverDelete, "how to stop the source Ironic: delete, scale-to-zero or external")
+	fl.StringVar(&f.ironicHandover, "ironic-handover", move.HandoverDelete, "how to stop the source Ironic: delete, scale-to-zero, external (runs outside the cluster, stopped by you) or already-removed")
 	fl.BoolVar(&f.confirmExternal, "confirm-external-ironic-stopped", false, "with --ironic-handover=external: confirm the Ironic outside the source cluster is stopped")
+	fl.BoolVar(&f.probeSrcIronic, "probe-source-ironic", false, "when no Ironic runs in the source cluster, probe the Ironic endpoint its BMO is configured with (3 s): an answer refuses the move")
 	fl.StringArrayVar(&f.ironicWorkloads, "ironic-workload", nil, "namespace/name of an Ironic Deployment or DaemonSet (repeatable; default BMO's names)")
 	fl.DurationVar(&f.ironicGoneTimeout, "ironic-stop-timeout", 5*time.Minute, "how long to wait for the source Ironic pods to go")
 	fl.DurationVar(&f.targetIronicWait, "target-ironic-timeout", 10*time.Minute, "how long to wait for the target's Ironic to be available")
@@ -84,11 +86,14 @@ func newMoveLikeCommand(name string, back bool) *cobra.Command {
 		Short: short,
 		Long: short + `.
 
-Phases: preflight, ironic-handover, owner-repair (--fix-owners), host-handover
-(status annotation + pause pivotcheck.dev/move on every BareMetalHost), backup,
-move (clusterctl), verify (+ --wait-for-hosts), then the report. Exit 0 only
-when the move completed and was verified. On failure the exact --resume
-command is printed.` + backNote(back),
+Phases: preflight, checks (read-only: every host hand-over patch in a
+server-side dry run, the Ironic hand-over decided), owner-repair
+(--fix-owners), host-handover (status annotation + pause pivotcheck.dev/move
+on every BareMetalHost), backup, ironic-handover, move (clusterctl), verify
+(+ --wait-for-hosts), then the report. Everything that can refuse runs
+before the source Ironic is stopped. Exit 0 only when the move completed
+and was verified. On failure the exact --resume command is printed;
+SIGINT/SIGTERM end the run within seconds with the same report.` + backNote(back),
 		Example: moveExample(name),
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -99,10 +104,13 @@ command is printed.` + backNote(back),
 			if err != nil {
 				return err
 			}
-			// Ctrl-C cancels the context: clusterctl stops before its next
-			// write, and the failure report says how to resume.
+			// Ctrl-C or SIGTERM cancels the context: clusterctl stops
+			// before its next write, and the failure report says what each
+			// side holds and how to resume. A second signal ends the
+			// process at once (the default action is restored).
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
+			go func() { <-ctx.Done(); stop() }()
 			rep, runErr := move.Run(ctx, opts)
 			if err := writeMoveReport(cmd.OutOrStdout(), f.output, rep); err != nil {
 				return err
@@ -148,9 +156,9 @@ func (f *moveFlags) options(cmd *cobra.Command, name string, back bool) (move.Op
 		workloads = append(workloads, w)
 	}
 	switch f.ironicHandover {
-	case move.HandoverDelete, move.HandoverScaleToZero, move.HandoverExternal:
+	case move.HandoverDelete, move.HandoverScaleToZero, move.HandoverExternal, move.HandoverAlreadyRemoved:
 	default:
-		return move.Options{}, fmt.Errorf("unknown --ironic-handover %q: use delete, scale-to-zero or external", f.ironicHandover)
+		return move.Options{}, fmt.Errorf("unknown --ironic-handover %q: use delete, scale-to-zero, external or already-removed", f.ironicHandover)
 	}
 	if f.ironicHandover == move.HandoverExternal && !f.confirmExternal {
 		return move.Options{}, errors.New("--ironic-handover=external needs --confirm-external-ironic-stopped: confirm that the Ironic outside the source cluster is stopped")
@@ -171,6 +179,7 @@ func (f *moveFlags) options(cmd *cobra.Command, name string, back bool) (move.Op
 	opts := move.Options{
 		Source: src, Target: dst, Namespace: f.namespace, SkipChecks: f.skipChecks,
 		IronicHandover: f.ironicHandover, ConfirmExternalIronicStopped: f.confirmExternal, IronicWorkloads: workloads,
+		ProbeSourceIronic: f.probeSrcIronic,
 		IronicGoneTimeout: f.ironicGoneTimeout, TargetIronicTimeout: f.targetIronicWait,
 		FixOwners: f.fixOwners, BackupDir: f.backupDir, DryRun: f.dryRun, Resume: f.resume,
 		Clusterctl: f.clusterctl, WaitForHosts: f.waitForHosts, HostTimeout: f.hostTimeout,

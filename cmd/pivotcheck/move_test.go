@@ -1,6 +1,8 @@
 package main
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -26,6 +28,21 @@ func TestMoveFlagValidation(t *testing.T) {
 	require.ErrorContains(t, err, `unknown --ironic-handover "bogus"`)
 	_, err = run(t, "restore", "--to-kubeconfig", "x")
 	require.ErrorContains(t, err, "--from is required")
+	_, err = run(t, "move", "-n", "ns", "--to-kubeconfig", "/nonexistent", "--ironic-handover", "already-removed", "--ironic-workload", "no-slash")
+	require.ErrorContains(t, err, `ironic workload "no-slash" must be namespace/name`)
+}
+
+// TestRestoreRefusesADamagedBackup: one sentence naming the file and the
+// field, exit 1, before any cluster is contacted (the kubeconfig does not
+// even exist).
+func TestRestoreRefusesADamagedBackup(t *testing.T) {
+	dir := t.TempDir()
+	require.NoError(t, os.MkdirAll(filepath.Join(dir, "objects"), 0o700))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "objects", "Secret_ns_s.yaml"),
+		[]byte(`{"apiVersion":"v1","metadata":{"name":"s","namespace":"ns"},"data":{"password":"c2VjcmV0"}}`), 0o600))
+	_, err := run(t, "restore", "--from", dir, "--to-kubeconfig", "/nonexistent")
+	require.EqualError(t, err, "backup file Secret_ns_s.yaml: document 1 has no kind (a string is required)")
+	require.Equal(t, 1, exitCode(err))
 }
 
 func TestResumeCommand(t *testing.T) {

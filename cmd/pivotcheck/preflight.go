@@ -17,6 +17,7 @@ func newPreflightCommand() *cobra.Command {
 	var (
 		flags     pivotFlags
 		ironicURL string
+		probeSrc  bool
 		workloads []string
 		skip      []string
 	)
@@ -42,7 +43,7 @@ finding), 2 could not check (unreachable cluster, missing permission, bad flags)
 			}
 			opts := preflight.Options{
 				Source: flags.source, Target: flags.target, Namespace: flags.namespace,
-				IronicURL: ironicURL, Skip: skip, Log: ctrl.Log.WithName("preflight"),
+				IronicURL: ironicURL, ProbeSourceIronic: probeSrc, Skip: skip, Log: ctrl.Log.WithName("preflight"),
 			}
 			for _, id := range skip {
 				if !preflight.KnownCheck(id) {
@@ -84,6 +85,7 @@ finding), 2 could not check (unreachable cluster, missing permission, bad flags)
 	flags.register(cmd)
 	fl := cmd.Flags()
 	fl.StringVar(&ironicURL, "ironic-url", "", "Ironic API URL (the target's VIP, e.g. https://172.22.0.2:6385): expect 401 or 200 from /v1/nodes")
+	fl.BoolVar(&probeSrc, "probe-source-ironic", false, "when no Ironic runs in the source cluster, probe the Ironic endpoint its BMO is configured with (3 s timeout): an answer is evidence of an Ironic running outside the cluster")
 	fl.StringSliceVar(&workloads, "ironic-workload", nil, "Ironic Deployment/DaemonSet as namespace/name (* for any namespace); default "+defaultWorkloads())
 	fl.StringSliceVar(&skip, "skip-check", nil, "check IDs whose findings are ignored")
 	return cmd

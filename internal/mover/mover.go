@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -21,19 +22,37 @@ import (
 	"github.com/pivotcheck/pivotcheck/internal/kube"
 )
 
-// Object identifies one object clusterctl handles (its log lines carry no
-// API group).
+// Object identifies one object clusterctl handles. clusterctl's log lines
+// carry no API group, so objects read from them have an empty Group until
+// Qualify gives them one; "" is also the group of core kinds (Secret,
+// ConfigMap). IPAddress, for one, exists in both ipam.cluster.x-k8s.io and
+// ipam.metal3.io, so Kind and Name alone do not name an object.
 type Object struct {
+	Group     string `json:"group,omitempty"`
 	Kind      string `json:"kind"`
 	Namespace string `json:"namespace,omitempty"`
 	Name      string `json:"name"`
 }
 
+// GroupKind is "Kind.group" (kubectl's spelling), or "Kind" for core kinds.
+func (o Object) GroupKind() string {
+	if o.Group == "" {
+		return o.Kind
+	}
+	return o.Kind + "." + o.Group
+}
+
+// Unqualified drops the group: the key clusterctl's log lines give.
+func (o Object) Unqualified() Object {
+	o.Group = ""
+	return o
+}
+
 func (o Object) String() string {
 	if o.Namespace == "" {
-		return o.Kind + " " + o.Name
+		return o.GroupKind() + " " + o.Name
 	}
-	return o.Kind + " " + o.Namespace + "/" + o.Name
+	return o.GroupKind() + " " + o.Namespace + "/" + o.Name
 }
 
 // Action is what clusterctl did to an object.
@@ -113,14 +132,15 @@ func Move(ctx context.Context, opts Options) error {
 }
 
 // Plan runs clusterctl's dry-run move and returns the objects it would move,
-// sorted by kind, namespace and name. Namespaces themselves are left out.
-// This is clusterctl's own discovery and owner graph, not a re-implementation.
+// sorted by kind, namespace and name, without their group (Qualify adds
+// it). A dry run logs each object of clusterctl's graph exactly once, so two
+// entries with the same kind and name are two objects in different groups.
+// Namespaces themselves are left out. This is clusterctl's own discovery
+// and owner graph, not a re-implementation.
 func Plan(ctx context.Context, from kube.Target, namespace string, log logr.Logger) ([]Object, error) {
-	seen := map[Object]bool{}
 	var out []Object
 	err := Move(ctx, Options{From: from, Namespace: namespace, DryRun: true, Log: log, Progress: func(e Event) {
-		if e.Action == Creating && e.Object.Kind != "Namespace" && !seen[e.Object] {
-			seen[e.Object] = true
+		if e.Action == Creating && e.Object.Kind != "Namespace" {
 			out = append(out, e.Object)
 		}
 	}})
@@ -131,7 +151,7 @@ func Plan(ctx context.Context, from kube.Target, namespace string, log logr.Logg
 	return out, nil
 }
 
-// SortObjects sorts by kind, namespace, name.
+// SortObjects sorts by kind, namespace, name, group.
 func SortObjects(objs []Object) {
 	sort.Slice(objs, func(i, j int) bool {
 		a, b := objs[i], objs[j]
@@ -141,6 +161,53 @@ func SortObjects(objs []Object) {
 		if a.Namespace != b.Namespace {
 			return a.Namespace < b.Namespace
 		}
-		return a.Name < b.Name
+		if a.Name != b.Name {
+			return a.Name < b.Name
+		}
+		return a.Group < b.Group
 	})
+}
+
+// Qualify gives each object of clusterctl's plan (no groups) its API group,
+// from existing: every object of a movable kind in the namespace, with
+// groups (pure). A key planned as often as it exists maps to all of those
+// objects; a key planned less often than it exists is refused, because the
+// plan does not say which group's object moves and guessing would back up,
+// verify and count the wrong one.
+func Qualify(planned, existing []Object) ([]Object, error) {
+	want := map[Object]int{}
+	for _, o := range planned {
+		want[o.Unqualified()]++
+	}
+	have := map[Object][]Object{}
+	for _, o := range existing {
+		k := o.Unqualified()
+		have[k] = append(have[k], o)
+	}
+	out := make([]Object, 0, len(planned))
+	keys := make([]Object, 0, len(want))
+	for k := range want {
+		keys = append(keys, k)
+	}
+	SortObjects(keys)
+	for _, k := range keys {
+		n, c := want[k], have[k]
+		switch {
+		case len(c) == n:
+			out = append(out, c...)
+		case len(c) == 0:
+			return nil, fmt.Errorf("clusterctl plans to move %s but no such object exists in the namespace any more: re-run", k)
+		case len(c) < n:
+			return nil, fmt.Errorf("clusterctl plans to move %d objects named %s but only %d exist: re-run", n, k, len(c))
+		default:
+			groups := make([]string, 0, len(c))
+			for _, o := range c {
+				groups = append(groups, o.Group)
+			}
+			sort.Strings(groups)
+			return nil, fmt.Errorf("%s exists in API groups %s but clusterctl moves only %d of them and its plan does not say which: give the one that stays an owner or the label clusterctl.cluster.x-k8s.io/move so both move, or rename one", k, strings.Join(groups, " and "), n)
+		}
+	}
+	SortObjects(out)
+	return out, nil
 }

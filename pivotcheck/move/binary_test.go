@@ -21,6 +21,7 @@ func TestMoveWithClusterctlBinary(t *testing.T) {
 	}
 	ctx := context.Background()
 	const ns = "binary"
+	installIronic(t, pair.Bootstrap.Client, "v0.13.2", true)
 	installIronic(t, pair.Target.Client, "v0.13.2", true)
 	res, err := fixture.Build(ctx, pair.Bootstrap.Client, fixture.Options{Namespace: ns, ControlPlane: 1, Workers: 1})
 	require.NoError(t, err)

@@ -5,10 +5,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/go-logr/logr"
@@ -19,6 +21,8 @@ import (
 	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/pivotcheck/pivotcheck/internal/hostsafety"
+	"github.com/pivotcheck/pivotcheck/internal/ironic"
 	"github.com/pivotcheck/pivotcheck/internal/kube"
 	"github.com/pivotcheck/pivotcheck/internal/mover"
 	"github.com/pivotcheck/pivotcheck/internal/scheme"
@@ -31,6 +35,12 @@ type driver struct {
 	report *Report
 	log    logr.Logger
 	plan   []mover.Object
+	// previous is the plan of an earlier attempt (resume), state what
+	// pivotcheck recorded about its own irreversible steps.
+	previous []mover.Object
+	state    State
+	// moveStep is clusterctl's last step message (pausing, creating, deleting...).
+	moveStep string
 }
 
 // PhaseError is returned when a phase fails; the report says what exists
@@ -78,6 +88,9 @@ func (d *driver) warn(msg string) {
 // phase runs f as a named phase, timing and recording it.
 func (d *driver) phase(ctx context.Context, name string, f func(context.Context) (string, error)) error {
 	fmt.Fprintf(d.opts.Out, "==> %s\n", name)
+	if d.opts.OnPhase != nil {
+		d.opts.OnPhase(name)
+	}
 	t := time.Now()
 	detail, err := f(ctx)
 	pr := PhaseResult{Name: name, Status: statusOK, Duration: time.Since(t), Detail: detail}
@@ -107,21 +120,29 @@ func (d *driver) skip(name, why string) {
 func (d *driver) fail(ctx context.Context, phase string, err error) error {
 	r := d.report
 	r.FailedPhase = phase
+	if phase == PhaseMove {
+		r.MoveStep = d.moveStep
+	}
 	r.Error = err.Error()
-	// The run's context may be the reason for the failure (Ctrl-C): take stock
-	// with a fresh, bounded one.
-	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 20*time.Second)
+	// The run's context may be the reason for the failure (Ctrl-C): take
+	// stock with a fresh one, bounded so that a signal still ends the
+	// process within seconds even when a cluster does not answer.
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
-	r.SourceState = d.sideState(sctx, d.src, "source")
-	r.TargetState = d.sideState(sctx, d.dst, "target")
-	if d.opts.ResumeCommand != "" && phase != PhasePreflight {
+	var g errgroup.Group
+	g.Go(func() error { r.SourceState = d.sideState(sctx, d.src, "source"); return nil })
+	g.Go(func() error { r.TargetState = d.sideState(sctx, d.dst, "target"); return nil })
+	_ = g.Wait()
+	// A fresh run that failed before its first write changed nothing: it
+	// is re-run, not resumed. A resume keeps pointing at the resume.
+	if d.opts.ResumeCommand != "" && (d.opts.Resume || (phase != PhasePreflight && phase != PhaseChecks)) {
 		r.ResumeCommand = d.opts.ResumeCommand
 	}
 	return &PhaseError{Phase: phase, Err: err}
 }
 
 // sideState summarises one side: planned objects present, paused Clusters,
-// hosts carrying the status annotation.
+// hosts by pause and status annotation, and the Ironic that runs there.
 func (d *driver) sideState(ctx context.Context, c client.Client, side string) string {
 	var parts []string
 	if len(d.plan) > 0 {
@@ -130,6 +151,8 @@ func (d *driver) sideState(ctx context.Context, c client.Client, side string) st
 			return fmt.Sprintf("%s cluster could not be read: %v", side, err)
 		}
 		parts = append(parts, fmt.Sprintf("%d of %d planned objects present", present, len(d.plan)))
+	} else {
+		parts = append(parts, "no plan computed yet")
 	}
 	cls := &clusterv1.ClusterList{}
 	if err := c.List(ctx, cls, client.InNamespace(d.opts.Namespace)); err != nil {
@@ -146,17 +169,36 @@ func (d *driver) sideState(ctx context.Context, c client.Client, side string) st
 	parts = append(parts, fmt.Sprintf("Clusters paused: [%s], unpaused: [%s]", strings.Join(paused, " "), strings.Join(running, " ")))
 	hosts := &bmov1alpha1.BareMetalHostList{}
 	if err := c.List(ctx, hosts, client.InNamespace(d.opts.Namespace)); err == nil {
-		with := 0
+		mine, other, unpaused, with := 0, 0, 0, 0
 		for _, h := range hosts.Items {
+			switch v, ok := h.Annotations[bmov1alpha1.PausedAnnotation]; {
+			case !ok:
+				unpaused++
+			case v == hostsafety.PivotcheckPauseValue:
+				mine++
+			default:
+				other++
+			}
 			if _, ok := h.Annotations[bmov1alpha1.StatusAnnotation]; ok {
 				with++
 			}
 		}
-		parts = append(parts, fmt.Sprintf("%d BareMetalHosts, %d with status annotation", len(hosts.Items), with))
+		parts = append(parts, fmt.Sprintf("%d BareMetalHosts (%d paused by pivotcheck, %d paused by others, %d unpaused; %d with status annotation)", len(hosts.Items), mine, other, unpaused, with))
+	}
+	if s, err := snapshot(ctx, c); err == nil {
+		parts = append(parts, "Ironic running: "+instances(ironic.Running(s, d.opts.IronicWorkloads)))
 	}
 	return strings.Join(parts, "; ")
 }
 
+// run sequences the phases. Everything that can still refuse runs before
+// the first irreversible step (stopping the source Ironic, then clusterctl
+// move): preflight and the checks write nothing; owner repair and the host
+// hand-over only add ownerReferences, annotations and pauses, which a
+// resume or an operator can take back; the backup is written before the
+// Ironic goes, so a full disk stops the move while the bootstrap is intact.
+// The host hand-over precedes the Ironic hand-over so that no source host
+// is ever left without Ironic and without pivotcheck's pause.
 func (d *driver) run(ctx context.Context) error {
 	o := d.opts
 	if o.Resume {
@@ -167,9 +209,14 @@ func (d *driver) run(ctx context.Context) error {
 	} else if err := d.phase(ctx, PhasePreflight, d.preflight); err != nil {
 		return err
 	}
-	// Owner repair runs before the Ironic hand-over although the procedure
-	// lists it third: its re-check can still refuse the move, and a refusal
-	// must not leave the bootstrap cluster without its Ironic.
+	if err := d.phase(ctx, PhaseChecks, d.checks); err != nil {
+		return err
+	}
+	if o.ResumeCommand != "" {
+		// Printed before the first write, so it is on screen even when the
+		// process is killed without a report.
+		fmt.Fprintf(o.Out, "    if this run is interrupted, resume with: %s\n", o.ResumeCommand)
+	}
 	if o.FixOwners {
 		if err := d.phase(ctx, PhaseOwners, d.fixOwners); err != nil {
 			return err
@@ -177,17 +224,13 @@ func (d *driver) run(ctx context.Context) error {
 	} else {
 		d.skip(PhaseOwners, "--fix-owners not set")
 	}
-	if err := d.phase(ctx, PhaseIronic, d.ironicHandover); err != nil {
-		return err
-	}
-	if err := d.phase(ctx, PhaseHosts, d.hostHandover); err != nil {
-		return err
-	}
-	if err := d.phase(ctx, PhaseBackup, d.backup); err != nil {
-		return err
-	}
-	if err := d.phase(ctx, PhaseMove, d.move); err != nil {
-		return err
+	for _, p := range []struct {
+		name string
+		f    func(context.Context) (string, error)
+	}{{PhaseHosts, d.hostHandover}, {PhaseBackup, d.backup}, {PhaseIronic, d.ironicHandover}, {PhaseMove, d.move}} {
+		if err := d.phase(ctx, p.name, p.f); err != nil {
+			return err
+		}
 	}
 	d.report.Completed = true
 	if err := d.phase(ctx, PhaseVerify, d.verify); err != nil {
@@ -198,6 +241,73 @@ func (d *driver) run(ctx context.Context) error {
 		if err := d.phase(ctx, PhaseDeleteBMO, d.deleteSourceBMO); err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// checks proves, without writing anything, that every later step that can
+// refuse will pass: the backup folder is usable, the Ironic hand-over
+// knows what it stops (or the operator said the Ironic is already
+// stopped), the target BMO is not older than the source's, and every
+// host's hand-over patch is accepted by the source API server in a
+// server-side dry run, which runs its admission webhooks (BMO's, when
+// installed, rejects for example a status annotation carrying a detach
+// error).
+func (d *driver) checks(ctx context.Context) (string, error) {
+	if err := d.openBackupDir(); err != nil {
+		return "", err
+	}
+	ironicNote, err := d.decideIronic(ctx)
+	if err != nil {
+		return "", err
+	}
+	actions, ttag, warnings, err := d.planHosts(ctx)
+	if err != nil {
+		return "", err
+	}
+	for _, w := range warnings {
+		d.warn(w)
+	}
+	n, err := d.patchHosts(ctx, actions, true)
+	if err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("Ironic: %s; %d host hand-over patch(es) accepted in a server-side dry run (target BMO %s)", ironicNote, n, orUnknown(ttag)), nil
+}
+
+// openBackupDir resolves the backup folder and, when it exists, reads what
+// an earlier attempt recorded there. A fresh move refuses a folder that is
+// not empty (another move's backup must not be mixed in).
+func (d *driver) openBackupDir() error {
+	abs, err := filepath.Abs(d.opts.BackupDir)
+	if err != nil {
+		return fmt.Errorf("backup folder %s: %w", d.opts.BackupDir, err)
+	}
+	d.report.BackupDir = abs
+	entries, err := os.ReadDir(abs)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil
+	case err != nil:
+		return fmt.Errorf("backup folder %s: %w", abs, err)
+	case !d.opts.Resume && len(entries) > 0:
+		return fmt.Errorf("backup folder %s is not empty: choose a new --backup-dir (or add --resume to continue the move that wrote it)", abs)
+	}
+	raw, err := os.ReadFile(filepath.Join(abs, backupPlanFile))
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+	case err != nil:
+		return fmt.Errorf("reading %s in %s: %w", backupPlanFile, abs, err)
+	default:
+		if d.previous, err = ParsePlan(raw); err != nil {
+			return fmt.Errorf("%s in %s (the plan of the first attempt): %w", backupPlanFile, abs, err)
+		}
+	}
+	if d.state, err = readState(abs); err != nil {
+		return err
+	}
+	if d.state.Namespace != "" && d.state.Namespace != d.opts.Namespace {
+		return fmt.Errorf("backup folder %s belongs to a move of namespace %s, not %s", abs, d.state.Namespace, d.opts.Namespace)
 	}
 	return nil
 }
@@ -253,36 +363,44 @@ func listSuffix(s []string) string {
 	return ": " + strings.Join(s, "; ")
 }
 
-func (d *driver) hostHandover(ctx context.Context) (string, error) {
+// planHosts decides each host's hand-over patch from the live source.
+func (d *driver) planHosts(ctx context.Context) (actions []HostAction, ttag string, warnings []string, err error) {
 	_, targetBMO, ttag, err := bmoDeployment(ctx, d.dst)
 	if err != nil {
-		return "", fmt.Errorf("target: %w", err)
+		return nil, "", nil, fmt.Errorf("target: %w", err)
 	}
 	_, sourceBMO, stag, err := bmoDeployment(ctx, d.src)
 	if err != nil {
-		return "", fmt.Errorf("source: %w", err)
+		return nil, "", nil, fmt.Errorf("source: %w", err)
 	}
 	if targetBMO != nil && sourceBMO != nil && targetBMO.LessThan(sourceBMO) {
-		return "", fmt.Errorf("target BMO %s is older than source BMO %s: its webhook may reject the status annotations (the target BMO must be at least the source's)", ttag, stag)
+		return nil, "", nil, fmt.Errorf("target BMO %s is older than source BMO %s: its webhook may reject the status annotations (the target BMO must be at least the source's)", ttag, stag)
 	}
 	hosts := &bmov1alpha1.BareMetalHostList{}
 	if err := d.src.List(ctx, hosts, client.InNamespace(d.opts.Namespace)); err != nil {
-		return "", fmt.Errorf("listing BareMetalHosts in %s: %w", d.opts.Namespace, err)
+		return nil, "", nil, fmt.Errorf("listing BareMetalHosts in %s: %w", d.opts.Namespace, err)
 	}
-	actions, warnings, err := PlanHostHandover(hosts.Items, targetBMO)
+	actions, warnings, err = PlanHostHandover(hosts.Items, targetBMO)
 	if err != nil {
-		return "", err
+		return nil, "", nil, err
 	}
-	for _, w := range warnings {
-		d.warn(w)
-	}
+	return actions, ttag, warnings, nil
+}
+
+// patchHosts sends every planned hand-over patch (8 in flight), as a
+// server-side dry run when dryRun is set. A dry run reports every host
+// refused, not only the first; real writes are retried (retryWrite) and
+// the first failure is returned.
+func (d *driver) patchHosts(ctx context.Context, actions []HostAction, dryRun bool) (int, error) {
 	var todo []HostAction
 	for _, a := range actions {
 		if a.Patch != nil {
 			todo = append(todo, a)
 		}
 	}
-	err = parallel(ctx, len(todo), func(ctx context.Context, i int) error {
+	var mu sync.Mutex
+	var refused []string
+	err := parallel(ctx, len(todo), func(ctx context.Context, i int) error {
 		a := todo[i]
 		raw, err := json.Marshal(a.Patch)
 		if err != nil {
@@ -290,16 +408,46 @@ func (d *driver) hostHandover(ctx context.Context) (string, error) {
 		}
 		h := &bmov1alpha1.BareMetalHost{}
 		h.Namespace, h.Name = d.opts.Namespace, a.Name
-		if err := d.src.Patch(ctx, h, client.RawPatch("application/merge-patch+json", raw)); err != nil {
+		patch := client.RawPatch("application/merge-patch+json", raw)
+		if dryRun {
+			if err := retryWrite(ctx, func() error { return d.src.Patch(ctx, h, patch, client.DryRunAll) }); err != nil {
+				if ctx.Err() != nil {
+					return ctx.Err()
+				}
+				mu.Lock()
+				refused = append(refused, fmt.Sprintf("BareMetalHost %s/%s: %v", d.opts.Namespace, a.Name, err))
+				mu.Unlock()
+			}
+			return nil
+		}
+		if err := retryWrite(ctx, func() error { return d.src.Patch(ctx, h, patch) }); err != nil {
 			return fmt.Errorf("writing the status annotation and pause on BareMetalHost %s/%s: %w", d.opts.Namespace, a.Name, err)
 		}
 		return nil
 	})
 	if err != nil {
+		return 0, err
+	}
+	if len(refused) > 0 {
+		sort.Strings(refused)
+		return 0, fmt.Errorf("the source API server refused %d host hand-over patch(es) in a server-side dry run, so nothing was changed%s", len(refused), listSuffix(refused))
+	}
+	return len(todo), nil
+}
+
+// hostHandover writes, on every host, the patch the checks proved
+// acceptable (re-planned from the live hosts: a host handed over by an
+// earlier attempt is skipped).
+func (d *driver) hostHandover(ctx context.Context) (string, error) {
+	actions, ttag, _, err := d.planHosts(ctx)
+	if err != nil {
 		return "", err
 	}
-	patched, skipped := len(todo), len(actions)-len(todo)
-	return fmt.Sprintf("%d host(s) annotated and paused, %d already handed over or left alone (target BMO %s)", patched, skipped, orUnknown(ttag)), nil
+	patched, err := d.patchHosts(ctx, actions, false)
+	if err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("%d host(s) annotated and paused, %d already handed over or left alone (target BMO %s)", patched, len(actions)-patched, orUnknown(ttag)), nil
 }
 
 func orUnknown(s string) string {
@@ -309,31 +457,16 @@ func orUnknown(s string) string {
 	return s
 }
 
-// backup saves every object clusterctl will move, with status, using
-// clusterctl's own --to-directory (its Saving events are also the plan).
+// backup saves every object clusterctl will move, with status, in
+// clusterctl's --to-directory format. The plan is clusterctl's own dry run,
+// each object given its API group.
 func (d *driver) backup(ctx context.Context) (string, error) {
-	dir := d.opts.BackupDir
-	abs, err := filepath.Abs(dir)
-	if err != nil {
-		return "", fmt.Errorf("backup folder %s: %w", dir, err)
-	}
-	d.report.BackupDir = abs
+	abs := d.report.BackupDir
 	if err := os.MkdirAll(abs, 0o700); err != nil {
 		return "", fmt.Errorf("creating backup folder %s: %w", abs, err)
 	}
 	if err := os.Chmod(abs, 0o700); err != nil {
 		return "", fmt.Errorf("restricting backup folder %s: %w", abs, err)
-	}
-	var previous []mover.Object
-	if raw, err := os.ReadFile(filepath.Join(abs, backupPlanFile)); err == nil {
-		if err := json.Unmarshal(raw, &previous); err != nil {
-			return "", fmt.Errorf("reading the plan of the first attempt in %s: %w", abs, err)
-		}
-	} else if !d.opts.Resume {
-		entries, _ := os.ReadDir(abs)
-		if len(entries) > 0 {
-			return "", fmt.Errorf("backup folder %s is not empty: choose a new --backup-dir", abs)
-		}
 	}
 	if d.opts.Resume {
 		if err := d.unpauseSourceForResume(ctx); err != nil {
@@ -344,9 +477,9 @@ func (d *driver) backup(ctx context.Context) (string, error) {
 	if err := os.MkdirAll(objDir, 0o700); err != nil {
 		return "", fmt.Errorf("creating backup folder %s: %w", objDir, err)
 	}
-	plan, err := mover.Plan(ctx, d.opts.Source, d.opts.Namespace, d.log)
+	plan, err := d.qualifiedPlan(ctx)
 	if err != nil {
-		return "", fmt.Errorf("computing clusterctl's plan: %w", err)
+		return "", err
 	}
 	if err := saveObjects(ctx, d.src, d.opts.Namespace, plan, objDir); err != nil {
 		return "", err
@@ -357,7 +490,7 @@ func (d *driver) backup(ctx context.Context) (string, error) {
 	}
 	// After a partial move the source holds only what is left: the plan is
 	// the union with the first attempt's, so verify checks everything.
-	for _, o := range previous {
+	for _, o := range d.previous {
 		if !seen[o] {
 			seen[o] = true
 			plan = append(plan, o)
@@ -365,24 +498,63 @@ func (d *driver) backup(ctx context.Context) (string, error) {
 	}
 	mover.SortObjects(plan)
 	d.setPlan(plan)
-	raw, err := json.MarshalIndent(plan, "", "  ")
+	raw, err := jsonIndent(plan)
 	if err != nil {
 		return "", fmt.Errorf("encoding the plan: %w", err)
 	}
-	if err := os.WriteFile(filepath.Join(abs, backupPlanFile), raw, 0o600); err != nil {
+	if err := writeFileAtomic(filepath.Join(abs, backupPlanFile), raw); err != nil {
 		return "", fmt.Errorf("writing the plan to %s: %w", abs, err)
 	}
+	d.previous = plan
+	if err := d.writeState(); err != nil {
+		return "", err
+	}
 	readme := fmt.Sprintf(`pivotcheck backup of namespace %s from %s, %s.
-Every object clusterctl move takes (%d), as clusterctl --to-directory writes them, with status.
+Every object clusterctl move takes (%d), with status, one file per object (clusterctl's
+--to-directory format; file names carry the API group).
 THIS FOLDER HOLDS CREDENTIALS (BMC Secrets, kubeconfig and CA Secrets): keep it private, delete it when done.
 Restore: pivotcheck restore --from %s --to-kubeconfig KUBECONFIG
      or: clusterctl move --from-directory %s --to-kubeconfig KUBECONFIG
 `, d.opts.Namespace, d.opts.Source, time.Now().UTC().Format(time.RFC3339), len(plan), abs, objDir)
-	if err := os.WriteFile(filepath.Join(abs, backupReadme), []byte(readme), 0o600); err != nil {
+	if err := writeFileAtomic(filepath.Join(abs, backupReadme), []byte(readme)); err != nil {
 		return "", fmt.Errorf("writing %s: %w", backupReadme, err)
 	}
 	d.warn(fmt.Sprintf("the backup in %s holds credentials (BMC and kubeconfig Secrets): keep it private", abs))
 	return fmt.Sprintf("%d objects saved to %s (files 0600; holds credentials)", len(plan), abs), nil
+}
+
+// qualifiedPlan is clusterctl's dry-run plan with each object's API group,
+// read from the objects of movable kinds in the source namespace.
+func (d *driver) qualifiedPlan(ctx context.Context) ([]mover.Object, error) {
+	raw, err := mover.Plan(ctx, d.opts.Source, d.opts.Namespace, d.log)
+	if err != nil {
+		return nil, fmt.Errorf("computing clusterctl's plan: %w", err)
+	}
+	kinds, err := movableKinds(ctx, d.src)
+	if err != nil {
+		return nil, err
+	}
+	only := map[string]bool{}
+	for _, o := range raw {
+		only[o.Kind] = true
+	}
+	inv, err := inventory(ctx, d.src, d.opts.Namespace, kinds, only)
+	if err != nil {
+		return nil, err
+	}
+	existing := make([]mover.Object, 0, len(inv))
+	for o := range inv {
+		existing = append(existing, o)
+	}
+	return mover.Qualify(raw, existing)
+}
+
+func jsonIndent(v any) ([]byte, error) {
+	raw, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return nil, err
+	}
+	return append(raw, '\n'), nil
 }
 
 // BackupObjectsDir is the sub-folder of a backup holding clusterctl's
@@ -395,7 +567,7 @@ func (d *driver) setPlan(plan []mover.Object) {
 	d.report.Objects = plan
 	d.report.CountsByKind = map[string]int{}
 	for _, o := range plan {
-		d.report.CountsByKind[o.Kind]++
+		d.report.CountsByKind[o.GroupKind()]++
 	}
 }
 
@@ -420,7 +592,10 @@ func (d *driver) unpauseSourceForResume(ctx context.Context) error {
 		case err != nil && !apierrors.IsNotFound(err):
 			return fmt.Errorf("reading the target copy of Cluster %s/%s: %w", cl.Namespace, cl.Name, err)
 		}
-		if err := d.src.Patch(ctx, cl, client.RawPatch("application/merge-patch+json", []byte(`{"spec":{"paused":null}}`))); err != nil {
+		err = retryWrite(ctx, func() error {
+			return d.src.Patch(ctx, cl, client.RawPatch("application/merge-patch+json", []byte(`{"spec":{"paused":null}}`)))
+		})
+		if err != nil {
 			return fmt.Errorf("unpausing source Cluster %s/%s for the re-run: %w", cl.Namespace, cl.Name, err)
 		}
 		d.log.Info("unpaused the source Cluster left paused by the failed move", "cluster", cl.Name)
@@ -430,6 +605,7 @@ func (d *driver) unpauseSourceForResume(ctx context.Context) error {
 
 func (d *driver) move(ctx context.Context) (string, error) {
 	p := newProgress(d.opts.Out, d.opts.Terminal, len(d.plan))
+	created, deleted := map[mover.Object]bool{}, map[mover.Object]bool{}
 	on := func(e mover.Event) {
 		if e.Object.Kind == "Namespace" {
 			// clusterctl creates the namespace too; it is not part of the plan.
@@ -437,9 +613,11 @@ func (d *driver) move(ctx context.Context) (string, error) {
 		}
 		switch e.Action {
 		case mover.Creating:
-			d.report.Created++
+			created[e.Object] = true
 		case mover.Deleting:
-			d.report.Deleted++
+			deleted[e.Object] = true
+		case "":
+			d.moveStep = e.Phase
 		}
 		p.event(e)
 		if d.opts.OnEvent != nil {
@@ -453,7 +631,11 @@ func (d *driver) move(ctx context.Context) (string, error) {
 		err = mover.Move(ctx, mover.Options{From: d.opts.Source, To: d.opts.Target, Namespace: d.opts.Namespace, Log: d.log, Progress: on})
 	}
 	p.finish()
+	d.report.Created, d.report.Deleted = countDistinct(d.plan, created), countDistinct(d.plan, deleted)
 	if err != nil {
+		if d.moveStep != "" {
+			return "", fmt.Errorf("clusterctl failed at its step %q: %w", d.moveStep, err)
+		}
 		return "", err
 	}
 	if d.opts.Resume {
@@ -464,6 +646,19 @@ func (d *driver) move(ctx context.Context) (string, error) {
 	return fmt.Sprintf("%d created in the target, %d deleted from the source", d.report.Created, d.report.Deleted), nil
 }
 
+// countDistinct counts the planned objects whose (group-less) key clusterctl
+// logged: each object once however often a retry logged it, and both
+// objects when two groups share the kind and name.
+func countDistinct(plan []mover.Object, logged map[mover.Object]bool) int {
+	n := 0
+	for _, o := range plan {
+		if logged[o.Unqualified()] {
+			n++
+		}
+	}
+	return n
+}
+
 func (d *driver) deleteSourceBMO(ctx context.Context) (string, error) {
 	dep, _, _, err := bmoDeployment(ctx, d.src)
 	if err != nil {
@@ -472,7 +667,13 @@ func (d *driver) deleteSourceBMO(ctx context.Context) (string, error) {
 	if dep == nil {
 		return "no BMO Deployment in the source", nil
 	}
-	if err := d.src.Delete(ctx, dep, client.PropagationPolicy("Background")); err != nil && !apierrors.IsNotFound(err) {
+	err = retryWrite(ctx, func() error {
+		if err := d.src.Delete(ctx, dep, client.PropagationPolicy("Background")); !apierrors.IsNotFound(err) {
+			return err
+		}
+		return nil
+	})
+	if err != nil {
 		return "", fmt.Errorf("deleting Deployment %s/%s in the source: %w", dep.Namespace, dep.Name, err)
 	}
 	return "deleted Deployment " + dep.Namespace + "/" + dep.Name, nil
@@ -535,7 +736,10 @@ func (d *driver) resumeTargetClusters(ctx context.Context) error {
 		if !apierrors.IsNotFound(err) {
 			return fmt.Errorf("reading source Cluster %s/%s: %w", cl.Namespace, cl.Name, err)
 		}
-		if err := d.dst.Patch(ctx, cl, client.RawPatch("application/merge-patch+json", []byte(`{"spec":{"paused":null}}`))); err != nil {
+		err = retryWrite(ctx, func() error {
+			return d.dst.Patch(ctx, cl, client.RawPatch("application/merge-patch+json", []byte(`{"spec":{"paused":null}}`)))
+		})
+		if err != nil {
 			return fmt.Errorf("unpausing target Cluster %s/%s left paused by the failed move: %w", cl.Namespace, cl.Name, err)
 		}
 	}

@@ -4,17 +4,22 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"strings"
 	"time"
 
+	irsov1alpha1 "github.com/metal3-io/ironic-standalone-operator/api/v1alpha1"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/pivotcheck/pivotcheck/internal/bmo"
 	"github.com/pivotcheck/pivotcheck/internal/ironic"
 )
 
@@ -49,10 +54,137 @@ func snapshot(ctx context.Context, c client.Client) (ironic.Snapshot, error) {
 	return s, nil
 }
 
-// ironicHandover stops the source Ironic, waits until its pods are gone, then
-// waits (bounded) for the target's Ironic. Two Ironic/dnsmasq/keepalived
-// instances on one provisioning network fight over the VIP and DHCP, so the
-// order matters (pivot-facts.md section 5).
+// IronicInput is what the Ironic hand-over decision looks at.
+type IronicInput struct {
+	Mode            string // delete, scale-to-zero, external, already-removed
+	ConfirmExternal bool
+	// Running is every Ironic still running in the source cluster.
+	Running []ironic.Instance
+	// Recorded lists the instances an earlier attempt of this move recorded
+	// stopping (the backup folder's state).
+	Recorded []string
+	// Endpoint is where the source BMO sends its Ironic calls, as a phrase
+	// for messages ("" when unknown).
+	Endpoint string
+	// Probe is the answer of that endpoint (nil when not probed).
+	Probe *ironic.ProbeResult
+}
+
+// DecideIronicHandover decides, before anything is written, which source
+// Ironic instances the hand-over stops; note says what it relies on. No
+// Ironic in the source cluster is either one already stopped or one
+// running outside the cluster (local containers on a kind host), and the
+// API cannot tell which, so the default hand-over refuses until the
+// operator says which it is, unless this move's own record says pivotcheck
+// stopped it in an earlier attempt.
+func DecideIronicHandover(in IronicInput) (stop []ironic.Instance, note string, err error) {
+	where := "its BMO's Ironic endpoint could not be read"
+	if in.Endpoint != "" {
+		where = "its BMO sends Ironic calls to " + in.Endpoint
+	}
+	answered := in.Probe != nil && in.Probe.Answered()
+	switch in.Mode {
+	case HandoverDelete, HandoverScaleToZero:
+		switch {
+		case len(in.Running) > 0:
+			return in.Running, "", nil
+		case len(in.Recorded) > 0:
+			return nil, fmt.Sprintf("source Ironic already stopped by this move's first attempt (%s)", strings.Join(in.Recorded, ", ")), nil
+		case answered:
+			return nil, "", fmt.Errorf("no Ironic runs in the source cluster, yet %s and %s, so an Ironic runs outside the cluster and nothing was changed: stop it, then re-run with --ironic-handover=external --confirm-external-ironic-stopped", where, in.Probe)
+		default:
+			return nil, "", fmt.Errorf("no Ironic runs in the source cluster and %s: pivotcheck cannot tell an Ironic already stopped from one running outside the cluster (a kind bootstrap often runs it as local containers), so nothing was changed; stop it and say so with --ironic-handover=external --confirm-external-ironic-stopped, or with --ironic-handover=already-removed if it was removed before", where)
+		}
+	case HandoverExternal, HandoverAlreadyRemoved:
+		if in.Mode == HandoverExternal && !in.ConfirmExternal {
+			return nil, "", errors.New("--ironic-handover=external needs --confirm-external-ironic-stopped: confirm that the Ironic running outside the source cluster is stopped")
+		}
+		if len(in.Running) > 0 {
+			return nil, "", fmt.Errorf("--ironic-handover=%s but Ironic still runs in the source cluster: %s; use --ironic-handover=delete", in.Mode, instances(in.Running))
+		}
+		if answered {
+			return nil, "", fmt.Errorf("--ironic-handover=%s says the source Ironic is stopped, but %s: stop it first", in.Mode, in.Probe)
+		}
+		note = "external Ironic confirmed stopped by the operator"
+		if in.Mode == HandoverAlreadyRemoved {
+			note = "source Ironic stated already removed by the operator"
+		}
+		if in.Probe != nil {
+			note += "; " + in.Probe.String()
+		}
+		return nil, note, nil
+	default:
+		return nil, "", fmt.Errorf("unknown --ironic-handover %q: use delete, scale-to-zero, external or already-removed", in.Mode)
+	}
+}
+
+// sourceEndpoint is where the source BMO sends its Ironic calls and
+// whether the target's BMO uses the same endpoint (then an answer there may
+// come from the target's Ironic and proves nothing about the source's).
+func (d *driver) sourceEndpoint(ctx context.Context) (ep string, sameAsTarget bool, err error) {
+	ep, err = bmoEndpoint(ctx, d.src)
+	if err != nil || ep == "" {
+		return ep, false, err
+	}
+	tep, err := bmoEndpoint(ctx, d.dst)
+	if err != nil {
+		return ep, false, err
+	}
+	return ep, tep == ep, nil
+}
+
+func bmoEndpoint(ctx context.Context, c client.Client) (string, error) {
+	dep, _, _, err := bmoDeployment(ctx, c)
+	if err != nil || dep == nil {
+		return "", err
+	}
+	cms := &corev1.ConfigMapList{}
+	if err := c.List(ctx, cms, client.InNamespace(dep.Namespace)); err != nil {
+		return "", fmt.Errorf("listing ConfigMaps in %s for BMO's Ironic endpoint: %w", dep.Namespace, err)
+	}
+	ep, _ := bmo.IronicEndpoint(dep, cms.Items)
+	return ep, nil
+}
+
+// decideIronic runs DecideIronicHandover on the live source (read-only).
+func (d *driver) decideIronic(ctx context.Context) (string, error) {
+	s, err := snapshot(ctx, d.src)
+	if err != nil {
+		return "", fmt.Errorf("source: %w", err)
+	}
+	in := IronicInput{Mode: d.opts.IronicHandover, ConfirmExternal: d.opts.ConfirmExternalIronicStopped,
+		Running: ironic.Running(s, d.opts.IronicWorkloads), Recorded: d.state.SourceIronicStopped}
+	if len(in.Running) == 0 {
+		ep, same, err := d.sourceEndpoint(ctx)
+		if err != nil {
+			return "", err
+		}
+		in.Endpoint = ep
+		if _, isURL := ironic.NodesURL(ep); d.opts.ProbeSourceIronic && isURL {
+			if same {
+				d.warn(fmt.Sprintf("the source Ironic endpoint %s was not probed: the target's BMO uses the same one, so an answer may come from the target's Ironic", ep))
+			} else {
+				p := ironic.Probe(ctx, ep, d.opts.IronicProbeTimeout)
+				in.Probe = &p
+			}
+		}
+	}
+	_, note, err := DecideIronicHandover(in)
+	if err != nil {
+		return "", err
+	}
+	if note == "" {
+		note = "will stop " + instances(in.Running)
+	}
+	return note, nil
+}
+
+// ironicHandover stops the source Ironic, waits until its pods are gone,
+// then waits (bounded) for the target's Ironic. Two Ironic/dnsmasq/
+// keepalived instances on one provisioning network fight over the VIP and
+// DHCP, so the order matters. It runs after every host was handed over and
+// the backup written: nothing after it can refuse for a reason a check
+// could have found first.
 func (d *driver) ironicHandover(ctx context.Context) (string, error) {
 	o := d.opts
 	running := func(c client.Client) ([]ironic.Instance, error) {
@@ -66,25 +198,34 @@ func (d *driver) ironicHandover(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("source: %w", err)
 	}
+	in := IronicInput{Mode: o.IronicHandover, ConfirmExternal: o.ConfirmExternalIronicStopped, Running: src, Recorded: d.state.SourceIronicStopped}
+	if len(src) == 0 && len(in.Recorded) == 0 && (o.IronicHandover == HandoverDelete || o.IronicHandover == HandoverScaleToZero) {
+		// The checks saw an Ironic that is gone now: someone else stopped it.
+		in.Recorded = []string{"stopped by someone else after the checks"}
+	}
+	stop, note, err := DecideIronicHandover(in)
+	if err != nil {
+		return "", err
+	}
 	var did []string
-	switch o.IronicHandover {
-	case HandoverExternal:
-		if !o.ConfirmExternalIronicStopped {
-			return "", fmt.Errorf("--ironic-handover=external needs --confirm-external-ironic-stopped: confirm that the Ironic running outside the source cluster is stopped")
+	if note != "" {
+		did = append(did, note)
+	}
+	if len(stop) > 0 {
+		// Record first: a kill right after a delete must not leave a
+		// resume that cannot tell pivotcheck's stop from an external Ironic.
+		for _, i := range stop {
+			d.state.SourceIronicStopped = appendUnique(d.state.SourceIronicStopped, fmt.Sprintf("%s %s/%s", i.Kind, i.Namespace, i.Name))
 		}
-		if len(src) > 0 {
-			return "", fmt.Errorf("--ironic-handover=external but Ironic still runs in the source cluster: %s", instances(src))
+		if err := d.writeState(); err != nil {
+			return "", err
 		}
-		did = append(did, "external Ironic confirmed stopped")
-	case HandoverDelete, HandoverScaleToZero:
-		for _, in := range src {
-			if err := d.stopIronic(ctx, in, o.IronicHandover); err != nil {
-				return "", err
-			}
-			did = append(did, fmt.Sprintf("%s %s/%s stopped", in.Kind, in.Namespace, in.Name))
+	}
+	for _, i := range stop {
+		if err := d.stopIronic(ctx, i, o.IronicHandover); err != nil {
+			return "", err
 		}
-	default:
-		return "", fmt.Errorf("unknown --ironic-handover %q: use delete, scale-to-zero or external", o.IronicHandover)
+		did = append(did, fmt.Sprintf("%s %s/%s stopped", i.Kind, i.Namespace, i.Name))
 	}
 	err = d.poll(ctx, o.IronicGoneTimeout, func() (bool, error) {
 		left, err := running(d.src)
@@ -120,6 +261,28 @@ func (d *driver) ironicHandover(ctx context.Context) (string, error) {
 	return strings.Join(append(did, "target Ironic available"), "; "), nil
 }
 
+func appendUnique(list []string, s string) []string {
+	for _, x := range list {
+		if x == s {
+			return list
+		}
+	}
+	return append(list, s)
+}
+
+// writeState records d.state in the backup folder (atomically).
+func (d *driver) writeState() error {
+	d.state.Namespace = d.opts.Namespace
+	raw, err := jsonIndent(d.state)
+	if err != nil {
+		return fmt.Errorf("encoding the move's state: %w", err)
+	}
+	if err := writeFileAtomic(filepath.Join(d.report.BackupDir, backupStateFile), raw); err != nil {
+		return fmt.Errorf("recording the move's state in %s: %w", d.report.BackupDir, err)
+	}
+	return nil
+}
+
 func instances(in []ironic.Instance) string {
 	var s []string
 	for _, i := range in {
@@ -131,26 +294,72 @@ func instances(in []ironic.Instance) string {
 	return strings.Join(s, ", ")
 }
 
-// unavailable lists the target Ironic workloads that are not available yet.
+// unavailable lists the target Ironic instances that are not available
+// yet: Deployments and DaemonSets by their status, bare pods by their Ready
+// condition, and IrSO Ironic resources by the operator's own Ready
+// condition for their current generation (a just-created Ironic has none).
 func unavailable(s ironic.Snapshot, in []ironic.Instance) []string {
 	var out []string
 	for _, i := range in {
+		name := i.Kind + " " + i.Namespace + "/" + i.Name
 		switch i.Kind {
 		case "Deployment":
 			for _, d := range s.Deployments {
 				if d.Namespace == i.Namespace && d.Name == i.Name && d.Status.AvailableReplicas < 1 {
-					out = append(out, "Deployment "+i.Namespace+"/"+i.Name)
+					out = append(out, name)
 				}
 			}
 		case "DaemonSet":
 			for _, d := range s.DaemonSets {
 				if d.Namespace == i.Namespace && d.Name == i.Name && d.Status.NumberAvailable < 1 {
-					out = append(out, "DaemonSet "+i.Namespace+"/"+i.Name)
+					out = append(out, name)
+				}
+			}
+		case "Pod":
+			for _, p := range s.Pods {
+				if p.Namespace == i.Namespace && p.Name == i.Name && !podReady(&p) {
+					out = append(out, name)
+				}
+			}
+		case "Ironic":
+			for _, u := range s.IrSO {
+				if u.GetNamespace() == i.Namespace && u.GetName() == i.Name {
+					if why := irsoNotReady(&u); why != "" {
+						out = append(out, name+" ("+why+")")
+					}
 				}
 			}
 		}
 	}
 	return out
+}
+
+func podReady(p *corev1.Pod) bool {
+	for _, c := range p.Status.Conditions {
+		if c.Type == corev1.PodReady {
+			return c.Status == corev1.ConditionTrue
+		}
+	}
+	return false
+}
+
+// irsoNotReady reads an IrSO Ironic through the operator's API types and
+// says why it is not ready ("" when it is).
+func irsoNotReady(u *unstructured.Unstructured) string {
+	ir := &irsov1alpha1.Ironic{}
+	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, ir); err != nil {
+		return "status unreadable: " + err.Error()
+	}
+	c := meta.FindStatusCondition(ir.Status.Conditions, string(irsov1alpha1.IronicStatusReady))
+	switch {
+	case c == nil:
+		return "no Ready condition yet"
+	case c.ObservedGeneration != 0 && c.ObservedGeneration < ir.Generation:
+		return fmt.Sprintf("Ready reported for generation %d, the resource is at %d", c.ObservedGeneration, ir.Generation)
+	case c.Status != metav1.ConditionTrue:
+		return fmt.Sprintf("Ready is %s: %s", c.Status, c.Reason)
+	}
+	return ""
 }
 
 func (d *driver) stopIronic(ctx context.Context, in ironic.Instance, mode string) error {
@@ -160,7 +369,10 @@ func (d *driver) stopIronic(ctx context.Context, in ironic.Instance, mode string
 		dep := &appsv1.Deployment{}
 		dep.Namespace, dep.Name = in.Namespace, in.Name
 		if mode == HandoverScaleToZero {
-			if err := d.src.Patch(ctx, dep, client.RawPatch("application/merge-patch+json", []byte(`{"spec":{"replicas":0}}`))); err != nil {
+			err := retryWrite(ctx, func() error {
+				return d.src.Patch(ctx, dep, client.RawPatch("application/merge-patch+json", []byte(`{"spec":{"replicas":0}}`)))
+			})
+			if err != nil && !apierrors.IsNotFound(err) {
 				return fmt.Errorf("scaling Deployment %s/%s to zero: %w", in.Namespace, in.Name, err)
 			}
 			return nil
@@ -185,7 +397,14 @@ func (d *driver) stopIronic(ctx context.Context, in ironic.Instance, mode string
 	}
 	// Background propagation: the garbage collector removes the pods, and
 	// the wait below watches them go.
-	if err := d.src.Delete(ctx, obj, client.PropagationPolicy("Background")); err != nil && !apierrors.IsNotFound(err) {
+	err := retryWrite(ctx, func() error {
+		err := d.src.Delete(ctx, obj, client.PropagationPolicy("Background"))
+		if apierrors.IsNotFound(err) {
+			return nil
+		}
+		return err
+	})
+	if err != nil {
 		return fmt.Errorf("deleting Ironic %s %s/%s: %w", in.Kind, in.Namespace, in.Name, err)
 	}
 	return nil

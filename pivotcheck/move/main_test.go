@@ -137,7 +137,7 @@ func present(t testing.TB, c client.Client, refs []fixture.Ref) map[fixture.Ref]
 func toObjects(refs []fixture.Ref) []mover.Object {
 	out := make([]mover.Object, 0, len(refs))
 	for _, r := range refs {
-		out = append(out, mover.Object{Kind: r.Kind, Namespace: r.Namespace, Name: r.Name})
+		out = append(out, mover.Object{Group: r.GVK().Group, Kind: r.Kind, Namespace: r.Namespace, Name: r.Name})
 	}
 	mover.SortObjects(out)
 	return out
@@ -224,3 +224,5 @@ func needEnv(t testing.TB) {
 }
 
 func target0(path, ctx string) kube.Target { return kube.Target{Kubeconfig: path, Context: ctx} }
+
+func corev1EnvVar(name, value string) corev1.EnvVar { return corev1.EnvVar{Name: name, Value: value} }

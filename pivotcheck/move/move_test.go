@@ -111,7 +111,7 @@ func TestMoveTenMachinesAndBack(t *testing.T) {
 	require.Equal(t, toObjects(res.Objects), rep.Objects)
 	require.Equal(t, len(res.Objects), rep.Created)
 	require.Equal(t, len(res.Objects), rep.Deleted)
-	require.Equal(t, 12, rep.CountsByKind["BareMetalHost"])
+	require.Equal(t, 12, rep.CountsByKind["BareMetalHost.metal3.io"])
 	require.Empty(t, rep.LeftBehind)
 	for _, p := range []string{PhasePreflight, PhaseIronic, PhaseHosts, PhaseBackup, PhaseMove, PhaseVerify} {
 		require.Equal(t, statusOK, rep.Phase(p).Status, p)
@@ -141,7 +141,7 @@ func TestMoveTenMachinesAndBack(t *testing.T) {
 		info, err := e.Info()
 		require.NoError(t, err)
 		require.Equal(t, os.FileMode(0o600), info.Mode().Perm(), e.Name())
-		if strings.HasPrefix(e.Name(), "BareMetalHost_") {
+		if strings.HasPrefix(e.Name(), "BareMetalHost.metal3.io_") {
 			raw, err := os.ReadFile(filepath.Join(opts.BackupDir, BackupObjectsDir, e.Name()))
 			require.NoError(t, err)
 			h := &bmov1alpha1.BareMetalHost{}
@@ -192,7 +192,7 @@ func TestDryRunChangesNothing(t *testing.T) {
 	require.True(t, os.IsNotExist(err))
 	var out bytes.Buffer
 	rep.WriteTable(&out)
-	require.Contains(t, out.String(), "BareMetalHost "+ns+"/test1-host-0")
+	require.Contains(t, out.String(), "BareMetalHost.metal3.io "+ns+"/test1-host-0")
 	require.Contains(t, out.String(), "nothing changed")
 }
 

@@ -1,7 +1,9 @@
-// Package move is the pivot driver: it runs the whole Metal3 pivot (preflight,
-// Ironic hand-over, owner repair, host status hand-over, backup, clusterctl
-// move, verify) as one resumable procedure. Decisions are pure functions in
-// this package; Run only sequences them with API calls.
+// Package move is the pivot driver: it runs the whole Metal3 pivot
+// (preflight, checks, owner repair, host status hand-over, backup, Ironic
+// hand-over, clusterctl move, verify) as one resumable procedure, ordered
+// so that every step that can still refuse has passed before anything
+// irreversible happens. Decisions are pure functions in this package; Run
+// only sequences them with API calls.
 package move
 
 import (
@@ -26,6 +28,9 @@ const (
 	HandoverDelete      = "delete"
 	HandoverScaleToZero = "scale-to-zero"
 	HandoverExternal    = "external"
+	// HandoverAlreadyRemoved is the operator's statement that the source
+	// Ironic was removed before the move.
+	HandoverAlreadyRemoved = "already-removed"
 )
 
 // Options configure one run of the driver.
@@ -41,9 +46,13 @@ type Options struct {
 	RecheckOwners PreflightFunc
 	SkipChecks    []string
 
-	IronicHandover               string // delete (default), scale-to-zero, external
+	IronicHandover               string // delete (default), scale-to-zero, external, already-removed
 	ConfirmExternalIronicStopped bool
 	IronicWorkloads              []ironic.Workload
+	// ProbeSourceIronic probes the source BMO's Ironic endpoint when no
+	// Ironic runs in the source cluster (IronicProbeTimeout, default 3s).
+	ProbeSourceIronic  bool
+	IronicProbeTimeout time.Duration
 	// IronicGoneTimeout bounds the wait for the source Ironic pods to go
 	// (default 5m); TargetIronicTimeout the wait for the target's Ironic to
 	// be available (default 10m).
@@ -76,8 +85,10 @@ type Options struct {
 	// failure (the command builds it from its own flags).
 	ResumeCommand string
 
-	// OnEvent sees every clusterctl progress event (tests inject faults here).
+	// OnEvent sees every clusterctl progress event and OnPhase the name of
+	// every phase as it starts (tests inject faults here).
 	OnEvent func(mover.Event)
+	OnPhase func(string)
 	// PollInterval for waits (default 1s).
 	PollInterval time.Duration
 }
@@ -85,6 +96,9 @@ type Options struct {
 func (o *Options) defaults(now time.Time) {
 	if o.IronicHandover == "" {
 		o.IronicHandover = HandoverDelete
+	}
+	if o.IronicProbeTimeout == 0 {
+		o.IronicProbeTimeout = 3 * time.Second
 	}
 	if o.IronicGoneTimeout == 0 {
 		o.IronicGoneTimeout = 5 * time.Minute
@@ -109,13 +123,14 @@ func (o *Options) defaults(now time.Time) {
 	}
 }
 
-// Phase names, in order.
+// Phase names, in the order they run.
 const (
 	PhasePreflight = "preflight"
-	PhaseIronic    = "ironic-handover"
+	PhaseChecks    = "checks"
 	PhaseOwners    = "owner-repair"
 	PhaseHosts     = "host-handover"
 	PhaseBackup    = "backup"
+	PhaseIronic    = "ironic-handover"
 	PhaseMove      = "move"
 	PhaseVerify    = "verify"
 	PhaseDeleteBMO = "delete-source-bmo"
@@ -147,17 +162,24 @@ type Report struct {
 	Completed bool          `json:"completed"`
 	Verified  bool          `json:"verified"`
 	Phases    []PhaseResult `json:"phases"`
-	// Objects is clusterctl's list of objects to move (the plan).
-	Objects      []mover.Object `json:"objects,omitempty"`
+	// Objects is clusterctl's list of objects to move (the plan), each with
+	// its API group.
+	Objects []mover.Object `json:"objects,omitempty"`
+	// CountsByKind counts the plan by "Kind.group".
 	CountsByKind map[string]int `json:"countsByKind"`
-	Created      int            `json:"created"`
-	Deleted      int            `json:"deleted"`
-	BackupDir    string         `json:"backupDir,omitempty"`
-	Warnings     []string       `json:"warnings,omitempty"`
+	// Created and Deleted count distinct planned objects clusterctl
+	// created in the target / deleted from the source in this run (not its
+	// log lines, which repeat on retries).
+	Created   int      `json:"created"`
+	Deleted   int      `json:"deleted"`
+	BackupDir string   `json:"backupDir,omitempty"`
+	Warnings  []string `json:"warnings,omitempty"`
 	// LeftBehind are objects of movable kinds still in the source namespace.
 	LeftBehind []mover.Object `json:"leftBehind,omitempty"`
-	// FailedPhase, SourceState, TargetState and ResumeCommand are set on failure.
+	// FailedPhase, SourceState, TargetState and ResumeCommand are set on
+	// failure; MoveStep is clusterctl's last step when the move phase failed.
 	FailedPhase   string  `json:"failedPhase,omitempty"`
+	MoveStep      string  `json:"moveStep,omitempty"`
 	Error         string  `json:"error,omitempty"`
 	SourceState   string  `json:"sourceState,omitempty"`
 	TargetState   string  `json:"targetState,omitempty"`

@@ -160,7 +160,7 @@ func applyOwnerFixes(ctx context.Context, c client.Client, ns string, fixes []Ow
 		u.SetGroupVersionKind(f.GVK)
 		u.SetNamespace(ns)
 		u.SetName(f.Name)
-		if err := c.Patch(ctx, u, client.RawPatch("application/merge-patch+json", raw)); err != nil {
+		if err := retryWrite(ctx, func() error { return c.Patch(ctx, u, client.RawPatch("application/merge-patch+json", raw)) }); err != nil {
 			return fmt.Errorf("repairing owner of %s %s/%s: %w", f.GVK.Kind, ns, f.Name, err)
 		}
 	}

@@ -42,9 +42,10 @@ func TestFixOwnersLeavesNothingBehind(t *testing.T) {
 	}, got)
 	require.NoError(t, applyOwnerFixes(ctx, pair.Bootstrap.Client, ns, fixes))
 
-	plan, err = mover.Plan(ctx, target(pair.Bootstrap), ns, testLog(t))
+	d := &driver{opts: Options{Source: target(pair.Bootstrap), Namespace: ns, Log: testLog(t)}, src: pair.Bootstrap.Client}
+	qualified, err := d.qualifiedPlan(ctx)
 	require.NoError(t, err)
-	require.Equal(t, all, plan)
+	require.Equal(t, all, qualified)
 
 	// Idempotent: nothing left to fix.
 	hosts, secrets, clusters, tmpl, pools, err = listOwnerInputs(ctx, pair.Bootstrap.Client, ns)

@@ -25,15 +25,25 @@ type progress struct {
 	last     time.Time
 	lastLen  int
 	now      func() time.Time
+	// seen counts each object once per action: clusterctl logs an object
+	// again on every retry of its write.
+	seen map[mover.Event]bool
 }
 
 func newProgress(out io.Writer, terminal bool, total int) *progress {
-	return &progress{out: out, terminal: terminal, total: total, start: time.Now(), now: time.Now}
+	return &progress{out: out, terminal: terminal, total: total, start: time.Now(), now: time.Now, seen: map[mover.Event]bool{}}
 }
 
 func (p *progress) event(e mover.Event) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if e.Action != "" {
+		k := mover.Event{Action: e.Action, Object: e.Object}
+		if p.seen[k] {
+			return
+		}
+		p.seen[k] = true
+	}
 	switch e.Action {
 	case mover.Creating, mover.Restoring:
 		p.created++

@@ -21,6 +21,7 @@ func TestRestoreFromBackup(t *testing.T) {
 	needEnv(t)
 	ctx := context.Background()
 	const ns = "restore"
+	installIronic(t, pair.Bootstrap.Client, "v0.13.2", true)
 	installIronic(t, pair.Target.Client, "v0.13.2", true)
 	res, err := fixture.Build(ctx, pair.Bootstrap.Client, fixture.Options{Namespace: ns, ControlPlane: 1, Workers: 1, SpareHosts: 1})
 	require.NoError(t, err)

@@ -214,6 +214,7 @@ func TestInterruptMidDeleteThenResume(t *testing.T) {
 	needEnv(t)
 	bg := context.Background()
 	const ns = "interrupt-delete"
+	installIronic(t, pair.Bootstrap.Client, "v0.13.2", true)
 	installIronic(t, pair.Target.Client, "v0.13.2", true)
 	res, err := fixture.Build(bg, pair.Bootstrap.Client, fixture.Options{Namespace: ns, ControlPlane: 1, Workers: 4})
 	require.NoError(t, err)

@@ -8,6 +8,7 @@ import (
 
 	bmov1alpha1 "github.com/metal3-io/baremetal-operator/apis/metal3.io/v1alpha1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/utils/ptr"
@@ -46,8 +47,9 @@ func movableKinds(ctx context.Context, c client.Client) (map[string][]schema.Gro
 	return out, nil
 }
 
-// inventory counts the objects of the given kinds in the namespace by
-// (kind, name): a count above 1 means the same name under two API groups.
+// inventory counts the objects of the given kinds in the namespace, keyed
+// by group, kind and name (so a count above 1 cannot come from two groups
+// sharing a kind name). only, when non-nil, limits the kinds listed.
 func inventory(ctx context.Context, c client.Client, ns string, kinds map[string][]schema.GroupVersionKind, only map[string]bool) (map[mover.Object]int, error) {
 	out := map[mover.Object]int{}
 	for kind, gvks := range kinds {
@@ -61,10 +63,10 @@ func inventory(ctx context.Context, c client.Client, ns string, kinds map[string
 				if isNoKind(err) {
 					continue
 				}
-				return nil, fmt.Errorf("listing %s in %s: %w", gvk.Kind, ns, err)
+				return nil, fmt.Errorf("listing %s in %s: %w", gvk.GroupKind(), ns, err)
 			}
 			for _, it := range l.Items {
-				out[mover.Object{Kind: kind, Namespace: ns, Name: it.GetName()}]++
+				out[mover.Object{Group: gvk.Group, Kind: kind, Namespace: ns, Name: it.GetName()}]++
 			}
 		}
 	}
@@ -228,12 +230,30 @@ func (d *driver) verify(ctx context.Context) (string, error) {
 	}
 	err = parallel(ctx, len(mine), func(ctx context.Context, i int) error {
 		h := mine[i]
-		// resourceVersion makes the patch fail if someone changed the host since the check.
-		patch := fmt.Sprintf(`{"metadata":{"annotations":{%q:null},"resourceVersion":%q}}`, bmov1alpha1.PausedAnnotation, h.ResourceVersion)
-		if err := d.dst.Patch(ctx, h, client.RawPatch("application/merge-patch+json", []byte(patch))); err != nil {
-			return fmt.Errorf("removing pivotcheck's pause from BareMetalHost %s/%s in the target: %w", ns, h.Name, err)
-		}
-		return nil
+		return retryWrite(ctx, func() error {
+			// resourceVersion makes the patch fail if someone changed the
+			// host since the check; on that conflict the host is read and
+			// checked again before the next attempt.
+			patch := fmt.Sprintf(`{"metadata":{"annotations":{%q:null},"resourceVersion":%q}}`, bmov1alpha1.PausedAnnotation, h.ResourceVersion)
+			err := d.dst.Patch(ctx, h, client.RawPatch("application/merge-patch+json", []byte(patch)))
+			if apierrors.IsConflict(err) {
+				fresh := &bmov1alpha1.BareMetalHost{}
+				if gerr := d.dst.Get(ctx, client.ObjectKeyFromObject(h), fresh); gerr != nil {
+					return fmt.Errorf("re-reading BareMetalHost %s/%s in the target after a conflict: %w", ns, h.Name, gerr)
+				}
+				if fresh.Annotations[bmov1alpha1.PausedAnnotation] != hostsafety.PivotcheckPauseValue {
+					return nil // someone else took over the pause: theirs to lift
+				}
+				if _, ok := fresh.Annotations[bmov1alpha1.StatusAnnotation]; !ok && fresh.Status.LastUpdated == nil {
+					return fmt.Errorf("BareMetalHost %s/%s lost its status annotation in the target while paused: left paused", ns, h.Name)
+				}
+				*h = *fresh
+			}
+			if err != nil {
+				return fmt.Errorf("removing pivotcheck's pause from BareMetalHost %s/%s in the target: %w", ns, h.Name, err)
+			}
+			return nil
+		})
 	})
 	if err != nil {
 		return "", err
@@ -287,8 +307,9 @@ func (d *driver) waitForHosts(ctx context.Context, names []string, expect map[st
 	return nil
 }
 
-// dryRun runs only reads: preflight, clusterctl's dry-run plan, and what
-// each phase would do.
+// dryRun runs only reads: preflight, the checks (their host patches are
+// server-side dry runs), clusterctl's dry-run plan, and what each phase
+// would do.
 func (d *driver) dryRun(ctx context.Context) error {
 	o := d.opts
 	if o.Preflight != nil {
@@ -296,19 +317,16 @@ func (d *driver) dryRun(ctx context.Context) error {
 			return err
 		}
 	}
+	if err := d.phase(ctx, PhaseChecks, d.checks); err != nil {
+		return err
+	}
 	return d.phase(ctx, PhasePlan, func(ctx context.Context) (string, error) {
-		plan, err := mover.Plan(ctx, o.Source, o.Namespace, d.log)
+		plan, err := d.qualifiedPlan(ctx)
 		if err != nil {
 			return "", err
 		}
 		d.setPlan(plan)
 		var would []string
-		s, err := snapshot(ctx, d.src)
-		if err != nil {
-			return "", fmt.Errorf("source: %w", err)
-		}
-		in := ironicRunning(s, o)
-		would = append(would, fmt.Sprintf("%s: %s the source Ironic (%s)", PhaseIronic, o.IronicHandover, instances(in)))
 		if o.FixOwners {
 			hosts, secrets, clusters, tmpl, pools, err := listOwnerInputs(ctx, d.src, o.Namespace)
 			if err != nil {
@@ -321,15 +339,7 @@ func (d *driver) dryRun(ctx context.Context) error {
 			}
 			would = append(would, fmt.Sprintf("%s: %d fix(es)%s", PhaseOwners, len(fixes), listSuffix(fs)))
 		}
-		hosts := &bmov1alpha1.BareMetalHostList{}
-		if err := d.src.List(ctx, hosts, client.InNamespace(o.Namespace)); err != nil {
-			return "", fmt.Errorf("listing BareMetalHosts in %s: %w", o.Namespace, err)
-		}
-		_, targetBMO, _, err := bmoDeployment(ctx, d.dst)
-		if err != nil {
-			return "", fmt.Errorf("target: %w", err)
-		}
-		actions, _, err := PlanHostHandover(hosts.Items, targetBMO)
+		actions, _, _, err := d.planHosts(ctx)
 		if err != nil {
 			return "", err
 		}
@@ -341,6 +351,11 @@ func (d *driver) dryRun(ctx context.Context) error {
 		}
 		would = append(would, fmt.Sprintf("%s: annotate and pause %d of %d host(s)", PhaseHosts, n, len(actions)))
 		would = append(would, fmt.Sprintf("%s: save %d objects to %s", PhaseBackup, len(plan), o.BackupDir))
+		s, err := snapshot(ctx, d.src)
+		if err != nil {
+			return "", fmt.Errorf("source: %w", err)
+		}
+		would = append(would, fmt.Sprintf("%s: %s the source Ironic (%s)", PhaseIronic, o.IronicHandover, instances(ironicRunning(s, o))))
 		would = append(would, fmt.Sprintf("%s: move %d objects with clusterctl", PhaseMove, len(plan)))
 		for _, w := range would {
 			d.report.Phases = append(d.report.Phases, PhaseResult{Name: strings.SplitN(w, ":", 2)[0], Status: statusPlanned, Detail: strings.TrimSpace(strings.SplitN(w, ":", 2)[1])})

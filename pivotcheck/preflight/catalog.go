@@ -39,6 +39,7 @@ const (
 	StatusInvalid     = "status-annotation-invalid"
 	StatusMissing     = "status-annotation-missing"
 	IronicSource      = "ironic-source-running"
+	IronicExternal    = "ironic-source-external"
 	IronicTarget      = "ironic-target"
 	KeepalivedTarget  = "keepalived-target"
 	KeepalivedVIP     = "keepalived-vip"
@@ -79,6 +80,7 @@ var Catalog = []Check{
 	{StatusInvalid, 5, "An existing `baremetalhost.metal3.io/status` annotation does not parse into the target BMO's BareMetalHostStatus (unknown fields, servicing, a bad operational status or error type): the target's webhook rejects it.", "Remove the annotation and let CAPM3 / `pivotcheck move` rewrite it."},
 	{StatusMissing, 5, "A host will get no status annotation from CAPM3 (not consumed; warning: `pivotcheck move` writes it, plain clusterctl move loses its status). For consumed hosts (info) CAPM3 writes it when the move pauses the Cluster; a consumed host already paused by CAPM3 without it is an error (CAPM3 only annotates hosts it pauses itself).", "Use `pivotcheck move`, which writes it, or accept re-inspection."},
 	{IronicSource, 6, "Ironic still runs in the source: two Ironic/dnsmasq/keepalived instances on one provisioning network fight over the VIP and DHCP.", "Run the exact command in the finding."},
+	{IronicExternal, 6, "No Ironic runs in the source cluster (warning): pivotcheck cannot tell an Ironic already stopped from one running outside the cluster (a kind bootstrap often runs Ironic as local containers); the finding names the endpoint the source BMO is configured with. With `--probe-source-ironic` that endpoint is probed (3 s): an answer from an endpoint the target's BMO does not also use is an error.", "Stop the Ironic outside the cluster, then tell `pivotcheck move` with `--ironic-handover=external --confirm-external-ironic-stopped` (or `--ironic-handover=already-removed`)."},
 	{IronicTarget, 6, "No Ironic runs in the target.", "Deploy Ironic in the target (BMO's ironic-deployment with the keepalived component, or IrSO)."},
 	{KeepalivedTarget, 6, "The target's Ironic has no keepalived container, or its VIP settings (PROVISIONING_IP+PROVISIONING_INTERFACE or KEEPALIVED_VIRTUAL_IPS) are incomplete.", "Add BMO's components/keepalived and its ConfigMap settings."},
 	{KeepalivedVIP, 6, "The target's keepalived VIP settings differ from the source's (error), or the source's could not be read (warning).", "Use the same PROVISIONING_IP / PROVISIONING_INTERFACE (or KEEPALIVED_VIRTUAL_IPS) as the source."},

@@ -44,7 +44,7 @@ type checkFunc func(s *Snapshot) []Finding
 // checks run in this order; each may emit several IDs of its group.
 var checks = []checkFunc{
 	checkCRDs, checkProviders, checkBMO, checkClusters, checkHosts, checkStatusAnnotations,
-	checkIronic, checkOwnerChain, checkTargetNamespace, checkManual,
+	checkIronic, checkIronicExternal, checkOwnerChain, checkTargetNamespace, checkManual,
 }
 
 // Evaluate runs every check over s; findings come sorted by check order,
@@ -578,12 +578,65 @@ func sourceVIP(s *Snapshot) (vip, string) {
 	return vip{}, ""
 }
 
+func (s *Snapshot) workloads() []ironic.Workload {
+	if len(s.IronicWorkloads) == 0 {
+		return ironic.DefaultWorkloads
+	}
+	return s.IronicWorkloads
+}
+
+// sourceIronicEndpoint is where the source BMO sends its Ironic calls.
+func sourceIronicEndpoint(s *Snapshot) (string, bool) {
+	d, _ := bmoOf(&s.Source)
+	return bmo.IronicEndpoint(d, s.Source.ConfigMaps)
+}
+
+// checkIronicExternal: no Ironic in the source cluster is either an Ironic
+// already stopped or one running outside the cluster (local containers on
+// a kind host). The API cannot tell them apart, so the finding names the
+// endpoint the source BMO uses; an answer from that endpoint, when the
+// target's BMO does not use the same one, is evidence that one runs.
+func checkIronicExternal(s *Snapshot) []Finding {
+	if len(ironic.Running(s.Source.ironicSnapshot(), s.workloads())) > 0 {
+		return nil
+	}
+	d, _ := bmoOf(&s.Source)
+	r := ref("apps/v1", "Deployment", bmo.Namespace, bmo.DeploymentName)
+	if d != nil {
+		r = deploymentRef(d)
+	}
+	ep, ok := sourceIronicEndpoint(s)
+	const cannotTell = "pivotcheck cannot tell an Ironic already stopped from one running outside the cluster (a kind bootstrap often runs Ironic as local containers)"
+	var msg string
+	switch {
+	case d == nil:
+		msg = "no Ironic runs in the source cluster and no BMO Deployment there names an Ironic endpoint: " + cannotTell
+	case !ok:
+		msg = fmt.Sprintf("no Ironic runs in the source cluster and %s sets neither IRONIC_ENDPOINT nor IRONIC_NAME: %s", r, cannotTell)
+	default:
+		msg = fmt.Sprintf("no Ironic runs in the source cluster, but %s sends its Ironic calls to %s: %s", r, ep, cannotTell)
+	}
+	sev := SeverityWarning
+	if p := s.SourceIronicProbe; p != nil {
+		td, _ := bmoOf(&s.Target)
+		tep, _ := bmo.IronicEndpoint(td, s.Target.ConfigMaps)
+		switch {
+		case p.Answered() && tep == ep:
+			msg += fmt.Sprintf("; %s, but the target's BMO uses the same endpoint, so that may be the target's Ironic", p)
+		case p.Answered():
+			msg += fmt.Sprintf("; %s: an Ironic runs there, outside the source cluster", p)
+			sev = SeverityError
+		default:
+			msg += fmt.Sprintf("; the probe of %s got no answer within %s, as expected of a stopped Ironic", p.URL, SourceProbeTimeout)
+		}
+	}
+	return []Finding{withHint(finding(IronicExternal, sev, r, msg),
+		"stop that Ironic, then run pivotcheck move with --ironic-handover=external --confirm-external-ironic-stopped (or --ironic-handover=already-removed)")}
+}
+
 func checkIronic(s *Snapshot) []Finding {
 	var out []Finding
-	workloads := s.IronicWorkloads
-	if len(workloads) == 0 {
-		workloads = ironic.DefaultWorkloads
-	}
+	workloads := s.workloads()
 	for _, in := range ironic.Running(s.Source.ironicSnapshot(), workloads) {
 		out = append(out, withHint(finding(IronicSource, SeverityError, instanceRef(in),
 			fmt.Sprintf("Ironic still runs in the source: %s; two Ironic/dnsmasq/keepalived instances fight over the provisioning VIP and DHCP", in)), in.Remove))

@@ -3,6 +3,7 @@ package preflight
 import (
 	"context"
 	"errors"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -570,4 +571,77 @@ func TestCatalogIDsAreKebabAndUnique(t *testing.T) {
 		require.NotEmpty(t, c.Meaning)
 		require.NotEmpty(t, c.Fix)
 	}
+}
+
+// bmoWithEndpoint is a BMO Deployment whose manager sends Ironic calls to ep.
+func bmoWithEndpoint(ep string) appsv1.Deployment {
+	d := bmoDeploy("v0.13.2", true)
+	d.Spec.Template.Spec.Containers[0].Env = []corev1.EnvVar{{Name: "IRONIC_ENDPOINT", Value: ep}}
+	return d
+}
+
+func TestCheckIronicExternal(t *testing.T) {
+	const ep = "https://172.22.0.2:6385/v1/"
+	stopped := ironicSide(0, true, "172.22.0.2")
+	withBMO := func(s Side, d appsv1.Deployment) Side {
+		s.Deployments = append(append([]appsv1.Deployment(nil), s.Deployments...), d)
+		return s
+	}
+	answered := &ironic.ProbeResult{URL: "https://172.22.0.2:6385/v1/nodes", Status: 401}
+	silent := &ironic.ProbeResult{URL: "https://172.22.0.2:6385/v1/nodes", Err: errors.New("connection refused")}
+	cases := []struct {
+		name     string
+		src, dst Side
+		probe    *ironic.ProbeResult
+		want     []want
+	}{
+		{"Ironic runs in the source: the running check reports it", ironicSide(1, true, "172.22.0.2"), Side{}, nil, nil},
+		{"none in the source: endpoint named", withBMO(stopped, bmoWithEndpoint(ep)), Side{}, nil,
+			[]want{{IronicExternal, SeverityWarning, bmo.DeploymentName, "sends its Ironic calls to " + ep}}},
+		{"no endpoint configured", withBMO(stopped, bmoDeploy("v0.13.2", true)), Side{}, nil,
+			[]want{{IronicExternal, SeverityWarning, bmo.DeploymentName, "sets neither IRONIC_ENDPOINT nor IRONIC_NAME"}}},
+		{"no BMO at all", stopped, Side{}, nil,
+			[]want{{IronicExternal, SeverityWarning, bmo.DeploymentName, "no BMO Deployment there"}}},
+		{"probe answered, endpoint only the source's: error", withBMO(stopped, bmoWithEndpoint(ep)), withBMO(Side{}, bmoWithEndpoint("https://10.0.0.5:6385")), answered,
+			[]want{{IronicExternal, SeverityError, bmo.DeploymentName, "answered HTTP 401: an Ironic runs there"}}},
+		{"probe answered, the target uses the same endpoint", withBMO(stopped, bmoWithEndpoint(ep)), withBMO(Side{}, bmoWithEndpoint(ep)), answered,
+			[]want{{IronicExternal, SeverityWarning, bmo.DeploymentName, "may be the target's Ironic"}}},
+		{"probe silent", withBMO(stopped, bmoWithEndpoint(ep)), Side{}, silent,
+			[]want{{IronicExternal, SeverityWarning, bmo.DeploymentName, "got no answer within 3s"}}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			s := &Snapshot{IronicWorkloads: ironic.DefaultWorkloads, Source: tc.src, Target: tc.dst, SourceIronicProbe: tc.probe}
+			requireFindings(t, checkIronicExternal(s), tc.want)
+		})
+	}
+}
+
+// TestProbeSourceIronic probes the endpoint named in the source BMO's
+// environment: a local server answering 401 is evidence, a closed port is not.
+func TestProbeSourceIronic(t *testing.T) {
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusUnauthorized)
+	}))
+	defer srv.Close()
+	src := ironicSide(0, true, "172.22.0.2")
+	src.Deployments = append(src.Deployments, bmoWithEndpoint(srv.URL+"/v1/"))
+	s := &Snapshot{IronicWorkloads: ironic.DefaultWorkloads, Source: src}
+	p := probeSourceIronic(context.Background(), s)
+	require.NotNil(t, p)
+	require.True(t, p.Answered(), p.String())
+	require.Equal(t, 401, p.Status)
+
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	closed := "https://" + ln.Addr().String()
+	require.NoError(t, ln.Close())
+	s.Source.Deployments[len(s.Source.Deployments)-1] = bmoWithEndpoint(closed)
+	p = probeSourceIronic(context.Background(), s)
+	require.NotNil(t, p)
+	require.False(t, p.Answered(), p.String())
+
+	// Ironic running in the source, or an IrSO reference instead of a URL: no probe.
+	s.Source = ironicSide(1, true, "172.22.0.2")
+	require.Nil(t, probeSourceIronic(context.Background(), s))
 }

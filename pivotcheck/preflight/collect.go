@@ -2,9 +2,7 @@ package preflight
 
 import (
 	"context"
-	"crypto/tls"
 	"fmt"
-	"net/http"
 	"strings"
 	"sync"
 	"time"
@@ -80,6 +78,9 @@ func Collect(ctx context.Context, opts Options) (*Snapshot, error) {
 	planWG.Wait()
 	if err != nil {
 		return nil, err
+	}
+	if opts.ProbeSourceIronic {
+		snap.SourceIronicProbe = probeSourceIronic(ctx, snap)
 	}
 	if snap.PlanErr != nil && (apierrors.IsForbidden(snap.PlanErr) || apierrors.IsUnauthorized(snap.PlanErr)) {
 		return nil, fmt.Errorf("source cluster: clusterctl's dry run was denied: %w", snap.PlanErr)
@@ -398,46 +399,30 @@ func relevantCRD(crd *apiextensionsv1.CustomResourceDefinition) bool {
 	return false
 }
 
+// SourceProbeTimeout bounds the probe of the source BMO's Ironic endpoint:
+// a stopped Ironic behind a VIP nobody holds does not answer at all.
+const SourceProbeTimeout = 3 * time.Second
+
+// probeSourceIronic probes the Ironic endpoint of the source BMO when no
+// Ironic runs in the source cluster and the endpoint is a URL.
+func probeSourceIronic(ctx context.Context, s *Snapshot) *ironic.ProbeResult {
+	if len(ironic.Running(s.Source.ironicSnapshot(), s.workloads())) > 0 {
+		return nil
+	}
+	ep, ok := sourceIronicEndpoint(s)
+	if !ok {
+		return nil
+	}
+	if _, isURL := ironic.NodesURL(ep); !isURL {
+		return nil
+	}
+	r := ironic.Probe(ctx, ep, SourceProbeTimeout)
+	return &r
+}
+
 // probeIronic calls GET <url>/v1/nodes once. Ironic answers 401 without a
 // token (Metal3 CI's post-move check) and 200 with auth disabled.
 func probeIronic(ctx context.Context, url string) *Probe {
-	u := strings.TrimRight(url, "/")
-	switch {
-	case strings.HasSuffix(u, "/v1/nodes"):
-	case strings.HasSuffix(u, "/v1"):
-		u += "/nodes"
-	default:
-		u += "/v1/nodes"
-	}
-	p := &Probe{URL: u}
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
-	if err != nil {
-		p.Err = fmt.Errorf("building request for %s: %w", u, err)
-		return p
-	}
-	resp, err := ironicHTTPClient.Do(req)
-	if err != nil {
-		p.Err = err
-		return p
-	}
-	_ = resp.Body.Close()
-	p.Status = resp.StatusCode
-	return p
-}
-
-// ironicHTTPClient does not follow redirects: the VIP itself must answer.
-// It skips certificate verification on purpose: Metal3's Ironic usually has
-// a self-signed certificate, the probe sends no credentials and only reads
-// the status code to prove the VIP answers.
-var ironicHTTPClient = &http.Client{
-	Timeout: 10 * time.Second,
-	CheckRedirect: func(*http.Request, []*http.Request) error {
-		return http.ErrUseLastResponse
-	},
-	Transport: &http.Transport{
-		Proxy:           http.ProxyFromEnvironment,
-		TLSClientConfig: &tls.Config{InsecureSkipVerify: true}, //nolint:gosec // reachability probe, see above
-	},
+	r := ironic.Probe(ctx, url, 10*time.Second)
+	return &Probe{URL: r.URL, Status: r.Status, Err: r.Err}
 }

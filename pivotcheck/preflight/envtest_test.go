@@ -128,14 +128,16 @@ func TestCleanFixtureIsReady(t *testing.T) {
 	require.True(t, r.Ready)
 	require.NotEmpty(t, r.Plan)
 
-	// The only warning: the spare host gets no status annotation from CAPM3.
+	// The only warnings: the spare host gets no status annotation from
+	// CAPM3, and the source's Ironic is stopped, which the API cannot tell
+	// from one running outside the cluster.
 	var warn []string
 	for _, f := range r.Findings {
 		if f.Severity == preflight.SeverityWarning {
 			warn = append(warn, f.Check+" "+f.Object.Name)
 		}
 	}
-	require.Equal(t, []string{preflight.StatusMissing + " test1-host-5"}, warn)
+	require.Equal(t, []string{preflight.StatusMissing + " test1-host-5", preflight.IronicExternal + " " + fixture.BMOName}, warn)
 
 	// JSON is exactly the shape and carries no Secret data.
 	var buf bytes.Buffer

@@ -29,6 +29,9 @@ type Snapshot struct {
 	PlanErr error
 	// IronicProbe is the outcome of --ironic-url (nil when not asked).
 	IronicProbe *Probe
+	// SourceIronicProbe is the probe of the source BMO's Ironic endpoint
+	// (--probe-source-ironic; nil when not asked or no URL to probe).
+	SourceIronicProbe *ironic.ProbeResult
 }
 
 // Probe is the answer of Ironic's API.

@@ -22,6 +22,9 @@ type Options struct {
 	IronicWorkloads []ironic.Workload
 	// IronicURL, when set, is probed for a 200 or 401 from Ironic's API.
 	IronicURL string
+	// ProbeSourceIronic probes the Ironic endpoint the source BMO is
+	// configured with when no Ironic runs in the source cluster.
+	ProbeSourceIronic bool
 	// Skip lists check IDs whose findings are dropped (move's --skip-check).
 	Skip []string
 	Log  logr.Logger

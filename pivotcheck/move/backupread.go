@@ -1,0 +1,249 @@
+package move
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	apiyaml "k8s.io/apimachinery/pkg/util/yaml"
+	"sigs.k8s.io/yaml"
+
+	"github.com/pivotcheck/pivotcheck/internal/mover"
+)
+
+// State is what pivotcheck records in the backup folder about its own
+// irreversible steps, so that a --resume knows what it did and what it did
+// not do.
+type State struct {
+	// Namespace is the namespace the move is of.
+	Namespace string `json:"namespace"`
+	// SourceIronicStopped lists the source Ironic instances ("Kind
+	// namespace/name") pivotcheck stops. It is written before the first of
+	// them is stopped: after a kill either it is recorded and stopping it
+	// again is a no-op, or Ironic still runs and is found again.
+	SourceIronicStopped []string `json:"sourceIronicStopped,omitempty"`
+}
+
+// Backup is a backup folder as read back.
+type Backup struct {
+	Dir string
+	// ObjectsDir is the folder holding the object files (Dir itself for a
+	// plain clusterctl folder).
+	ObjectsDir string
+	// Plan is pivotcheck-plan.json (nil when absent: a plain clusterctl folder).
+	Plan []mover.Object
+	// State is pivotcheck-state.json (zero when absent).
+	State State
+	// Objects holds every object of the objects folder, by file.
+	Objects []BackupObject
+}
+
+// BackupObject is one object of the backup and the file it came from.
+type BackupObject struct {
+	File   string
+	Object mover.Object
+	Raw    *unstructured.Unstructured
+}
+
+const backupStateFile = "pivotcheck-state.json"
+
+// ReadBackup reads a backup folder written by pivotcheck move (or a plain
+// clusterctl --to-directory folder) and checks every file. Errors are one
+// sentence naming the file and the field; file contents (Secrets!) are
+// never quoted.
+func ReadBackup(dir string) (*Backup, error) {
+	b := &Backup{Dir: dir}
+	st, err := os.Stat(dir)
+	if err != nil {
+		return nil, fmt.Errorf("backup folder %s: %w", dir, err)
+	}
+	if !st.IsDir() {
+		return nil, fmt.Errorf("backup folder %s is not a folder", dir)
+	}
+	objDir := filepath.Join(dir, BackupObjectsDir)
+	if st, err := os.Stat(objDir); err != nil || !st.IsDir() {
+		// A plain clusterctl --to-directory folder.
+		objDir = dir
+	} else {
+		raw, err := os.ReadFile(filepath.Join(dir, backupPlanFile))
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+		case err != nil:
+			return nil, fmt.Errorf("reading %s in %s: %w", backupPlanFile, dir, err)
+		default:
+			if b.Plan, err = ParsePlan(raw); err != nil {
+				return nil, fmt.Errorf("%s in %s: %w", backupPlanFile, dir, err)
+			}
+		}
+		if b.State, err = readState(dir); err != nil {
+			return nil, err
+		}
+	}
+	b.ObjectsDir = objDir
+	entries, err := os.ReadDir(objDir)
+	if err != nil {
+		return nil, fmt.Errorf("reading backup folder %s: %w", objDir, err)
+	}
+	for _, e := range entries {
+		if e.IsDir() {
+			if objDir == dir {
+				continue
+			}
+			return nil, fmt.Errorf("backup folder %s holds a sub-folder %s: clusterctl --from-directory reads files only", objDir, e.Name())
+		}
+		if objDir == dir && (e.Name() == backupPlanFile || e.Name() == backupStateFile || e.Name() == backupReadme) {
+			continue
+		}
+		raw, err := os.ReadFile(filepath.Join(objDir, e.Name()))
+		if err != nil {
+			return nil, fmt.Errorf("reading backup file %s: %w", filepath.Join(objDir, e.Name()), err)
+		}
+		objs, err := ParseBackupFile(e.Name(), raw)
+		if err != nil {
+			return nil, err
+		}
+		b.Objects = append(b.Objects, objs...)
+	}
+	if len(b.Objects) == 0 {
+		return nil, fmt.Errorf("backup folder %s holds no object", objDir)
+	}
+	seen := map[mover.Object]string{}
+	for _, o := range b.Objects {
+		if f, dup := seen[o.Object]; dup {
+			return nil, fmt.Errorf("backup files %s and %s both hold %s", f, o.File, o.Object)
+		}
+		seen[o.Object] = o.File
+	}
+	return b, nil
+}
+
+// readState reads pivotcheck-state.json of a backup folder (zero when absent).
+func readState(dir string) (State, error) {
+	var s State
+	raw, err := os.ReadFile(filepath.Join(dir, backupStateFile))
+	if errors.Is(err, fs.ErrNotExist) {
+		return s, nil
+	}
+	if err != nil {
+		return s, fmt.Errorf("reading %s in %s: %w", backupStateFile, dir, err)
+	}
+	if s, err = ParseState(raw); err != nil {
+		return s, fmt.Errorf("%s in %s: %w", backupStateFile, dir, err)
+	}
+	return s, nil
+}
+
+// ParseState decodes pivotcheck-state.json strictly (pure).
+func ParseState(raw []byte) (State, error) {
+	var s State
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&s); err != nil {
+		return State{}, fmt.Errorf("is not pivotcheck's state: %w", err)
+	}
+	if dec.More() {
+		return State{}, errors.New("has data after its JSON object")
+	}
+	for i, in := range s.SourceIronicStopped {
+		if strings.TrimSpace(in) == "" {
+			return State{}, fmt.Errorf("sourceIronicStopped[%d] is empty", i)
+		}
+	}
+	return s, nil
+}
+
+// ParsePlan decodes pivotcheck-plan.json strictly (pure): every entry
+// needs a kind and a name.
+func ParsePlan(raw []byte) ([]mover.Object, error) {
+	var plan []mover.Object
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&plan); err != nil {
+		return nil, fmt.Errorf("is not a list of objects: %w", err)
+	}
+	if dec.More() {
+		return nil, errors.New("has data after its JSON list")
+	}
+	seen := map[mover.Object]bool{}
+	for i, o := range plan {
+		switch {
+		case o.Kind == "":
+			return nil, fmt.Errorf("entry %d has no kind", i)
+		case o.Name == "":
+			return nil, fmt.Errorf("entry %d (%s) has no name", i, o.GroupKind())
+		case seen[o]:
+			return nil, fmt.Errorf("entry %d (%s) is listed twice", i, o)
+		}
+		seen[o] = true
+	}
+	return plan, nil
+}
+
+// ParseBackupFile decodes one file of the objects folder (pure): one or
+// more YAML or JSON documents, each a namespaced object with apiVersion,
+// kind, metadata.name and metadata.namespace.
+func ParseBackupFile(name string, raw []byte) ([]BackupObject, error) {
+	r := apiyaml.NewYAMLReader(bufio.NewReader(bytes.NewReader(raw)))
+	var out []BackupObject
+	for doc := 1; ; doc++ {
+		chunk, err := r.Read()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("backup file %s: document %d cannot be read: %w", name, doc, err)
+		}
+		if len(bytes.TrimSpace(chunk)) == 0 {
+			continue
+		}
+		var m map[string]any
+		if err := yaml.Unmarshal(chunk, &m); err != nil {
+			return nil, fmt.Errorf("backup file %s: document %d is not a YAML or JSON object: %s", name, doc, firstLine(err.Error()))
+		}
+		if m == nil {
+			continue
+		}
+		u := &unstructured.Unstructured{Object: m}
+		field := ""
+		apiVersion, _, _ := unstructured.NestedString(m, "apiVersion")
+		kind, _, _ := unstructured.NestedString(m, "kind")
+		nm, _, _ := unstructured.NestedString(m, "metadata", "name")
+		ns, _, _ := unstructured.NestedString(m, "metadata", "namespace")
+		switch {
+		case apiVersion == "":
+			field = "apiVersion"
+		case kind == "":
+			field = "kind"
+		case nm == "":
+			field = "metadata.name"
+		case ns == "":
+			field = "metadata.namespace"
+		}
+		if field != "" {
+			return nil, fmt.Errorf("backup file %s: document %d has no %s (a string is required)", name, doc, field)
+		}
+		gv, err := schema.ParseGroupVersion(apiVersion)
+		if err != nil {
+			return nil, fmt.Errorf("backup file %s: document %d has an invalid apiVersion %q", name, doc, apiVersion)
+		}
+		out = append(out, BackupObject{File: name, Raw: u, Object: mover.Object{Group: gv.Group, Kind: kind, Namespace: ns, Name: nm}})
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("backup file %s holds no object", name)
+	}
+	return out, nil
+}
+
+func firstLine(s string) string {
+	s, _, _ = strings.Cut(s, "\n")
+	return s
+}
