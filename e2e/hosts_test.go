@@ -66,14 +66,18 @@ func TestLabNoHostDisturbed(t *testing.T) {
 	ok, pending := scenario.Settled(before, rec.Last())
 	require.True(t, ok, "every host is back in its pre-move state, unpaused: %s", pending)
 
-	// The Ironic hand-over waited for the source Ironic's pods, which the
-	// garbage collector and kwok really removed, before any host was handed over.
+	// Hosts are handed over first (while the source Ironic can still be
+	// kept if anything refuses); the Ironic hand-over then waits for the
+	// source Ironic's pods, which the garbage collector and kwok really
+	// remove, before clusterctl copies anything to the target.
 	gone, seen := pods.Gone()
 	firstPause := srcRec.FirstPaused(hostsafety.PivotcheckPauseValue)
+	firstCopy := rec.FirstSeen()
 	require.Positive(t, seen, "the source Ironic's pods were watched")
 	require.False(t, gone.IsZero(), "every Ironic pod of the source is gone")
 	require.False(t, firstPause.IsZero(), "pivotcheck paused the source hosts")
-	require.True(t, gone.Before(firstPause), "the last Ironic pod went (%s) before the first host hand-over (%s)", gone.Format(time.RFC3339Nano), firstPause.Format(time.RFC3339Nano))
+	require.True(t, firstPause.Before(gone), "hosts handed over (%s) before Ironic was stopped (%s)", firstPause.Format(time.RFC3339Nano), gone.Format(time.RFC3339Nano))
+	require.True(t, gone.Before(firstCopy), "the last Ironic pod went (%s) before the first host was copied to the target (%s)", gone.Format(time.RFC3339Nano), firstCopy.Format(time.RFC3339Nano))
 
 	// The source Ironic is gone, pods included: the garbage collector and
 	// kwok removed them, and the hand-over waited for that.

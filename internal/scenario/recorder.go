@@ -27,6 +27,7 @@ type Recorder struct {
 	states map[string][]bmov1alpha1.ProvisioningState
 	pauses map[string][]string
 	paused map[string]time.Time // when each host was first seen with each pause value: host + "\x00" + value
+	first  time.Time            // when the first host was seen
 	last   map[string]*bmov1alpha1.BareMetalHost
 	err    error
 	cancel context.CancelFunc
@@ -109,6 +110,9 @@ func (r *Recorder) relist(ctx context.Context, c client.WithWatch, ns string) (s
 func (r *Recorder) observe(h *bmov1alpha1.BareMetalHost) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if r.first.IsZero() {
+		r.first = time.Now()
+	}
 	s := h.Status.Provisioning.State
 	seen := r.states[h.Name]
 	if len(seen) == 0 || seen[len(seen)-1] != s {
@@ -142,6 +146,14 @@ const (
 	DeleteForMoveAnnotation = "clusterctl.cluster.x-k8s.io/delete-for-move"
 	DeleteForMoveSuffix     = " +delete-for-move"
 )
+
+// FirstSeen returns when the first host was seen (zero when none was): for
+// a recorder started on an empty target, when the move created it.
+func (r *Recorder) FirstSeen() time.Time {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.first
+}
 
 // FirstPaused returns when the first host was seen paused with value
 // (zero when none was).

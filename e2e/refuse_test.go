@@ -1,0 +1,79 @@
+package e2e
+
+import (
+	"path/filepath"
+	"testing"
+
+	bmov1alpha1 "github.com/metal3-io/baremetal-operator/apis/metal3.io/v1alpha1"
+	"github.com/stretchr/testify/require"
+	appsv1 "k8s.io/api/apps/v1"
+	"k8s.io/utils/ptr"
+	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/pivotcheck/pivotcheck/internal/fixture"
+	"github.com/pivotcheck/pivotcheck/internal/scenario"
+)
+
+// TestLabRefusesUnannotatableHostBeforeIronic: a host whose status BMO's
+// webhook would refuse in a status annotation (servicing, servicing error) is
+// refused by `pivotcheck move` before anything irreversible, even with the
+// preflight check that reports it skipped: the source's Ironic still runs,
+// no host is paused, the Cluster is not paused.
+//
+// The status is written by hand through the status subresource: BMO's
+// fixture provisioner finishes servicing at once and never fails it, so it
+// cannot be caught in either state. BMO ignores status-only updates, so it
+// leaves the written status alone for the length of the test.
+func TestLabRefusesUnannotatableHostBeforeIronic(t *testing.T) {
+	ctx := labTest(t)
+	for _, tc := range []struct {
+		name, skip string
+		set        func(*bmov1alpha1.BareMetalHostStatus)
+	}{
+		// "detach error" itself is not an errorType the v0.13.2 CRD accepts in
+		// status, so no host can be in it; "servicing error" is, and BMO's
+		// webhook refuses it in a status annotation just the same.
+		{name: "servicing-error", skip: "host-error", set: func(st *bmov1alpha1.BareMetalHostStatus) {
+			st.OperationalStatus, st.ErrorType, st.ErrorMessage, st.ErrorCount = bmov1alpha1.OperationalStatusError, bmov1alpha1.ServicingError, "servicing failed", 1
+		}},
+		{name: "servicing", skip: "host-busy", set: func(st *bmov1alpha1.BareMetalHostStatus) {
+			st.OperationalStatus = bmov1alpha1.OperationalStatusServicing
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			require.NoError(t, scenario.InstallManagement(ctx, pair.Bootstrap))
+			opts := fixture.Options{Namespace: "refuse-" + tc.name, ClusterName: "lab7", ControlPlane: 1, SpareHosts: 1}
+			res, _ := build(ctx, t, opts)
+			src := pair.Bootstrap.Client
+			h := &bmov1alpha1.BareMetalHost{}
+			require.NoError(t, src.Get(ctx, client.ObjectKey{Namespace: opts.Namespace, Name: res.Hosts[0]}, h))
+			tc.set(&h.Status)
+			require.NoError(t, src.Status().Update(ctx, h))
+			rec, err := scenario.Record(ctx, pair.Bootstrap.Config, opts.Namespace)
+			require.NoError(t, err)
+
+			args := append([]string{"move"}, pivotcheckArgs(opts.Namespace)...)
+			args = append(args, "--skip-check", tc.skip, "--backup-dir", filepath.Join(t.TempDir(), "backup"))
+			out, code := run(ctx, t, pivotcheck, args...)
+			pauses := rec.Pauses()
+			require.NoError(t, rec.Stop())
+			t.Logf("pivotcheck move:\n%s", out)
+			require.NotZero(t, code, "the move must be refused")
+			require.Contains(t, out, res.Hosts[0])
+
+			dep := &appsv1.Deployment{}
+			require.NoError(t, src.Get(ctx, client.ObjectKey{Namespace: fixture.BMONamespace, Name: fixture.IronicName}, dep), "the source's Ironic is untouched")
+			require.Equal(t, int32(1), ptr.Deref(dep.Spec.Replicas, 1))
+			for host, ps := range pauses {
+				require.Equal(t, []string{scenario.NotPaused}, ps, "%s: no host is paused", host)
+			}
+			cl := &clusterv1.Cluster{}
+			require.NoError(t, src.Get(ctx, client.ObjectKey{Namespace: opts.Namespace, Name: opts.ClusterName}, cl))
+			require.False(t, ptr.Deref(cl.Spec.Paused, false), "the Cluster is not paused")
+			got := &bmov1alpha1.BareMetalHost{}
+			require.NoError(t, src.Get(ctx, client.ObjectKey{Namespace: opts.Namespace, Name: res.Hosts[0]}, got))
+			require.Equal(t, h.Status.OperationalStatus, got.Status.OperationalStatus, "BMO left the written status alone during the test")
+		})
+	}
+}
