@@ -66,7 +66,7 @@ func createRequest(t testing.TB, h *bmov1alpha1.BareMetalHost) admission.Request
 	require.NoError(t, err)
 	return admission.Request{AdmissionRequest: admissionv1.AdmissionRequest{
 		UID: "bench", Kind: metav1.GroupVersionKind{Group: "metal3.io", Version: "v1alpha1", Kind: "BareMetalHost"},
-		Resource: metav1.GroupVersionResource{Group: "metal3.io", Version: "v1alpha1", Resource: "baremetalhosts"},
+		Resource:  metav1.GroupVersionResource{Group: "metal3.io", Version: "v1alpha1", Resource: "baremetalhosts"},
 		Namespace: h.Namespace, Name: h.Name, Operation: admissionv1.Create, Object: runtime.RawExtension{Raw: raw},
 	}}
 }
