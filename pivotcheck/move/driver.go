@@ -180,6 +180,12 @@ func (d *driver) run(ctx context.Context) error {
 	if err := d.phase(ctx, PhaseIronic, d.ironicHandover); err != nil {
 		return err
 	}
+	if o.IronicURL != "" {
+		// The source's Ironic is gone now: whatever answers on the VIP is the target's.
+		if err := d.phase(ctx, PhaseIronicAPI, func(ctx context.Context) (string, error) { return d.checkIronicAPI(ctx, "before the move") }); err != nil {
+			return err
+		}
+	}
 	if err := d.phase(ctx, PhaseHosts, d.hostHandover); err != nil {
 		return err
 	}

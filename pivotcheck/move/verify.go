@@ -216,6 +216,12 @@ func (d *driver) verify(ctx context.Context) (string, error) {
 	if len(problems) > 0 {
 		return "", fmt.Errorf("%s", strings.Join(problems, "; "))
 	}
+	if d.opts.IronicURL != "" {
+		// Hand no host to a BMO whose Ironic does not answer: they stay paused.
+		if _, err := d.checkIronicAPI(ctx, "after the move (hosts left paused)"); err != nil {
+			return "", err
+		}
+	}
 	// Everything is in place: hand the hosts to the target BMO.
 	var mine []*bmov1alpha1.BareMetalHost
 	var unpaused []string
@@ -243,48 +249,9 @@ func (d *driver) verify(ctx context.Context) (string, error) {
 		if err := d.waitForHosts(ctx, unpaused, expect); err != nil {
 			return "", err
 		}
-		detail += ", every host's status restored"
+		detail += ", every host adopted by the target's BMO"
 	}
 	return detail, nil
-}
-
-func (d *driver) waitForHosts(ctx context.Context, names []string, expect map[string]bmov1alpha1.BareMetalHostStatus) error {
-	pending := map[string]bool{}
-	for _, n := range names {
-		pending[n] = true
-	}
-	err := d.poll(ctx, d.opts.HostTimeout, func() (bool, error) {
-		hosts := &bmov1alpha1.BareMetalHostList{}
-		if err := d.dst.List(ctx, hosts, client.InNamespace(d.opts.Namespace)); err != nil {
-			return false, fmt.Errorf("listing target BareMetalHosts: %w", err)
-		}
-		var failed []string
-		for i := range hosts.Items {
-			h := &hosts.Items[i]
-			if !pending[h.Name] {
-				continue
-			}
-			done, bad := hostWaitVerdict(h, expect[h.Name])
-			if bad != "" {
-				failed = append(failed, bad)
-			}
-			if done {
-				delete(pending, h.Name)
-			}
-		}
-		if len(failed) > 0 {
-			return false, fmt.Errorf("%s", strings.Join(failed, "; "))
-		}
-		return len(pending) == 0, nil
-	})
-	if err != nil {
-		var left []string
-		for n := range pending {
-			left = append(left, n)
-		}
-		return fmt.Errorf("waiting for the target BMO to restore host status (pending: %s): %w", strings.Join(left, ", "), err)
-	}
-	return nil
 }
 
 // dryRun runs only reads: preflight, clusterctl's dry-run plan, and what

@@ -615,12 +615,8 @@ func checkIronic(s *Snapshot) []Finding {
 		}
 	}
 	if p := s.IronicProbe; p != nil {
-		r := ref("", "URL", "", p.URL)
-		switch {
-		case p.Err != nil:
-			out = append(out, finding(IronicAPI, SeverityError, r, fmt.Sprintf("Ironic API %s did not answer: %v", p.URL, p.Err)))
-		case p.Status != 200 && p.Status != 401:
-			out = append(out, finding(IronicAPI, SeverityError, r, fmt.Sprintf("Ironic API %s answered HTTP %d, expected 401 (auth enforced) or 200", p.URL, p.Status)))
+		if problem := p.Problem(); problem != "" {
+			out = append(out, finding(IronicAPI, SeverityError, ref("", "URL", "", p.URL), problem))
 		}
 	}
 	return out

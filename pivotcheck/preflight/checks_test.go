@@ -1,10 +1,7 @@
 package preflight
 
 import (
-	"context"
 	"errors"
-	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -423,21 +420,6 @@ func TestContainerEnvPrecedence(t *testing.T) {
 	env := podenv.Resolve(c, "n", cms)
 	require.Equal(t, vip{IP: "10.0.0.1", Interface: "eth1", VirtualIPs: "10.0.0.1,eth1"}, vipOf(env))
 	require.Empty(t, podenv.Resolve(c, "other", cms)["PROVISIONING_INTERFACE"])
-}
-
-func TestProbeIronic(t *testing.T) {
-	var path string
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		path = r.URL.Path
-		w.WriteHeader(http.StatusUnauthorized)
-	}))
-	defer srv.Close()
-	for _, u := range []string{srv.URL, srv.URL + "/", srv.URL + "/v1", srv.URL + "/v1/nodes"} {
-		p := probeIronic(context.Background(), u)
-		require.NoError(t, p.Err)
-		require.Equal(t, 401, p.Status)
-		require.Equal(t, "/v1/nodes", path)
-	}
 }
 
 // ---- 7 ----

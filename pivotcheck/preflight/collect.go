@@ -2,12 +2,9 @@ package preflight
 
 import (
 	"context"
-	"crypto/tls"
 	"fmt"
-	"net/http"
 	"strings"
 	"sync"
-	"time"
 
 	bmov1alpha1 "github.com/metal3-io/baremetal-operator/apis/metal3.io/v1alpha1"
 	"golang.org/x/sync/errgroup"
@@ -60,7 +57,7 @@ func Collect(ctx context.Context, opts Options) (*Snapshot, error) {
 		planWG.Add(1)
 		go func() {
 			defer planWG.Done()
-			snap.IronicProbe = probeIronic(ctx, opts.IronicURL)
+			snap.IronicProbe = ironic.ProbeAPI(ctx, opts.IronicURL)
 		}()
 	}
 
@@ -396,48 +393,4 @@ func relevantCRD(crd *apiextensionsv1.CustomResourceDefinition) bool {
 		return crd.Spec.Names.Kind == "BareMetalHost" || crd.Spec.Names.Kind == "HardwareData"
 	}
 	return false
-}
-
-// probeIronic calls GET <url>/v1/nodes once. Ironic answers 401 without a
-// token (Metal3 CI's post-move check) and 200 with auth disabled.
-func probeIronic(ctx context.Context, url string) *Probe {
-	u := strings.TrimRight(url, "/")
-	switch {
-	case strings.HasSuffix(u, "/v1/nodes"):
-	case strings.HasSuffix(u, "/v1"):
-		u += "/nodes"
-	default:
-		u += "/v1/nodes"
-	}
-	p := &Probe{URL: u}
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
-	if err != nil {
-		p.Err = fmt.Errorf("building request for %s: %w", u, err)
-		return p
-	}
-	resp, err := ironicHTTPClient.Do(req)
-	if err != nil {
-		p.Err = err
-		return p
-	}
-	_ = resp.Body.Close()
-	p.Status = resp.StatusCode
-	return p
-}
-
-// ironicHTTPClient does not follow redirects: the VIP itself must answer.
-// It skips certificate verification on purpose: Metal3's Ironic usually has
-// a self-signed certificate, the probe sends no credentials and only reads
-// the status code to prove the VIP answers.
-var ironicHTTPClient = &http.Client{
-	Timeout: 10 * time.Second,
-	CheckRedirect: func(*http.Request, []*http.Request) error {
-		return http.ErrUseLastResponse
-	},
-	Transport: &http.Transport{
-		Proxy:           http.ProxyFromEnvironment,
-		TLSClientConfig: &tls.Config{InsecureSkipVerify: true}, //nolint:gosec // reachability probe, see above
-	},
 }
