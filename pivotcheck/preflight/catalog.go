@@ -38,6 +38,7 @@ const (
 	HostForeignPause  = "host-foreign-pause"
 	StatusInvalid     = "status-annotation-invalid"
 	StatusMissing     = "status-annotation-missing"
+	BlockMove         = "block-move"
 	IronicSource      = "ironic-source-running"
 	IronicTarget      = "ironic-target"
 	KeepalivedTarget  = "keepalived-target"
@@ -78,6 +79,7 @@ var Catalog = []Check{
 	{HostForeignPause, 5, "A consumed host is paused by someone other than CAPM3: CAPM3 will never write its status annotation, so the target would re-provision the live node.", "Remove the pause annotation (or replace it with a status annotation written by `pivotcheck move`)."},
 	{StatusInvalid, 5, "An existing `baremetalhost.metal3.io/status` annotation does not parse into the target BMO's BareMetalHostStatus (unknown fields, servicing, a bad operational status or error type): the target's webhook rejects it.", "Remove the annotation and let CAPM3 / `pivotcheck move` rewrite it."},
 	{StatusMissing, 5, "A host will get no status annotation from CAPM3 (not consumed; warning: `pivotcheck move` writes it, plain clusterctl move loses its status). For consumed hosts (info) CAPM3 writes it when the move pauses the Cluster; a consumed host already paused by CAPM3 without it is an error (CAPM3 only annotates hosts it pauses itself).", "Use `pivotcheck move`, which writes it, or accept re-inspection."},
+	{BlockMove, 5, "An object carries `clusterctl.cluster.x-k8s.io/block-move`, for which clusterctl waits (about 6 minutes at most) before it copies anything. On consumed hosts (info) it is CAPM3 ≥ 1.14's: set on every host that is not paused, removed once CAPM3 paused the host and wrote its status annotation when the move pauses the Cluster, also when `pivotcheck move` paused the host first. An error when no CAPM3 runs in the source to remove it; a warning on any other object.", "Keep CAPM3 running in the source until the move is over; on other objects, find who set it and wait for them to remove it."},
 	{IronicSource, 6, "Ironic still runs in the source: two Ironic/dnsmasq/keepalived instances on one provisioning network fight over the VIP and DHCP.", "Run the exact command in the finding."},
 	{IronicTarget, 6, "No Ironic runs in the target.", "Deploy Ironic in the target (BMO's ironic-deployment with the keepalived component, or IrSO)."},
 	{KeepalivedTarget, 6, "The target's Ironic has no keepalived container, or its VIP settings (PROVISIONING_IP+PROVISIONING_INTERFACE or KEEPALIVED_VIRTUAL_IPS) are incomplete.", "Add BMO's components/keepalived and its ConfigMap settings."},
