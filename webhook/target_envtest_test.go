@@ -15,6 +15,7 @@ import (
 	bmov1alpha1 "github.com/metal3-io/baremetal-operator/apis/metal3.io/v1alpha1"
 	"github.com/stretchr/testify/require"
 	corev1 "k8s.io/api/core/v1"
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -95,9 +96,15 @@ func guardPair(t testing.TB) (*testenv.Pair, *running, *guardCalls) {
 		t.Skip("needs envtest; skipped with -short")
 	}
 	t.Setenv("HOME", t.TempDir()) // clusterctl writes its config folder there
+	// CAPM3 1.14's Metal3DataTemplate CRD on both sides, so both the 1.13
+	// and the 1.14 fixture move in full.
+	label := func(c *apiextensionsv1.CustomResourceDefinition) {
+		testenv.LabelLikeClusterctl(c)
+		testenv.LikeCAPM3v114(c)
+	}
 	p, err := testenv.StartPair(context.Background(),
-		testenv.Options{Name: "guard-source", LabelCRD: testenv.LabelLikeClusterctl},
-		testenv.Options{Name: "guard-target", LabelCRD: testenv.LabelLikeClusterctl, WebhookPaths: []string{targetManifestsPath}})
+		testenv.Options{Name: "guard-source", LabelCRD: label},
+		testenv.Options{Name: "guard-target", LabelCRD: label, WebhookPaths: []string{targetManifestsPath}})
 	require.NoError(t, err)
 	t.Cleanup(func() { require.NoError(t, p.Stop()) })
 	calls := &guardCalls{counts: map[string]int{}}
@@ -297,6 +304,28 @@ func TestTargetGuard(t *testing.T) {
 		require.True(t, h.Spec.ConsumerRef != nil)
 		require.NotContains(t, h.Annotations, bmov1alpha1.StatusAnnotation,
 			"the consumed host arrived without status: the target's BMO would register it from scratch")
+	})
+
+	t.Run("CAPM3 1.14 closes the race: nothing to refuse", func(t *testing.T) {
+		// CAPM3 1.14 blocks the move until it has paused and annotated each
+		// consumed host, so clusterctl copies no host without its status.
+		const ns = "race-114"
+		rctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		res, err := fixture.Build(ctx, p.Bootstrap.Client, fixture.Options{Namespace: ns, ControlPlane: 2, Workers: 1, CAPM3v114: true})
+		require.NoError(t, err)
+		fixture.RunCAPM3v114(rctx, p.Bootstrap.Client, ns, 100*time.Millisecond, func(err error) { t.Logf("CAPM3 1.14 stand-in: %v", err) })
+		snap := calls.snapshot()
+		require.NoError(t, mover.Move(ctx, mover.Options{From: kubeTarget(p.Bootstrap), To: kubeTarget(p.Target), Namespace: ns, Log: logr.Discard()}))
+		require.Equal(t, map[string]int{"allowed " + webhook.ReasonStatusCarried: 3}, calls.since(snap), "every host judged once, none refused")
+		var hosts bmov1alpha1.BareMetalHostList
+		require.NoError(t, p.Target.Client.List(ctx, &hosts, client.InNamespace(ns)))
+		require.Len(t, hosts.Items, len(res.Hosts))
+		for _, h := range hosts.Items {
+			require.Equal(t, fixture.CAPM3PauseVal, h.Annotations[bmov1alpha1.PausedAnnotation], h.Name)
+			require.Contains(t, h.Annotations, bmov1alpha1.StatusAnnotation, h.Name)
+			require.NotContains(t, h.Annotations, fixture.BlockMoveAnnotation, h.Name)
+		}
 	})
 
 	t.Run("fails closed while the guard is down", func(t *testing.T) {
