@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 
 	bmov1alpha1 "github.com/metal3-io/baremetal-operator/apis/metal3.io/v1alpha1"
@@ -245,8 +247,9 @@ func (d *driver) verify(ctx context.Context) (string, error) {
 		return "", err
 	}
 	detail := fmt.Sprintf("%d objects in the target exactly once, none left in the source, %d Cluster(s) unpaused, %d host(s) handed to the target BMO", len(d.plan), len(cls.Items), len(unpaused))
-	if d.opts.WaitForHosts && len(unpaused) > 0 {
-		if err := d.waitForHosts(ctx, unpaused, expect); err != nil {
+	if d.opts.WaitForHosts && len(expect) > 0 {
+		// Every host that arrived with its status, also those CAPM3 unpauses itself.
+		if err := d.waitForHosts(ctx, slices.Sorted(maps.Keys(expect)), expect); err != nil {
 			return "", err
 		}
 		detail += ", every host adopted by the target's BMO"
