@@ -477,7 +477,7 @@ func checkHosts(s *Snapshot) []Finding {
 			}
 			msg := fmt.Sprintf("BareMetalHost %s/%s %s", h.Namespace, h.Name, hz.Detail)
 			if hz.Reason == hostsafety.NoStatusAnnotation {
-				msg += ": CAPM3 writes it when the move pauses the Cluster (CAPM3 ≤ 1.13 may race clusterctl's copy; `pivotcheck move` closes the race)"
+				msg += ": CAPM3 writes it when the move pauses the Cluster (CAPM3 ≤ 1.13 may race clusterctl's copy; `pivotcheck move` closes the race, and the target guard of config/target turns it into a retry)"
 			}
 			out = append(out, finding(m.id, m.sev, hostRef(h), msg))
 		}
