@@ -86,9 +86,10 @@ func newMoveLikeCommand(name string, back bool) *cobra.Command {
 		Short: short,
 		Long: short + `.
 
-Phases: preflight, ironic-handover, owner-repair (--fix-owners), host-handover
-(status annotation + pause pivotcheck.dev/move on every BareMetalHost), backup,
-move (clusterctl), verify (+ --wait-for-hosts), then the report. Exit 0 only
+Phases: preflight, owner-repair (--fix-owners), ironic-handover, ironic-api
+(--ironic-url), host-handover (status annotation + pause pivotcheck.dev/move on
+every BareMetalHost), backup, move (clusterctl), verify (+ --wait-for-hosts:
+every host adopted by the target's BMO), then the report. Exit 0 only
 when the move completed and was verified. On failure the exact --resume
 command is printed.` + backNote(back),
 		Example: moveExample(name),
