@@ -12,6 +12,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	sigsjson "sigs.k8s.io/json"
 	kyaml "sigs.k8s.io/kustomize/kyaml/yaml"
+
+	"github.com/pivotcheck/pivotcheck/internal/bmo"
 )
 
 // The typed function config.
@@ -119,14 +121,33 @@ type Config struct {
 }
 
 func defaultRules() []LabelRule {
-	return []LabelRule{
-		{Group: "infrastructure.cluster.x-k8s.io", Kind: "Metal3*", Labels: map[string]string{LabelClusterctl: "", LabelProvider: "infrastructure-metal3"}},
-		{Group: "ipam.metal3.io", Labels: map[string]string{LabelClusterctl: "", LabelProvider: "ipam-metal3"}},
-		// No provider label on BMO CRDs: `clusterctl delete --include-crd`
-		// would then delete the BareMetalHost CRD and every host with it.
-		{Group: "metal3.io", Kind: "BareMetalHost", Labels: map[string]string{LabelClusterctl: "", LabelMove: "", LabelMoveHierarchy: ""}},
-		{Group: "metal3.io", Kind: "HardwareData", Labels: map[string]string{LabelClusterctl: "", LabelMove: ""}},
+	rules := []LabelRule{
+		// CAPM3 1.14 ships this CRD with the move label itself: templates are
+		// shared by Clusters and no longer owned by one (spec.clusterName is
+		// deprecated). The label moves every template on any CAPM3 version.
+		{Group: infraGroup, Kind: kindM3DT, Labels: map[string]string{LabelClusterctl: "", LabelMove: "", LabelProvider: "infrastructure-metal3"}},
+		{Group: infraGroup, Kind: "Metal3*", Labels: map[string]string{LabelClusterctl: "", LabelProvider: "infrastructure-metal3"}},
+		{Group: ipamGroup, Labels: map[string]string{LabelClusterctl: "", LabelProvider: "ipam-metal3"}},
 	}
+	// BMO kinds, as internal/bmo decides them from BMO's controllers: every
+	// kind that holds user intent moves with its host; the two BMO rebuilds
+	// in the target get an explicit rule without labels, so the catch-all
+	// below does not label them. No provider label on any BMO CRD:
+	// `clusterctl delete --include-crd` would then delete the BareMetalHost
+	// CRD and every host with it.
+	for _, k := range bmo.Kinds {
+		rules = append(rules, LabelRule{Group: bmoGroup, Kind: k.Kind, Labels: labelSet(k.Labels)})
+	}
+	// A metal3.io kind this release does not know (a newer BMO) moves too.
+	return append(rules, LabelRule{Group: bmoGroup, Labels: labelSet(bmo.UnknownKindLabels)})
+}
+
+func labelSet(keys []string) map[string]string {
+	m := make(map[string]string, len(keys))
+	for _, k := range keys {
+		m[k] = ""
+	}
+	return m
 }
 
 func defaultSelector() IronicSelector {

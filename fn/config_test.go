@@ -66,7 +66,7 @@ func TestParseConfigDefaults(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
-		if c.Keepalived.Image != DefaultKeepalivedImage || len(c.rules) != 4 || c.Labels.Disabled || c.Keepalived.Disabled || c.Owners.Disabled {
+		if c.Keepalived.Image != DefaultKeepalivedImage || len(c.rules) != len(defaultRules()) || c.Labels.Disabled || c.Keepalived.Disabled || c.Owners.Disabled {
 			t.Errorf("%s: not the defaults: %+v", name, c)
 		}
 	}
@@ -94,5 +94,56 @@ func TestProvisioningIPs(t *testing.T) {
 		} else if err != nil && !strings.Contains(err.Error(), "provisioningIP") {
 			t.Errorf("%q: error does not name the field: %v", ip, err)
 		}
+	}
+}
+
+// The default rules label every metal3.io kind as internal/bmo decides,
+// leave the two BMO regenerates alone, move an unknown future kind, and put
+// the move label on the Metal3DataTemplate CRD as CAPM3 1.14 ships it.
+func TestDefaultRulesBMOKinds(t *testing.T) {
+	rules := defaultRules()
+	for kind, want := range map[string][]string{
+		"BareMetalHost":          {LabelClusterctl, LabelMove, LabelMoveHierarchy},
+		"HardwareData":           {LabelClusterctl, LabelMove},
+		"HostFirmwareSettings":   {LabelClusterctl, LabelMove},
+		"HostFirmwareComponents": {LabelClusterctl, LabelMove},
+		"HostUpdatePolicy":       {LabelClusterctl, LabelMove},
+		"DataImage":              {LabelClusterctl, LabelMove},
+		"BMCEventSubscription":   {LabelClusterctl, LabelMove},
+		"HostClaim":              {LabelClusterctl, LabelMove},
+		"HostDeployPolicy":       {LabelClusterctl, LabelMove},
+		"PreprovisioningImage":   nil,
+		"FirmwareSchema":         nil,
+		"HostSomethingNew":       {LabelClusterctl, LabelMove},
+	} {
+		r := matchRule(rules, "metal3.io", kind)
+		if r == nil {
+			t.Fatalf("%s: no rule", kind)
+		}
+		var got []string
+		for k := range r.Labels {
+			got = append(got, k)
+		}
+		if len(got) != len(want) {
+			t.Errorf("%s: labels %v, want %v", kind, got, want)
+		}
+		for _, k := range want {
+			if _, ok := r.Labels[k]; !ok {
+				t.Errorf("%s: no %s", kind, k)
+			}
+		}
+		if _, ok := r.Labels[LabelProvider]; ok {
+			t.Errorf("%s: a provider label on a BMO CRD", kind)
+		}
+	}
+	dt := matchRule(rules, "infrastructure.cluster.x-k8s.io", "Metal3DataTemplate")
+	if _, ok := dt.Labels[LabelMove]; !ok {
+		t.Errorf("Metal3DataTemplate: no move label: %v", dt.Labels)
+	}
+	if m := matchRule(rules, "infrastructure.cluster.x-k8s.io", "Metal3Machine"); m.Labels[LabelProvider] != "infrastructure-metal3" {
+		t.Errorf("Metal3Machine: %v", m.Labels)
+	}
+	if _, ok := matchRule(rules, "infrastructure.cluster.x-k8s.io", "Metal3Machine").Labels[LabelMove]; ok {
+		t.Error("Metal3Machine must not be force-moved: it follows its Machine")
 	}
 }

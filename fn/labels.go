@@ -3,6 +3,8 @@ package fn
 import (
 	"sort"
 	"strings"
+
+	"github.com/pivotcheck/pivotcheck/internal/bmo"
 )
 
 const bmoGroup = "metal3.io"
@@ -82,9 +84,9 @@ func labelCRDs(cfg *Config, objs []*object, rs *results) {
 			case !o.setLabel(k, want):
 				rs.err(o, "metadata.labels", "cannot set label %s: metadata.labels is not a mapping", k)
 			case ok:
-				rs.info(o, field, "changed label %s from %q to %q: %s", k, have, want, why(k))
+				rs.info(o, field, "changed label %s from %q to %q: %s", k, have, want, whyFor(group, kind, k))
 			default:
-				rs.info(o, field, "added label %s=%q: %s", k, want, why(k))
+				rs.info(o, field, "added label %s=%q: %s", k, want, whyFor(group, kind, k))
 			}
 		}
 		if group == bmoGroup {
@@ -93,6 +95,19 @@ func labelCRDs(cfg *Config, objs []*object, rs *results) {
 			}
 		}
 	}
+}
+
+// whyFor is why(k), plus for a BMO kind why that kind has to move.
+func whyFor(group, kind, k string) string {
+	w := why(k)
+	switch {
+	case group == bmoGroup && (k == LabelMove || k == LabelMoveHierarchy):
+		p, _ := bmo.Policy(kind)
+		w += " (" + kind + ": " + p.Why + ")"
+	case group == infraGroup && kind == kindM3DT && k == LabelMove:
+		w += " (Metal3DataTemplate: a template may be shared by Clusters, so since CAPM3 1.14 none owns it and its CRD ships with this label)"
+	}
+	return w
 }
 
 func why(k string) string {
@@ -111,11 +126,13 @@ type crdInfo struct {
 	moved bool
 	// discovered: clusterctl move lists objects of the kind at all.
 	discovered bool
+	// specRequired are the fields the storage version's schema requires in spec.
+	specRequired map[string]bool
 }
 
 func readCRD(o *object) (string, string, *crdInfo) {
 	group, kind := crdGroupKind(o)
-	info := &crdInfo{served: map[string]bool{}}
+	info := &crdInfo{served: map[string]bool{}, specRequired: map[string]bool{}}
 	for _, v := range items(path(o.node, "spec", "versions")) {
 		name := str(get(v, "name"))
 		if name == "" {
@@ -126,6 +143,10 @@ func readCRD(o *object) (string, string, *crdInfo) {
 		}
 		if str(get(v, "storage")) == "true" {
 			info.storage = name
+			info.specRequired = map[string]bool{}
+			for _, f := range items(path(v, "schema", "openAPIV3Schema", "properties", "spec", "required")) {
+				info.specRequired[str(f)] = true
+			}
 		}
 	}
 	_, move := o.label(LabelMove)

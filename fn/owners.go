@@ -159,7 +159,7 @@ func repairOwners(cfg *Config, objs []*object, idx *index, rs *results) {
 	// Pass 4: data templates get their cluster; their pools follow.
 	for _, o := range objs {
 		if o.group == infraGroup && o.kind == kindM3DT {
-			c := fixClusterName(o, st, rs)
+			c := fixDataTemplate(o, st, rs)
 			for _, pool := range poolRefs(get(o.node, "spec")) {
 				t := idx.get(ipamGroup, kindIPPool, o.namespace, pool)
 				if t == nil {
@@ -183,6 +183,40 @@ func repairOwners(cfg *Config, objs []*object, idx *index, rs *results) {
 		}
 		fixOwnerReferences(cfg, o, st, rs)
 	}
+}
+
+// fixDataTemplate makes a Metal3DataTemplate move. CAPM3 1.14 deprecated
+// spec.clusterName (a template may be shared by Clusters, so no Cluster owns
+// it any more) and labels the CRD with the move label instead; the default
+// rules give the CRD that label on every version. So the deprecated field is
+// written only where the bundle's CRD still requires it (CAPM3 ≤ 1.13's
+// schema); otherwise the CRD's move label does the job, or, with no CRD in
+// the bundle to carry it, the object's own move label. It returns the one
+// Cluster that uses the template ("" when none or several), for its pools.
+func fixDataTemplate(o *object, st *ownerState, rs *results) string {
+	spec := get(o.node, "spec")
+	info := st.idx.crds[groupKind{o.group, o.kind}]
+	if c := str(get(spec, "clusterName")); c != "" || (info != nil && info.specRequired["clusterName"]) {
+		return fixClusterName(o, st, rs)
+	}
+	users := st.users[o]
+	single := ""
+	if len(users) == 1 {
+		for c := range users {
+			single = c
+		}
+	}
+	if st.isReachable(o) {
+		st.reachable[o] = true
+		return single
+	}
+	if o.setLabel(LabelMove, "") {
+		st.reachable[o] = true
+		rs.info(o, "metadata.labels."+LabelMove, "added label %s=\"\": no Metal3DataTemplate CRD in the bundle carries it, and spec.clusterName is deprecated since CAPM3 1.14 (it no longer makes a Cluster the owner), so clusterctl move would leave the template behind", LabelMove)
+	} else {
+		rs.err(o, "metadata.labels", "cannot add label %s: metadata.labels is not a mapping", LabelMove)
+	}
+	return single
 }
 
 // fixClusterName handles a Metal3DataTemplate or IPPool: an empty

@@ -49,6 +49,7 @@ type moveFlags struct {
 	waitForHosts      bool
 	hostTimeout       time.Duration
 	deleteSourceBMO   bool
+	ironicURL         string
 }
 
 func (f *moveFlags) register(cmd *cobra.Command) {
@@ -66,7 +67,8 @@ func (f *moveFlags) register(cmd *cobra.Command) {
 	fl.BoolVar(&f.dryRun, "dry-run", false, "print the plan and the exact object list; change nothing")
 	fl.BoolVar(&f.resume, "resume", false, "resume a failed move (use the command printed by the failure)")
 	fl.StringVar(&f.clusterctl, "clusterctl", "", "path of a clusterctl binary to run instead of the built-in v1.13.6 library")
-	fl.BoolVar(&f.waitForHosts, "wait-for-hosts", false, "after the move, wait until the target BMO restored every host's status")
+	fl.BoolVar(&f.waitForHosts, "wait-for-hosts", false, "after the move, wait until the target's BMO adopted every host (status restored, re-registered with the target's Ironic, operationalStatus OK)")
+	fl.StringVar(&f.ironicURL, "ironic-url", "", "the target's Ironic API (its VIP, e.g. https://172.22.0.2:6385): GET /v1/nodes must answer 401 or 200 after the Ironic hand-over and again after the move, before hosts are unpaused")
 	fl.DurationVar(&f.hostTimeout, "host-timeout", 15*time.Minute, "with --wait-for-hosts: how long to wait")
 	fl.BoolVar(&f.deleteSourceBMO, "delete-source-bmo", false, "delete the source BMO Deployment after a verified move")
 }
@@ -89,11 +91,12 @@ func newMoveLikeCommand(name string, back bool) *cobra.Command {
 Phases: preflight, checks (read-only: every host hand-over patch in a
 server-side dry run, the Ironic hand-over decided), owner-repair
 (--fix-owners), host-handover (status annotation + pause pivotcheck.dev/move
-on every BareMetalHost), backup, ironic-handover, move (clusterctl), verify
-(+ --wait-for-hosts), then the report. Everything that can refuse runs
-before the source Ironic is stopped. Exit 0 only when the move completed
-and was verified. On failure the exact --resume command is printed;
-SIGINT/SIGTERM end the run within seconds with the same report.` + backNote(back),
+on every BareMetalHost), backup, ironic-handover, ironic-api (--ironic-url),
+move (clusterctl), verify (+ --wait-for-hosts: every host adopted by the
+target's BMO), then the report. Everything that can refuse runs before the
+source Ironic is stopped. Exit 0 only when the move completed and was
+verified. On failure the exact --resume command is printed; SIGINT/SIGTERM
+end the run within seconds with the same report.` + backNote(back),
 		Example: moveExample(name),
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -183,8 +186,8 @@ func (f *moveFlags) options(cmd *cobra.Command, name string, back bool) (move.Op
 		IronicGoneTimeout: f.ironicGoneTimeout, TargetIronicTimeout: f.targetIronicWait,
 		FixOwners: f.fixOwners, BackupDir: f.backupDir, DryRun: f.dryRun, Resume: f.resume,
 		Clusterctl: f.clusterctl, WaitForHosts: f.waitForHosts, HostTimeout: f.hostTimeout,
-		DeleteSourceBMO: f.deleteSourceBMO,
-		Out:             out, Terminal: isTerminal(out),
+		DeleteSourceBMO: f.deleteSourceBMO, IronicURL: f.ironicURL,
+		Out: out, Terminal: isTerminal(out),
 		Log:           ctrl.Log.WithName(name),
 		ResumeCommand: resumeCommand(cmd, name, f.backupDir),
 	}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/manager"
 
 	"github.com/pivotcheck/pivotcheck/internal/ironic"
 	"github.com/pivotcheck/pivotcheck/internal/kube"
@@ -19,6 +20,7 @@ func newWebhookCommand() *cobra.Command {
 		target     kube.Target
 		ironicArgs []string
 		tlsMin     string
+		mode       string
 	)
 	cmd := &cobra.Command{
 		Use:   "webhook",
@@ -29,6 +31,13 @@ delete-for-move of Metal3 objects while a BareMetalHost of the namespace is
 mid-operation or Ironic still runs in the cluster. Install it with
 kubectl apply -k config/webhook (needs cert-manager).
 
+With --mode target it serves the target guard instead, for the cluster a move
+copies into (kubectl apply -k config/target): it refuses to create a consumed
+or externally provisioned BareMetalHost without a restorable
+baremetalhost.metal3.io/status annotation, so a plain clusterctl move retries
+until CAPM3 has annotated the source host instead of copying a host the
+target's BMO would re-provision. It reads nothing from the cluster.
+
 Preflight for free:
   kubectl patch cluster NAME --type merge -p '{"spec":{"paused":true}}' --dry-run=server
 Bypass (at your own risk):
@@ -37,9 +46,14 @@ Bypass (at your own risk):
 		Example: `  # in the cluster (what config/webhook deploys)
   pivotcheck webhook --cert-dir /tmp/k8s-webhook-server/serving-certs
   # on a workstation against a bootstrap cluster, with one extra Ironic workload
-  pivotcheck webhook --kubeconfig bootstrap.kubeconfig --cert-dir ./certs --ironic metal3/my-ironic`,
+  pivotcheck webhook --kubeconfig bootstrap.kubeconfig --cert-dir ./certs --ironic metal3/my-ironic
+  # the target guard (what config/target deploys)
+  pivotcheck webhook --mode target --cert-dir /tmp/k8s-webhook-server/serving-certs`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if mode != webhook.ModeBootstrap && mode != webhook.ModeTarget {
+				return fmt.Errorf("--mode %q: use %s (the bootstrap cluster) or %s (the cluster a move copies into)", mode, webhook.ModeBootstrap, webhook.ModeTarget)
+			}
 			o.Workloads = append([]ironic.Workload(nil), ironic.DefaultWorkloads...)
 			for _, a := range ironicArgs {
 				w, err := ironic.ParseWorkload(a)
@@ -64,11 +78,17 @@ Bypass (at your own risk):
 				return err
 			}
 			o.Log = ctrl.Log.WithName("webhook")
-			mgr, _, err := webhook.NewManager(cfg, o)
+			var mgr manager.Manager
+			switch mode {
+			case webhook.ModeBootstrap:
+				mgr, _, err = webhook.NewManager(cfg, o)
+			case webhook.ModeTarget:
+				mgr, _, err = webhook.NewTargetManager(cfg, o)
+			}
 			if err != nil {
 				return err
 			}
-			o.Log.Info("starting", "port", o.Port, "certDir", o.CertDir, "metrics", o.MetricsBindAddress, "probes", o.HealthProbeBindAddress)
+			o.Log.Info("starting", "mode", mode, "port", o.Port, "certDir", o.CertDir, "metrics", o.MetricsBindAddress, "probes", o.HealthProbeBindAddress)
 			if err := mgr.Start(ctrl.SetupSignalHandler()); err != nil {
 				return fmt.Errorf("running webhook: %w", err)
 			}
@@ -76,6 +96,7 @@ Bypass (at your own risk):
 		},
 	}
 	fl := cmd.Flags()
+	fl.StringVar(&mode, "mode", webhook.ModeBootstrap, "bootstrap: gate clusterctl move's pause and deletes in the source; target: refuse hosts that would arrive without their status in the target")
 	fl.StringVar(&o.Host, "host", "", "address the webhook server binds to (empty: all)")
 	fl.IntVar(&o.Port, "port", 9443, "port the webhook server serves on")
 	fl.StringVar(&o.CertDir, "cert-dir", "/tmp/k8s-webhook-server/serving-certs", "folder with the serving certificate and key (cert-manager's Secret mounted here)")

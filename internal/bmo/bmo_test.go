@@ -1,6 +1,8 @@
 package bmo
 
 import (
+	"context"
+	"os"
 	"strings"
 	"testing"
 
@@ -8,7 +10,11 @@ import (
 	"github.com/stretchr/testify/require"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/yaml"
+
+	"github.com/pivotcheck/pivotcheck/internal/upstream"
 )
 
 func TestParseVersion(t *testing.T) {
@@ -183,4 +189,43 @@ func TestIronicEndpoint(t *testing.T) {
 
 	_, ok = IronicEndpoint(nil, nil)
 	require.False(t, ok)
+}
+
+// Every metal3.io CRD BMO v0.13.2 ships (read from its module) has a
+// policy, so no kind falls to the unknown-kind default by accident; each
+// one either moves with clusterctl labels or is regenerated.
+func TestKindPolicies(t *testing.T) {
+	files, err := upstream.BMOCRDs(context.Background())
+	require.NoError(t, err)
+	var apiKinds []string
+	for _, f := range files {
+		raw, err := os.ReadFile(f)
+		require.NoError(t, err)
+		crd := &apiextensionsv1.CustomResourceDefinition{}
+		require.NoError(t, yaml.Unmarshal(raw, crd))
+		if crd.Kind == "CustomResourceDefinition" && crd.Spec.Group == Group {
+			apiKinds = append(apiKinds, crd.Spec.Names.Kind)
+		}
+	}
+	require.Len(t, apiKinds, 11, "BMO v0.13.2 ships 11 metal3.io CRDs")
+	for _, k := range apiKinds {
+		p, known := Policy(k)
+		require.True(t, known, k)
+		if p.Regenerated {
+			require.Empty(t, p.Labels, k)
+			require.False(t, MustMove(k), k)
+			continue
+		}
+		require.Contains(t, p.Labels, LabelClusterctl, k)
+		require.Contains(t, p.Labels, LabelMove, k)
+		require.True(t, MustMove(k), k)
+		require.NotEmpty(t, p.Why, k)
+	}
+	require.Len(t, Kinds, len(apiKinds))
+	p, known := Policy("SomeFutureKind")
+	require.False(t, known)
+	require.Equal(t, UnknownKindLabels, p.Labels)
+	require.True(t, MustMove("SomeFutureKind"))
+	bmh, _ := Policy("BareMetalHost")
+	require.Contains(t, bmh.Labels, LabelMoveHierarchy)
 }

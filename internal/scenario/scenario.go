@@ -65,7 +65,7 @@ func StartPair(ctx context.Context, bootstrap, target testenv.Options) (*testenv
 func InstallManagement(ctx context.Context, c *testenv.Cluster) error {
 	m := fixture.Management{
 		Ironic: ptr.To(int32(1)), Keepalived: true, BMOVersion: fixture.BMODefaultVersion,
-		Providers: fixture.CAPIProviders(), Lab: true,
+		CAPM3Version: "v1.13.2", Providers: fixture.CAPIProviders(), Lab: true,
 	}
 	if err := fixture.InstallManagement(ctx, c.Client, m); err != nil {
 		return fmt.Errorf("installing Metal3's management components on %s: %w", c.Name, err)
@@ -73,7 +73,10 @@ func InstallManagement(ctx context.Context, c *testenv.Cluster) error {
 	if err := WaitAvailable(ctx, c, fixture.BMONamespace, fixture.IronicName, 90*time.Second); err != nil {
 		return err
 	}
-	return WaitAvailable(ctx, c, fixture.BMONamespace, fixture.BMOName, 90*time.Second)
+	if err := WaitAvailable(ctx, c, fixture.BMONamespace, fixture.BMOName, 90*time.Second); err != nil {
+		return err
+	}
+	return WaitAvailable(ctx, c, fixture.CAPM3Namespace, fixture.CAPM3Name, 90*time.Second)
 }
 
 // WaitAvailable waits until the Deployment controller reports ns/name

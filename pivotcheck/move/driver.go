@@ -224,10 +224,17 @@ func (d *driver) run(ctx context.Context) error {
 	} else {
 		d.skip(PhaseOwners, "--fix-owners not set")
 	}
-	for _, p := range []struct {
+	type step struct {
 		name string
 		f    func(context.Context) (string, error)
-	}{{PhaseHosts, d.hostHandover}, {PhaseBackup, d.backup}, {PhaseIronic, d.ironicHandover}, {PhaseMove, d.move}} {
+	}
+	steps := []step{{PhaseHosts, d.hostHandover}, {PhaseBackup, d.backup}, {PhaseIronic, d.ironicHandover}}
+	if o.IronicURL != "" {
+		// The source's Ironic is gone now: whatever answers on the VIP is the target's.
+		steps = append(steps, step{PhaseIronicAPI, func(ctx context.Context) (string, error) { return d.checkIronicAPI(ctx, "before the move") }})
+	}
+	steps = append(steps, step{PhaseMove, d.move})
+	for _, p := range steps {
 		if err := d.phase(ctx, p.name, p.f); err != nil {
 			return err
 		}

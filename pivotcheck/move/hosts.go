@@ -97,18 +97,3 @@ func bmoDeployment(ctx context.Context, c client.Client) (*appsv1.Deployment, *v
 	}
 	return d, bmo.ParseVersion(tag), tag, nil
 }
-
-// hostWaitVerdict compares a target host with its pre-move status: done
-// when BMO restored it; failed when it went back to registering,
-// inspecting or provisioning (the adoption did not happen).
-func hostWaitVerdict(h *bmov1alpha1.BareMetalHost, before bmov1alpha1.BareMetalHostStatus) (done bool, failed string) {
-	switch h.Status.Provisioning.State {
-	case bmov1alpha1.StateRegistering, bmov1alpha1.StateInspecting, bmov1alpha1.StateProvisioning,
-		bmov1alpha1.StateMatchProfile, bmov1alpha1.StatePreparing, bmov1alpha1.StateDeprovisioning:
-		return false, fmt.Sprintf("BareMetalHost %s/%s entered %q in the target instead of keeping %q: BMO did not adopt it", h.Namespace, h.Name, h.Status.Provisioning.State, before.Provisioning.State)
-	}
-	if _, pending := h.Annotations[bmov1alpha1.StatusAnnotation]; pending || h.Status.LastUpdated == nil {
-		return false, ""
-	}
-	return h.Status.Provisioning.State == before.Provisioning.State, ""
-}

@@ -64,18 +64,27 @@ func installIronic(t testing.TB, c client.Client, bmo string, available bool) {
 	}
 }
 
-// bmoStandIn does, for the hosts of one namespace, what BMO does with the
-// status annotation (pivot-facts.md section 4): an unpaused host with an
-// empty status gets its status from the annotation, then the annotation is
-// deleted; an unpaused host with status loses the annotation at once; an
-// unpaused host with neither starts registering (the disaster case).
+// bmoStandIn is a stand-in for BMO v0.13.2 (no Ironic runs here). For the
+// hosts of one namespace it does what BMO's reconcile does with a moved
+// host: an unpaused host with an empty status gets its status from the
+// annotation, then the annotation is deleted; an unpaused host with status
+// loses the annotation at once; an unpaused host with neither starts
+// registering (the disaster case); a restored host is then registered with
+// "its Ironic", recorded as BMO's registerHost does: status.goodCredentials
+// names the BMC Secret at its current resourceVersion, and the status is saved.
 func bmoStandIn(ctx context.Context, t testing.TB, c client.Client, ns string) {
+	bmoStandInExcept(ctx, t, c, ns, nil)
+}
+
+// bmoStandInExcept is bmoStandIn whose registration of the hosts named in
+// neverRegister keeps failing (a BMC the target cannot reach).
+func bmoStandInExcept(ctx context.Context, t testing.TB, c client.Client, ns string, neverRegister map[string]bool) {
 	go func() {
 		for ctx.Err() == nil {
 			hosts := &bmov1alpha1.BareMetalHostList{}
 			if err := c.List(ctx, hosts, client.InNamespace(ns)); err == nil {
 				for i := range hosts.Items {
-					bmoReconcile(ctx, t, c, &hosts.Items[i])
+					bmoReconcile(ctx, t, c, &hosts.Items[i], neverRegister[hosts.Items[i].Name])
 				}
 			}
 			select {
@@ -86,7 +95,7 @@ func bmoStandIn(ctx context.Context, t testing.TB, c client.Client, ns string) {
 	}()
 }
 
-func bmoReconcile(ctx context.Context, t testing.TB, c client.Client, h *bmov1alpha1.BareMetalHost) {
+func bmoReconcile(ctx context.Context, t testing.TB, c client.Client, h *bmov1alpha1.BareMetalHost, registrationFails bool) {
 	if _, paused := h.Annotations[bmov1alpha1.PausedAnnotation]; paused || h.DeletionTimestamp != nil {
 		return
 	}
@@ -117,6 +126,23 @@ func bmoReconcile(ctx context.Context, t testing.TB, c client.Client, h *bmov1al
 			Provisioning: bmov1alpha1.ProvisionStatus{State: bmov1alpha1.StateRegistering},
 			PoweredOn:    false, ErrorCount: 0,
 		}
+		_ = c.Status().Update(ctx, h)
+	case !empty && h.Status.Provisioning.State != bmov1alpha1.StateUnmanaged && h.HasBMCDetails():
+		sec := &corev1.Secret{}
+		if err := c.Get(ctx, client.ObjectKey{Namespace: h.Namespace, Name: h.Spec.BMC.CredentialsName}, sec); err != nil {
+			return
+		}
+		switch {
+		case registrationFails && h.Status.ErrorType != bmov1alpha1.RegistrationError:
+			h.Status.OperationalStatus = bmov1alpha1.OperationalStatusError
+			h.Status.ErrorType = bmov1alpha1.RegistrationError
+			h.Status.ErrorMessage = "stand-in: BMC unreachable from the target"
+		case registrationFails || h.Status.GoodCredentials.Match(*sec):
+			return
+		default:
+			h.UpdateGoodCredentials(*sec)
+		}
+		h.Status.LastUpdated = ptr.To(metav1.Now())
 		_ = c.Status().Update(ctx, h)
 	}
 }

@@ -70,8 +70,15 @@ type Options struct {
 	// of the built-in v1.13.6 library.
 	Clusterctl string
 
+	// WaitForHosts waits after the move until the target's BMO adopted
+	// every host (adoption.go says what that means).
 	WaitForHosts bool
 	HostTimeout  time.Duration // default 15m
+
+	// IronicURL, when set, is the target's Ironic API (its VIP): it must
+	// answer GET /v1/nodes with 401 or 200 right after the Ironic
+	// hand-over and again after the move, before hosts are unpaused.
+	IronicURL string
 
 	DeleteSourceBMO bool
 
@@ -131,6 +138,7 @@ const (
 	PhaseHosts     = "host-handover"
 	PhaseBackup    = "backup"
 	PhaseIronic    = "ironic-handover"
+	PhaseIronicAPI = "ironic-api"
 	PhaseMove      = "move"
 	PhaseVerify    = "verify"
 	PhaseDeleteBMO = "delete-source-bmo"

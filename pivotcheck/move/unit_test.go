@@ -134,22 +134,6 @@ func TestCompareInventories(t *testing.T) {
 	require.Equal(t, []mover.Object{b}, r.Missing)
 }
 
-func TestHostWaitVerdict(t *testing.T) {
-	before := provisionedStatus()
-	h := &bmov1alpha1.BareMetalHost{ObjectMeta: metav1.ObjectMeta{Name: "h", Namespace: "ns", Annotations: map[string]string{bmov1alpha1.StatusAnnotation: "{}"}}}
-	done, bad := hostWaitVerdict(h, before)
-	require.False(t, done)
-	require.Empty(t, bad)
-	h.Annotations = nil
-	h.Status = before
-	done, bad = hostWaitVerdict(h, before)
-	require.True(t, done)
-	require.Empty(t, bad)
-	h.Status.Provisioning.State = bmov1alpha1.StateRegistering
-	_, bad = hostWaitVerdict(h, before)
-	require.Contains(t, bad, "registering")
-}
-
 func TestParseClusterctlLine(t *testing.T) {
 	e, ok := ParseClusterctlLine(`Creating BareMetalHost="test1-host-0" Namespace="metal3"`)
 	require.True(t, ok)

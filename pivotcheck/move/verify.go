@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 
 	bmov1alpha1 "github.com/metal3-io/baremetal-operator/apis/metal3.io/v1alpha1"
@@ -218,6 +220,12 @@ func (d *driver) verify(ctx context.Context) (string, error) {
 	if len(problems) > 0 {
 		return "", fmt.Errorf("%s", strings.Join(problems, "; "))
 	}
+	if d.opts.IronicURL != "" {
+		// Hand no host to a BMO whose Ironic does not answer: they stay paused.
+		if _, err := d.checkIronicAPI(ctx, "after the move (hosts left paused)"); err != nil {
+			return "", err
+		}
+	}
 	// Everything is in place: hand the hosts to the target BMO.
 	var mine []*bmov1alpha1.BareMetalHost
 	var unpaused []string
@@ -259,52 +267,14 @@ func (d *driver) verify(ctx context.Context) (string, error) {
 		return "", err
 	}
 	detail := fmt.Sprintf("%d objects in the target exactly once, none left in the source, %d Cluster(s) unpaused, %d host(s) handed to the target BMO", len(d.plan), len(cls.Items), len(unpaused))
-	if d.opts.WaitForHosts && len(unpaused) > 0 {
-		if err := d.waitForHosts(ctx, unpaused, expect); err != nil {
+	if d.opts.WaitForHosts && len(expect) > 0 {
+		// Every host that arrived with its status, also those CAPM3 unpauses itself.
+		if err := d.waitForHosts(ctx, slices.Sorted(maps.Keys(expect)), expect); err != nil {
 			return "", err
 		}
-		detail += ", every host's status restored"
+		detail += ", every host adopted by the target's BMO"
 	}
 	return detail, nil
-}
-
-func (d *driver) waitForHosts(ctx context.Context, names []string, expect map[string]bmov1alpha1.BareMetalHostStatus) error {
-	pending := map[string]bool{}
-	for _, n := range names {
-		pending[n] = true
-	}
-	err := d.poll(ctx, d.opts.HostTimeout, func() (bool, error) {
-		hosts := &bmov1alpha1.BareMetalHostList{}
-		if err := d.dst.List(ctx, hosts, client.InNamespace(d.opts.Namespace)); err != nil {
-			return false, fmt.Errorf("listing target BareMetalHosts: %w", err)
-		}
-		var failed []string
-		for i := range hosts.Items {
-			h := &hosts.Items[i]
-			if !pending[h.Name] {
-				continue
-			}
-			done, bad := hostWaitVerdict(h, expect[h.Name])
-			if bad != "" {
-				failed = append(failed, bad)
-			}
-			if done {
-				delete(pending, h.Name)
-			}
-		}
-		if len(failed) > 0 {
-			return false, fmt.Errorf("%s", strings.Join(failed, "; "))
-		}
-		return len(pending) == 0, nil
-	})
-	if err != nil {
-		var left []string
-		for n := range pending {
-			left = append(left, n)
-		}
-		return fmt.Errorf("waiting for the target BMO to restore host status (pending: %s): %w", strings.Join(left, ", "), err)
-	}
-	return nil
 }
 
 // dryRun runs only reads: preflight, the checks (their host patches are

@@ -38,6 +38,7 @@ const (
 	HostForeignPause  = "host-foreign-pause"
 	StatusInvalid     = "status-annotation-invalid"
 	StatusMissing     = "status-annotation-missing"
+	BlockMove         = "block-move"
 	IronicSource      = "ironic-source-running"
 	IronicExternal    = "ironic-source-external"
 	IronicTarget      = "ironic-target"
@@ -79,6 +80,7 @@ var Catalog = []Check{
 	{HostForeignPause, 5, "A consumed host is paused by someone other than CAPM3: CAPM3 will never write its status annotation, so the target would re-provision the live node.", "Remove the pause annotation (or replace it with a status annotation written by `pivotcheck move`)."},
 	{StatusInvalid, 5, "An existing `baremetalhost.metal3.io/status` annotation does not parse into the target BMO's BareMetalHostStatus (unknown fields, servicing, a bad operational status or error type): the target's webhook rejects it.", "Remove the annotation and let CAPM3 / `pivotcheck move` rewrite it."},
 	{StatusMissing, 5, "A host will get no status annotation from CAPM3 (not consumed; warning: `pivotcheck move` writes it, plain clusterctl move loses its status). For consumed hosts (info) CAPM3 writes it when the move pauses the Cluster; a consumed host already paused by CAPM3 without it is an error (CAPM3 only annotates hosts it pauses itself).", "Use `pivotcheck move`, which writes it, or accept re-inspection."},
+	{BlockMove, 5, "An object carries `clusterctl.cluster.x-k8s.io/block-move`, for which clusterctl waits (about 6 minutes at most) before it copies anything. On consumed hosts (info) it is CAPM3 ≥ 1.14's: set on every host that is not paused, removed once CAPM3 paused the host and wrote its status annotation when the move pauses the Cluster, also when `pivotcheck move` paused the host first. An error when no CAPM3 runs in the source to remove it; a warning on any other object.", "Keep CAPM3 running in the source until the move is over; on other objects, find who set it and wait for them to remove it."},
 	{IronicSource, 6, "Ironic still runs in the source: two Ironic/dnsmasq/keepalived instances on one provisioning network fight over the VIP and DHCP.", "Run the exact command in the finding."},
 	{IronicExternal, 6, "No Ironic runs in the source cluster (warning): pivotcheck cannot tell an Ironic already stopped from one running outside the cluster (a kind bootstrap often runs Ironic as local containers); the finding names the endpoint the source BMO is configured with. With `--probe-source-ironic` that endpoint is probed (3 s): an answer from an endpoint the target's BMO does not also use is an error.", "Stop the Ironic outside the cluster, then tell `pivotcheck move` with `--ironic-handover=external --confirm-external-ironic-stopped` (or `--ironic-handover=already-removed`)."},
 	{IronicTarget, 6, "No Ironic runs in the target.", "Deploy Ironic in the target (BMO's ironic-deployment with the keepalived component, or IrSO)."},

@@ -43,7 +43,7 @@ type checkFunc func(s *Snapshot) []Finding
 
 // checks run in this order; each may emit several IDs of its group.
 var checks = []checkFunc{
-	checkCRDs, checkProviders, checkBMO, checkClusters, checkHosts, checkStatusAnnotations,
+	checkCRDs, checkProviders, checkBMO, checkClusters, checkHosts, checkStatusAnnotations, checkBlockMove,
 	checkIronic, checkIronicExternal, checkOwnerChain, checkTargetNamespace, checkManual,
 }
 
@@ -101,11 +101,16 @@ func metaRef(o *metav1.PartialObjectMetadata) ObjectRef {
 // ---- 1. CRD labels ----
 
 func requiredLabels(crd *apiextensionsv1.CustomResourceDefinition) []string {
-	switch (kindKey{crd.Spec.Group, crd.Spec.Names.Kind}) {
-	case hostKind:
+	k := kindKey{crd.Spec.Group, crd.Spec.Names.Kind}
+	switch {
+	case k == hostKind:
+		// move-hierarchy alone makes clusterctl move every host.
 		return []string{labelClusterctl, labelMoveHierarchy}
-	case hwKind:
-		return []string{labelClusterctl, labelMove}
+	case k.Group == bmov1alpha1.GroupVersion.Group:
+		// BMO sets owner references on these only once it registered the
+		// host, and never on some: the move label takes them all.
+		p, _ := bmo.Policy(k.Kind)
+		return p.Labels
 	}
 	return []string{labelClusterctl}
 }
@@ -145,6 +150,13 @@ func unlabelledKinds(s *Snapshot) map[kindKey]bool {
 func checkCRDs(s *Snapshot) []Finding {
 	var out []Finding
 	counts := countByKind(s.Source.Objects)
+	// edited counts objects whose spec changed after creation (generation > 1).
+	edited := map[kindKey]int{}
+	for i := range s.Source.Objects {
+		if o := &s.Source.Objects[i]; o.Generation > 1 {
+			edited[kindKey{o.GroupVersionKind().Group, o.Kind}]++
+		}
+	}
 	for i := range s.Source.CRDs {
 		crd := &s.Source.CRDs[i]
 		if !relevantCRD(crd) {
@@ -155,7 +167,16 @@ func checkCRDs(s *Snapshot) []Finding {
 			n := counts[k]
 			sev := SeverityWarning
 			msg := fmt.Sprintf("CRD %s lacks label %s; namespace %s has no %s objects now, a later one would be left behind", crd.Name, strings.Join(miss, ", "), s.Namespace, k.Kind)
-			if n > 0 || k == hostKind || k == hwKind {
+			p, _ := bmo.Policy(k.Kind)
+			switch {
+			case k.Group == bmov1alpha1.GroupVersion.Group && p.CreatedByBMO && n > 0 && edited[k] == 0:
+				// BMO creates these empty for every registered host: what is
+				// lost is only what a user wrote into them since.
+				msg = fmt.Sprintf("CRD %s lacks label %s: clusterctl move leaves the %d %s objects of namespace %s behind; BMO created them and none was edited since (generation 1), but settings written later (or at creation) would be lost: the target's BMO creates empty ones", crd.Name, strings.Join(miss, ", "), n, k.Kind, s.Namespace)
+			case k.Group == bmov1alpha1.GroupVersion.Group && p.CreatedByBMO && n > 0:
+				sev = SeverityError
+				msg = fmt.Sprintf("CRD %s lacks label %s: clusterctl move leaves the %d %s objects of namespace %s behind, %d of them edited since BMO created them (%s), and the target's BMO creates empty ones", crd.Name, strings.Join(miss, ", "), n, k.Kind, s.Namespace, edited[k], p.Why)
+			case n > 0 || k == hostKind || k == hwKind:
 				sev = SeverityError
 				msg = fmt.Sprintf("CRD %s lacks label %s: clusterctl move leaves the %d %s objects of namespace %s behind (or moves them without their descendants)", crd.Name, strings.Join(miss, ", "), n, k.Kind, s.Namespace)
 			}
@@ -457,7 +478,7 @@ func checkHosts(s *Snapshot) []Finding {
 			}
 			msg := fmt.Sprintf("BareMetalHost %s/%s %s", h.Namespace, h.Name, hz.Detail)
 			if hz.Reason == hostsafety.NoStatusAnnotation {
-				msg += ": CAPM3 writes it when the move pauses the Cluster (CAPM3 ≤ 1.13 may race clusterctl's copy; `pivotcheck move` closes the race)"
+				msg += ": CAPM3 writes it when the move pauses the Cluster (CAPM3 ≤ 1.13 may race clusterctl's copy; `pivotcheck move` closes the race, and the target guard of config/target turns it into a retry)"
 			}
 			out = append(out, finding(m.id, m.sev, hostRef(h), msg))
 		}
@@ -489,6 +510,82 @@ func checkStatusAnnotations(s *Snapshot) []Finding {
 		}
 	}
 	return out
+}
+
+// blockMoveAnnotation is clusterctl's (clusterctlv1.BlockMoveAnnotation).
+const blockMoveAnnotation = clusterctlv1.BlockMoveAnnotation
+
+// capm3Running reports whether a CAPM3 controller Deployment (by image, or
+// by the name `clusterctl init` gives it) is available in the side.
+func capm3Running(side *Side) bool {
+	for i := range side.Deployments {
+		d := &side.Deployments[i]
+		isCAPM3 := strings.HasSuffix(d.Name, "capm3-controller-manager")
+		for _, c := range d.Spec.Template.Spec.Containers {
+			if repo, _ := bmo.SplitImage(c.Image); strings.HasSuffix(repo, "/cluster-api-provider-metal3") {
+				isCAPM3 = true
+			}
+		}
+		if isCAPM3 && (deploymentAvailable(d) || d.Status.AvailableReplicas > 0) {
+			return true
+		}
+	}
+	return false
+}
+
+func deploymentAvailable(d *appsv1.Deployment) bool {
+	for _, c := range d.Status.Conditions {
+		if c.Type == appsv1.DeploymentAvailable && c.Status == corev1.ConditionTrue {
+			return true
+		}
+	}
+	return false
+}
+
+// checkBlockMove explains clusterctl's block-move annotation. CAPM3 1.14
+// sets it on every consumed, unpaused host (EnsureBlockMoveAnnotation in
+// baremetal/metal3machine_manager.go) and removes it in SetPauseAnnotation
+// once the host is paused with its status annotation, or at once when the
+// host is paused already (by pivotcheck's early pause, say), in the first
+// Metal3Machine reconcile after the move paused the Cluster.
+func checkBlockMove(s *Snapshot) []Finding {
+	var out []Finding
+	hosts := map[string]*bmov1alpha1.BareMetalHost{}
+	for i := range s.Source.Hosts {
+		hosts[s.Source.Hosts[i].Name] = &s.Source.Hosts[i]
+	}
+	capm3 := capm3Running(&s.Source)
+	var unpaused, paused []string
+	for i := range s.Source.Objects {
+		o := &s.Source.Objects[i]
+		if _, ok := o.Annotations[blockMoveAnnotation]; !ok {
+			continue
+		}
+		if h := hosts[o.Name]; h != nil && o.Kind == "BareMetalHost" && hostsafety.Consumed(h) {
+			if v, ok := h.Annotations[bmov1alpha1.PausedAnnotation]; ok {
+				paused = append(paused, fmt.Sprintf("%s (paused by %q)", h.Name, v))
+			} else {
+				unpaused = append(unpaused, h.Name)
+			}
+			continue
+		}
+		out = append(out, finding(BlockMove, SeverityWarning, metaRef(o),
+			fmt.Sprintf("%s %s/%s carries %s, which CAPM3 sets only on consumed BareMetalHosts: something else blocks the move, and clusterctl move waits for it to go (about 6 minutes), then fails", o.Kind, o.Namespace, o.Name, blockMoveAnnotation)))
+	}
+	all := append(append([]string{}, unpaused...), paused...)
+	if len(all) == 0 {
+		return out
+	}
+	nsRef := ref("v1", "Namespace", "", s.Namespace)
+	if !capm3 {
+		return append(out, finding(BlockMove, SeverityError, nsRef,
+			fmt.Sprintf("%d consumed BareMetalHost(s) carry %s, which CAPM3 ≥ 1.14 removes once it has paused the host and written its status annotation, but no CAPM3 controller runs in the source to remove it: clusterctl move would wait about 6 minutes and fail: %s", len(all), blockMoveAnnotation, hostsafety.Summarize(all, 5))))
+	}
+	msg := fmt.Sprintf("%d consumed BareMetalHost(s) carry %s, as CAPM3 ≥ 1.14 keeps it on every host that is not paused: clusterctl move waits until CAPM3 has paused each host and written its status annotation, which it does once the move pauses the Cluster, and then removes it: %s", len(all), blockMoveAnnotation, hostsafety.Summarize(all, 5))
+	if len(paused) > 0 {
+		msg += fmt.Sprintf(". %d of them are paused already (by `pivotcheck move` or a user): CAPM3 removes the annotation from a paused host in the same step, without writing a status annotation of its own", len(paused))
+	}
+	return append(out, finding(BlockMove, SeverityInfo, nsRef, msg))
 }
 
 // ---- 6. Ironic and keepalived ----
@@ -669,12 +766,8 @@ func checkIronic(s *Snapshot) []Finding {
 		}
 	}
 	if p := s.IronicProbe; p != nil {
-		r := ref("", "URL", "", p.URL)
-		switch {
-		case p.Err != nil:
-			out = append(out, finding(IronicAPI, SeverityError, r, fmt.Sprintf("Ironic API %s did not answer: %v", p.URL, p.Err)))
-		case p.Status != 200 && p.Status != 401:
-			out = append(out, finding(IronicAPI, SeverityError, r, fmt.Sprintf("Ironic API %s answered HTTP %d, expected 401 (auth enforced) or 200", p.URL, p.Status)))
+		if problem := p.Problem(); problem != "" {
+			out = append(out, finding(IronicAPI, SeverityError, ref("", "URL", "", p.URL), problem))
 		}
 	}
 	return out
@@ -743,6 +836,9 @@ func mustMove(s *Snapshot) map[objKey]string {
 				out[k] = "owned by " + ownerList(o)
 			}
 		default:
+			if o.GroupVersionKind().Group == bmov1alpha1.GroupVersion.Group && !bmo.MustMove(o.Kind) {
+				continue // BMO rebuilds it in the target
+			}
 			out[k] = "a " + o.Kind
 		}
 	}
@@ -837,10 +933,14 @@ func leftBehind(o *metav1.PartialObjectMetadata, why string, byUID map[string]*m
 		}
 	}
 	hint := fixOwners
-	switch o.Kind {
-	case "Metal3DataTemplate", "IPPool":
+	switch {
+	case o.GroupVersionKind().Group == bmov1alpha1.GroupVersion.Group && o.Kind != "BareMetalHost" && o.Kind != "HardwareData":
+		hint = fmt.Sprintf("label the %s CRD %s= (the KRM function's defaults do; then every %s moves), or label this object %s=", o.Kind, labelMove, o.Kind, labelMove)
+	case o.Kind == "Metal3DataTemplate":
+		hint = "label the Metal3DataTemplate CRD " + labelMove + "= (the KRM function's defaults do, CAPM3 1.14 ships it so), set spec.clusterName (CAPM3 ≤ 1.13 then adds the Cluster owner), or " + fixOwners
+	case o.Kind == "IPPool":
 		hint = "set spec.clusterName (the provider then adds the Cluster owner), or " + fixOwners
-	case "Secret":
+	case o.Kind == "Secret":
 		hint = fmt.Sprintf("kubectl -n %s label secret %s %s= (or %s)", o.Namespace, o.Name, labelMove, "`pivotcheck move --fix-owners`")
 	}
 	return fmt.Sprintf("%s would be left behind by clusterctl move: it has no owner chain to a Cluster and no %s label", name, labelMove), hint

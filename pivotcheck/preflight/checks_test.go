@@ -61,8 +61,26 @@ func goodCRDs() []apiextensionsv1.CustomResourceDefinition {
 		crd("infrastructure.cluster.x-k8s.io", "Metal3Machine", lblCtl),
 		crd("metal3.io", "BareMetalHost", lblHost, "v1alpha1"),
 		crd("metal3.io", "HardwareData", lblHW, "v1alpha1"),
-		crd("metal3.io", "HostFirmwareSettings", nil, "v1alpha1"),
+		crd("metal3.io", "HostFirmwareSettings", lblHW, "v1alpha1"),
+		// BMO rebuilds these in the target: never required.
+		crd("metal3.io", "PreprovisioningImage", nil, "v1alpha1"),
 	}
+}
+
+func withGeneration(o metav1.PartialObjectMetadata, g int64) metav1.PartialObjectMetadata {
+	o.Generation = g
+	return o
+}
+
+// withCRD returns the good CRDs with the one of kind replaced by c.
+func withCRD(c apiextensionsv1.CustomResourceDefinition) []apiextensionsv1.CustomResourceDefinition {
+	var out []apiextensionsv1.CustomResourceDefinition
+	for _, g := range goodCRDs() {
+		if g.Spec.Names.Kind != c.Spec.Names.Kind {
+			out = append(out, g)
+		}
+	}
+	return append(out, c)
 }
 
 func obj(apiVersion, kind, name string, owners ...metav1.OwnerReference) metav1.PartialObjectMetadata {
@@ -140,19 +158,33 @@ func TestCheckCRDs(t *testing.T) {
 		want     []want
 	}{
 		{"clean", goodCRDs(), goodCRDs(), []metav1.PartialObjectMetadata{hostObj}, nil},
-		{"host without move-hierarchy in the source", append(goodCRDs()[:2], crd("metal3.io", "BareMetalHost", lblHW, "v1alpha1"), goodCRDs()[3]), goodCRDs(),
+		{"host without move-hierarchy in the source", withCRD(crd("metal3.io", "BareMetalHost", lblHW, "v1alpha1")), goodCRDs(),
 			[]metav1.PartialObjectMetadata{hostObj},
 			[]want{{CRDLabelsSource, SeverityError, "baremetalhosts.metal3.io", "lacks label clusterctl.cluster.x-k8s.io/move-hierarchy: clusterctl move leaves the 1 BareMetalHost"}}},
 		{"unlabelled kind with no objects is a warning", append(goodCRDs(), crd("cluster.x-k8s.io", "MachinePool", nil)), goodCRDs(), nil,
 			[]want{{CRDLabelsSource, SeverityWarning, "machinepools.cluster.x-k8s.io", "no MachinePool objects now"}}},
 		{"target unlabelled", goodCRDs(), append(goodCRDs()[1:], crd("cluster.x-k8s.io", "Cluster", nil)), nil,
 			[]want{{CRDLabelsTarget, SeverityWarning, "clusters.cluster.x-k8s.io", "move back"}}},
-		{"provider label on a BMO CRD", append(goodCRDs()[:2], crd("metal3.io", "BareMetalHost", map[string]string{labelClusterctl: "", labelMoveHierarchy: "", labelProvider: "infrastructure-metal3"}, "v1alpha1"), goodCRDs()[3]), goodCRDs(), nil,
+		{"provider label on a BMO CRD", withCRD(crd("metal3.io", "BareMetalHost", map[string]string{labelClusterctl: "", labelMoveHierarchy: "", labelProvider: "infrastructure-metal3"}, "v1alpha1")), goodCRDs(), nil,
 			[]want{{CRDProviderLabel, SeverityWarning, "baremetalhosts.metal3.io", "in the source carries cluster.x-k8s.io/provider=infrastructure-metal3"}}},
-		{"target misses BMH and Metal3Machine", goodCRDs(), []apiextensionsv1.CustomResourceDefinition{goodCRDs()[0], goodCRDs()[3]}, nil,
+		{"target misses BMH and Metal3Machine", goodCRDs(), []apiextensionsv1.CustomResourceDefinition{goodCRDs()[0], goodCRDs()[3], goodCRDs()[4]}, nil,
 			[]want{{CRDTargetMissing, SeverityError, "metal3machines.infrastructure.cluster.x-k8s.io", "no CRD"}, {CRDTargetMissing, SeverityError, "baremetalhosts.metal3.io", "no CRD"}}},
-		{"target does not serve the storage version", goodCRDs(), append(goodCRDs()[:1], crd("infrastructure.cluster.x-k8s.io", "Metal3Machine", lblCtl, "v1beta1"), goodCRDs()[2], goodCRDs()[3]), nil,
+		{"target does not serve the storage version", goodCRDs(), withCRD(crd("infrastructure.cluster.x-k8s.io", "Metal3Machine", lblCtl, "v1beta1")), nil,
 			[]want{{CRDTargetVersion, SeverityError, "metal3machines.infrastructure.cluster.x-k8s.io", "does not serve v1beta2"}}},
+		// Every BMO kind that holds user intent must move with its host.
+		{"HostFirmwareSettings unlabelled, as BMO created them", withCRD(crd("metal3.io", "HostFirmwareSettings", nil, "v1alpha1")), goodCRDs(),
+			[]metav1.PartialObjectMetadata{hostObj, withGeneration(obj("metal3.io/v1alpha1", "HostFirmwareSettings", "h0"), 1)},
+			[]want{{CRDLabelsSource, SeverityWarning, "hostfirmwaresettingss.metal3.io", "none was edited since (generation 1)"}}},
+		{"HostFirmwareSettings unlabelled, one edited", withCRD(crd("metal3.io", "HostFirmwareSettings", nil, "v1alpha1")), goodCRDs(),
+			[]metav1.PartialObjectMetadata{hostObj, withGeneration(obj("metal3.io/v1alpha1", "HostFirmwareSettings", "h0"), 3),
+				withGeneration(obj("metal3.io/v1alpha1", "HostFirmwareSettings", "h1"), 1)},
+			[]want{{CRDLabelsSource, SeverityError, "hostfirmwaresettingss.metal3.io", "leaves the 2 HostFirmwareSettings objects of namespace ns behind, 1 of them edited"}}},
+		{"HostUpdatePolicy with clusterctl but no move label", append(goodCRDs(), crd("metal3.io", "HostUpdatePolicy", lblCtl, "v1alpha1")), append(goodCRDs(), crd("metal3.io", "HostUpdatePolicy", lblHW, "v1alpha1")),
+			[]metav1.PartialObjectMetadata{hostObj, obj("metal3.io/v1alpha1", "HostUpdatePolicy", "h0")},
+			[]want{{CRDLabelsSource, SeverityError, "hostupdatepolicys.metal3.io", "lacks label clusterctl.cluster.x-k8s.io/move: clusterctl move leaves the 1 HostUpdatePolicy"}}},
+		{"a metal3.io kind this release does not know", append(goodCRDs(), crd("metal3.io", "HostFuturePolicy", nil, "v1alpha1")), append(goodCRDs(), crd("metal3.io", "HostFuturePolicy", lblHW, "v1alpha1")),
+			[]metav1.PartialObjectMetadata{hostObj, obj("metal3.io/v1alpha1", "HostFuturePolicy", "p")},
+			[]want{{CRDLabelsSource, SeverityError, "hostfuturepolicys.metal3.io", "leaves the 1 HostFuturePolicy"}}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -368,6 +400,60 @@ func TestCheckStatusAnnotations(t *testing.T) {
 	}
 }
 
+// CAPM3 1.14's block-move annotation, explained.
+func TestCheckBlockMove(t *testing.T) {
+	bm := map[string]string{blockMoveAnnotation: ""}
+	capm3 := appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Namespace: "capm3-system", Name: "capm3-controller-manager"}}
+	capm3.Spec.Template.Spec.Containers = []corev1.Container{{Name: "manager", Image: "quay.io/metal3-io/cluster-api-provider-metal3:v1.14.0"}}
+	capm3.Status.Conditions = []appsv1.DeploymentCondition{{Type: appsv1.DeploymentAvailable, Status: corev1.ConditionTrue}}
+	hostObjs := func(hosts ...bmov1alpha1.BareMetalHost) []metav1.PartialObjectMetadata {
+		var out []metav1.PartialObjectMetadata
+		for _, h := range hosts {
+			o := obj("metal3.io/v1alpha1", "BareMetalHost", h.Name)
+			o.Annotations = h.Annotations
+			out = append(out, o)
+		}
+		return out
+	}
+	unpaused := host("h0", bmov1alpha1.StateProvisioned, true, map[string]string{blockMoveAnnotation: ""})
+	early := host("h1", bmov1alpha1.StateProvisioned, true, map[string]string{blockMoveAnnotation: "", bmov1alpha1.PausedAnnotation: "pivotcheck.dev/move"})
+	spare := host("h2", bmov1alpha1.StateAvailable, false, map[string]string{blockMoveAnnotation: ""})
+	other := obj("infrastructure.cluster.x-k8s.io/v1beta2", "Metal3Machine", "m0")
+	other.Annotations = bm
+	cases := []struct {
+		name  string
+		hosts []bmov1alpha1.BareMetalHost
+		extra []metav1.PartialObjectMetadata
+		deps  []appsv1.Deployment
+		want  []want
+		msg   []string
+	}{
+		{name: "none", hosts: []bmov1alpha1.BareMetalHost{host("h0", bmov1alpha1.StateProvisioned, true, nil)}, deps: []appsv1.Deployment{capm3}},
+		{name: "CAPM3 1.14 running", hosts: []bmov1alpha1.BareMetalHost{unpaused, early}, deps: []appsv1.Deployment{capm3},
+			want: []want{{BlockMove, SeverityInfo, "ns", "2 consumed BareMetalHost(s) carry clusterctl.cluster.x-k8s.io/block-move"}},
+			msg:  []string{"h0; h1 (paused by \"pivotcheck.dev/move\")", "1 of them are paused already", "once the move pauses the Cluster"}},
+		{name: "no CAPM3 to remove it", hosts: []bmov1alpha1.BareMetalHost{unpaused}, deps: nil,
+			want: []want{{BlockMove, SeverityError, "ns", "no CAPM3 controller runs in the source"}}},
+		{name: "CAPM3 not available", hosts: []bmov1alpha1.BareMetalHost{unpaused}, deps: []appsv1.Deployment{func() appsv1.Deployment {
+			d := capm3.DeepCopy()
+			d.Status.Conditions = nil
+			return *d
+		}()}, want: []want{{BlockMove, SeverityError, "ns", "would wait about 6 minutes and fail"}}},
+		{name: "on a spare host and another object", hosts: []bmov1alpha1.BareMetalHost{spare}, extra: []metav1.PartialObjectMetadata{other}, deps: []appsv1.Deployment{capm3},
+			want: []want{{BlockMove, SeverityWarning, "h2", "something else blocks the move"}, {BlockMove, SeverityWarning, "m0", "Metal3Machine ns/m0"}}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			s := &Snapshot{Namespace: "ns", Source: Side{Hosts: tc.hosts, Objects: append(hostObjs(tc.hosts...), tc.extra...), Deployments: tc.deps}}
+			got := checkBlockMove(s)
+			requireFindings(t, got, tc.want)
+			for _, m := range tc.msg {
+				require.Contains(t, got[0].Message, m)
+			}
+		})
+	}
+}
+
 // ---- 6 ----
 
 func ironicSide(replicas int32, keepalived bool, ip string) Side {
@@ -426,21 +512,6 @@ func TestContainerEnvPrecedence(t *testing.T) {
 	require.Empty(t, podenv.Resolve(c, "other", cms)["PROVISIONING_INTERFACE"])
 }
 
-func TestProbeIronic(t *testing.T) {
-	var path string
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		path = r.URL.Path
-		w.WriteHeader(http.StatusUnauthorized)
-	}))
-	defer srv.Close()
-	for _, u := range []string{srv.URL, srv.URL + "/", srv.URL + "/v1", srv.URL + "/v1/nodes"} {
-		p := probeIronic(context.Background(), u)
-		require.NoError(t, p.Err)
-		require.Equal(t, 401, p.Status)
-		require.Equal(t, "/v1/nodes", path)
-	}
-}
-
 // ---- 7 ----
 
 func TestCheckOwnerChain(t *testing.T) {
@@ -451,7 +522,7 @@ func TestCheckOwnerChain(t *testing.T) {
 		h.Spec.UserData = &corev1.SecretReference{Name: "ud"}
 		return &Snapshot{
 			Namespace: "ns",
-			Source: Side{CRDs: crds, Clusters: []clusterv1.Cluster{provisionedCluster("c")}, Hosts: []bmov1alpha1.BareMetalHost{h}, Objects: []metav1.PartialObjectMetadata{
+			Source: Side{CRDs: append([]apiextensionsv1.CustomResourceDefinition(nil), crds...), Clusters: []clusterv1.Cluster{provisionedCluster("c")}, Hosts: []bmov1alpha1.BareMetalHost{h}, Objects: []metav1.PartialObjectMetadata{
 				obj("cluster.x-k8s.io/v1beta2", "Cluster", "c"),
 				obj("infrastructure.cluster.x-k8s.io/v1beta2", "Metal3Machine", "h0", owner("Cluster", "c")),
 				obj("metal3.io/v1alpha1", "BareMetalHost", "h0", owner("Metal3Machine", "h0")),
@@ -496,6 +567,30 @@ func TestCheckOwnerChain(t *testing.T) {
 		got := checkOwnerChain(s)
 		require.Equal(t, "cm", got[0].Object.Name)
 		require.Contains(t, got[0].Message, "does not exist in the namespace")
+	})
+	// Every metal3.io kind in the namespace is covered, known or not; the
+	// ones BMO rebuilds are not required.
+	t.Run("BMO kinds", func(t *testing.T) {
+		s := base()
+		s.Source.CRDs = append(s.Source.CRDs, crd("metal3.io", "HostUpdatePolicy", lblCtl, "v1alpha1"),
+			crd("metal3.io", "HostFuturePolicy", lblCtl, "v1alpha1"))
+		s.Source.Objects = append(s.Source.Objects,
+			obj("metal3.io/v1alpha1", "HostFirmwareSettings", "h0", owner("BareMetalHost", "h0")),
+			obj("metal3.io/v1alpha1", "HostUpdatePolicy", "h0"), // written before BMO registered the host: no owner yet
+			obj("metal3.io/v1alpha1", "HostFuturePolicy", "p"),
+			obj("metal3.io/v1alpha1", "PreprovisioningImage", "h0", owner("BareMetalHost", "h0")),
+		)
+		s.Plan = append(s.Plan, mover.Object{Kind: "HostFirmwareSettings", Namespace: "ns", Name: "h0"})
+		got := checkOwnerChain(s)
+		requireFindings(t, got, []want{
+			{OwnerChain, SeverityError, "p", "HostFuturePolicy ns/p (a HostFuturePolicy) would be left behind"},
+			{OwnerChain, SeverityError, "h0", "HostUpdatePolicy ns/h0 (a HostUpdatePolicy) would be left behind by clusterctl move: it has no owner chain"},
+			{OwnerChain, SeverityError, "dt-0", "its owner Metal3DataTemplate dt is not moved"},
+			{OwnerChain, SeverityError, "dt", "no owner chain"},
+			{OwnerChain, SeverityError, "ud", "user-data"},
+		})
+		require.Contains(t, got[1].Hint, "label the HostUpdatePolicy CRD clusterctl.cluster.x-k8s.io/move=")
+		require.Contains(t, got[3].Hint, "label the Metal3DataTemplate CRD clusterctl.cluster.x-k8s.io/move=")
 	})
 	t.Run("clusterctl refused", func(t *testing.T) {
 		s := base()

@@ -24,6 +24,7 @@ import (
 	clusterctlv1 "sigs.k8s.io/cluster-api/cmd/clusterctl/api/v1alpha3"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/pivotcheck/pivotcheck/internal/bmo"
 	"github.com/pivotcheck/pivotcheck/internal/ironic"
 	"github.com/pivotcheck/pivotcheck/internal/kube"
 	"github.com/pivotcheck/pivotcheck/internal/mover"
@@ -58,7 +59,7 @@ func Collect(ctx context.Context, opts Options) (*Snapshot, error) {
 		planWG.Add(1)
 		go func() {
 			defer planWG.Done()
-			snap.IronicProbe = probeIronic(ctx, opts.IronicURL)
+			snap.IronicProbe = ironic.ProbeAPI(ctx, opts.IronicURL)
 		}()
 	}
 
@@ -358,7 +359,7 @@ func (sc *sideCollector) listMeta(ctx context.Context, resource string, gvk sche
 func partial(gvk schema.GroupVersionKind, o metav1.Object) metav1.PartialObjectMetadata {
 	p := metav1.PartialObjectMetadata{ObjectMeta: metav1.ObjectMeta{
 		Namespace: o.GetNamespace(), Name: o.GetName(), UID: o.GetUID(),
-		Labels: o.GetLabels(), Annotations: o.GetAnnotations(),
+		Labels: o.GetLabels(), Annotations: o.GetAnnotations(), Generation: o.GetGeneration(),
 		OwnerReferences: o.GetOwnerReferences(), DeletionTimestamp: o.GetDeletionTimestamp(),
 	}}
 	p.SetGroupVersionKind(gvk)
@@ -379,8 +380,8 @@ func storageVersion(crd *apiextensionsv1.CustomResourceDefinition) string {
 
 // relevantCRD reports whether objects of the CRD's kind must move with the
 // cluster: every namespaced Cluster API (and provider) kind, Metal3 IPAM,
-// BareMetalHost and HardwareData. clusterctl's inventory and runtime
-// extensions never move.
+// and every metal3.io kind that holds user intent. clusterctl's inventory
+// and runtime extensions never move.
 func relevantCRD(crd *apiextensionsv1.CustomResourceDefinition) bool {
 	if crd.Spec.Scope != apiextensionsv1.NamespaceScoped {
 		return false
@@ -394,7 +395,9 @@ func relevantCRD(crd *apiextensionsv1.CustomResourceDefinition) bool {
 	case g == "ipam.metal3.io":
 		return true
 	case g == bmov1alpha1.GroupVersion.Group:
-		return crd.Spec.Names.Kind == "BareMetalHost" || crd.Spec.Names.Kind == "HardwareData"
+		// Every BMO kind, known or not, except the ones BMO rebuilds in the
+		// target (internal/bmo says which and why).
+		return bmo.MustMove(crd.Spec.Names.Kind)
 	}
 	return false
 }
@@ -420,9 +423,3 @@ func probeSourceIronic(ctx context.Context, s *Snapshot) *ironic.ProbeResult {
 	return &r
 }
 
-// probeIronic calls GET <url>/v1/nodes once. Ironic answers 401 without a
-// token (Metal3 CI's post-move check) and 200 with auth disabled.
-func probeIronic(ctx context.Context, url string) *Probe {
-	r := ironic.Probe(ctx, url, 10*time.Second)
-	return &Probe{URL: r.URL, Status: r.Status, Err: r.Err}
-}

@@ -34,12 +34,9 @@ type Snapshot struct {
 	SourceIronicProbe *ironic.ProbeResult
 }
 
-// Probe is the answer of Ironic's API.
-type Probe struct {
-	URL    string
-	Status int   // HTTP status, 0 on transport error
-	Err    error // transport error
-}
+// Probe is the answer of Ironic's API (internal/ironic's probe, shared
+// with `pivotcheck move --ironic-url`).
+type Probe = ironic.ProbeResult
 
 // Side holds one cluster's listed objects.
 type Side struct {

@@ -1,0 +1,74 @@
+package webhook_test
+
+import (
+	"os/exec"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/pivotcheck/pivotcheck/webhook"
+)
+
+// config/target renders with the standalone kustomize (so `kubectl apply
+// -k config/target` works) and wires the guard the way the code expects.
+func TestTargetBundleRenders(t *testing.T) {
+	out, err := exec.Command(kustomizeBin(t), "build", "../config/target").CombinedOutput()
+	require.NoError(t, err, string(out))
+	byKind := map[string][]unstructured.Unstructured{}
+	for _, u := range splitDocs(t, out) {
+		byKind[u.GetKind()] = append(byKind[u.GetKind()], u)
+		if u.GetKind() != "ValidatingWebhookConfiguration" && u.GetKind() != "Namespace" {
+			require.Equal(t, "pivotcheck-target-system", u.GetNamespace(), "%s %s", u.GetKind(), u.GetName())
+		}
+	}
+	for _, k := range []string{"Namespace", "ServiceAccount", "Service", "Deployment", "PodDisruptionBudget", "Issuer", "Certificate", "ValidatingWebhookConfiguration"} {
+		require.Len(t, byKind[k], 1, k)
+	}
+	// The guard reads nothing: no role, no binding.
+	for _, k := range []string{"Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding"} {
+		require.Empty(t, byKind[k], k)
+	}
+
+	vwc := convert[admissionregistrationv1.ValidatingWebhookConfiguration](t, byKind["ValidatingWebhookConfiguration"][0])
+	require.Equal(t, "pivotcheck-target", vwc.Name, "not the bootstrap webhook's name: both may live in one cluster")
+	cert := byKind["Certificate"][0]
+	require.Equal(t, cert.GetNamespace()+"/"+cert.GetName(), vwc.Annotations["cert-manager.io/inject-ca-from"])
+	svc := convert[corev1.Service](t, byKind["Service"][0])
+	require.Len(t, vwc.Webhooks, 1)
+	w := vwc.Webhooks[0]
+	require.Equal(t, "target-host.pivotcheck.dev", w.Name)
+	require.Equal(t, admissionregistrationv1.Fail, *w.FailurePolicy)
+	require.Equal(t, admissionregistrationv1.SideEffectClassNone, *w.SideEffects)
+	require.Equal(t, int32(5), *w.TimeoutSeconds)
+	require.Equal(t, webhook.TargetPath, *w.ClientConfig.Service.Path)
+	require.Equal(t, svc.Name, w.ClientConfig.Service.Name)
+	require.Equal(t, svc.Namespace, w.ClientConfig.Service.Namespace)
+	require.Len(t, w.Rules, 1)
+	require.Equal(t, []admissionregistrationv1.OperationType{admissionregistrationv1.Create}, w.Rules[0].Operations)
+	require.Equal(t, []string{"baremetalhosts"}, w.Rules[0].Resources)
+	require.Equal(t, []string{"metal3.io"}, w.Rules[0].APIGroups)
+	sel := w.NamespaceSelector.MatchExpressions
+	require.Contains(t, sel[0].Values, "kube-system")
+	require.Contains(t, sel[0].Values, svc.Namespace, "the guard's own namespace is excluded")
+	require.Equal(t, webhook.BypassNamespaceLabel, sel[1].Key)
+	require.Len(t, w.MatchConditions, 1)
+	require.Contains(t, w.MatchConditions[0].Expression, "'"+webhook.BypassAnnotation+"'")
+
+	dep := convert[appsv1.Deployment](t, byKind["Deployment"][0])
+	pod := dep.Spec.Template.Spec
+	c := pod.Containers[0]
+	require.Equal(t, "webhook", c.Args[0])
+	require.Contains(t, c.Args, "--mode=target")
+	require.Equal(t, byKind["ServiceAccount"][0].GetName(), pod.ServiceAccountName)
+	require.True(t, *c.SecurityContext.ReadOnlyRootFilesystem)
+	require.True(t, *pod.SecurityContext.RunAsNonRoot)
+	require.Equal(t, cert.Object["spec"].(map[string]any)["secretName"], pod.Volumes[0].Secret.SecretName)
+	for _, name := range cert.Object["spec"].(map[string]any)["dnsNames"].([]any) {
+		require.True(t, strings.HasPrefix(name.(string), svc.Name+"."+svc.Namespace+".svc"), name)
+	}
+}
