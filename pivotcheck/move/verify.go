@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"maps"
 	"slices"
 	"strings"
 
@@ -268,11 +267,26 @@ func (d *driver) verify(ctx context.Context) (string, error) {
 	}
 	detail := fmt.Sprintf("%d objects in the target exactly once, none left in the source, %d Cluster(s) unpaused, %d host(s) handed to the target BMO", len(d.plan), len(cls.Items), len(unpaused))
 	if d.opts.WaitForHosts && len(expect) > 0 {
-		// Every host that arrived with its status, also those CAPM3 unpauses itself.
-		if err := d.waitForHosts(ctx, slices.Sorted(maps.Keys(expect)), expect); err != nil {
+		// Every host that arrived with its status, also those CAPM3 unpauses
+		// itself; not those paused by someone else: they stay paused, with
+		// their status, until that pause is lifted, and are no one's to wait for.
+		var wait []string
+		for i := range hosts.Items {
+			h := &hosts.Items[i]
+			if _, ok := expect[h.Name]; !ok {
+				continue
+			}
+			if v, foreign := hostsafety.ForeignPause(h); foreign {
+				d.warn(fmt.Sprintf("BareMetalHost %s/%s stays paused by %q in the target: its BMO adopts it, from the status it carries, once that pause is removed", ns, h.Name, v))
+				continue
+			}
+			wait = append(wait, h.Name)
+		}
+		slices.Sort(wait)
+		if err := d.waitForHosts(ctx, wait, expect); err != nil {
 			return "", err
 		}
-		detail += ", every host adopted by the target's BMO"
+		detail += fmt.Sprintf(", %d host(s) adopted by the target's BMO", len(wait))
 	}
 	return detail, nil
 }
