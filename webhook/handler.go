@@ -50,8 +50,9 @@ const (
 type Handler struct {
 	// Cache is the informer cache with HostIndex registered on BareMetalHosts.
 	Cache client.Reader
-	// Live reads straight from the API server; an ALLOW is only given after
-	// a live read agrees with the cache.
+	// Live reads straight from the API server: an allowed pause, and the
+	// first allowed delete-for-move of a namespace not trusted yet, need a
+	// live read that agrees with the cache.
 	Live client.Reader
 	// Workloads are the Deployments/DaemonSets that run Ironic.
 	Workloads []ironic.Workload
@@ -157,10 +158,11 @@ const (
 // the cache alone. Only the pause, the point of no return, always confirms
 // live. Once a live read allowed a move's write in ns, the namespace is
 // frozen for the move (its Clusters paused, so CAPI and CAPM3 start
-// nothing, and CAPM3 has paused its hosts), and the cache, which follows
-// every change through its watch, answers each of the move's two writes
-// per object in O(blocking hosts). Every denial still comes from the same
-// cache rules, so nothing it would deny gets through.
+// nothing, and CAPM3 or pivotcheck has paused its hosts), and the cache,
+// which follows every change through its watch, answers each of the move's
+// two writes per object in O(blocking hosts). Every rule still applies to
+// the cache; what is given up is only the live read's guard against the
+// cache lagging by a few milliseconds.
 func (h *Handler) isTrusted(ns string) bool {
 	h.mu.Lock()
 	defer h.mu.Unlock()
