@@ -10,6 +10,7 @@ import (
 	"os"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -19,6 +20,7 @@ import (
 	"github.com/stretchr/testify/require"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/rest"
@@ -120,8 +122,9 @@ func (r *running) stop(t testing.TB) {
 }
 
 // startWebhook runs the real manager (NewManager, as `pivotcheck webhook`
-// does) on envtest's serving host, port and certificate.
-func startWebhook(t testing.TB, c *testenv.Cluster) *running {
+// does) on envtest's serving host, port and certificate. configure sees
+// the handler before it serves (e.g. to count its live reads).
+func startWebhook(t testing.TB, c *testenv.Cluster, configure ...func(*webhook.Handler)) *running {
 	t.Helper()
 	wio := c.Env.WebhookInstallOptions
 	log := logr.Discard()
@@ -132,6 +135,9 @@ func startWebhook(t testing.TB, c *testenv.Cluster) *running {
 		Host: wio.LocalServingHost, Port: wio.LocalServingPort, CertDir: wio.LocalServingCertDir, Log: log,
 	})
 	require.NoError(t, err)
+	for _, f := range configure {
+		f(h)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	r := &running{h: h, cancel: cancel, done: make(chan error, 1)}
 	go func() { r.done <- mgr.Start(ctx) }()
@@ -288,3 +294,25 @@ func nsLabel(ctx context.Context, t testing.TB, c client.Client, ns string, valu
 }
 
 func ptrTo[T any](v T) *T { return &v }
+
+// liveCounter counts the handler's live confirmations: each lists the
+// namespace's BareMetalHost metadata once.
+type liveCounter struct {
+	client.Reader
+	confirmations atomic.Int64
+}
+
+func (l *liveCounter) List(ctx context.Context, list client.ObjectList, opts ...client.ListOption) error {
+	if _, ok := list.(*metav1.PartialObjectMetadataList); ok {
+		l.confirmations.Add(1)
+	}
+	return l.Reader.List(ctx, list, opts...)
+}
+
+// countLive makes h's live reads go through a liveCounter.
+func countLive(l *liveCounter) func(*webhook.Handler) {
+	return func(h *webhook.Handler) {
+		l.Reader = h.Live
+		h.Live = l
+	}
+}

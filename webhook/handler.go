@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -26,6 +27,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
+	"github.com/pivotcheck/pivotcheck/internal/bmo"
 	"github.com/pivotcheck/pivotcheck/internal/ironic"
 )
 
@@ -37,14 +39,20 @@ const HostIndex = "pivotcheck.dev/blocking"
 const (
 	DefaultReadTimeout = 3 * time.Second
 	DefaultMaxListed   = 5
+	// DefaultTrustFor outlasts the quiet stretch of a move between its
+	// pause and its first delete-for-move (clusterctl creates every object
+	// in the target meanwhile, and may wait for block-move): a longer gap
+	// costs one more live confirmation, nothing else.
+	DefaultTrustFor = 10 * time.Minute
 )
 
 // Handler is the admission.Handler of both gates.
 type Handler struct {
 	// Cache is the informer cache with HostIndex registered on BareMetalHosts.
 	Cache client.Reader
-	// Live reads straight from the API server; an ALLOW is only given after
-	// a live read agrees with the cache.
+	// Live reads straight from the API server: an allowed pause, and the
+	// first allowed delete-for-move of a namespace not trusted yet, need a
+	// live read that agrees with the cache.
 	Live client.Reader
 	// Workloads are the Deployments/DaemonSets that run Ironic.
 	Workloads []ironic.Workload
@@ -60,11 +68,22 @@ type Handler struct {
 	ReadTimeout time.Duration
 	// MaxListed bounds the names listed in a message.
 	MaxListed int
+	// TrustFor is how long the delete-for-move gate of a namespace answers
+	// from the cache alone after a live confirmation allowed a move's write
+	// there (a real pause, or a delete-for-move); every allowed write
+	// extends it. Default DefaultTrustFor.
+	TrustFor time.Duration
+	// Now is the clock (tests); default time.Now.
+	Now func() time.Time
 	// Record counts a decision (metrics); nil records nothing.
 	Record func(gate Gate, allowed bool, reason string)
 	Log    logr.Logger
 
 	flight singleflight.Group
+
+	mu sync.Mutex
+	// trusted: namespace -> until when its cache is trusted alone.
+	trusted map[string]time.Time
 }
 
 var _ admission.Handler = &Handler{}
@@ -73,19 +92,19 @@ var _ admission.Handler = &Handler{}
 func (h *Handler) Handle(ctx context.Context, req admission.Request) admission.Response {
 	t, gated, bypass, err := Classify(fromAdmission(req.AdmissionRequest))
 	if err != nil {
-		return h.respond(t, admission.Errored(http.StatusBadRequest, err), ReasonBadRequest, nil)
+		return h.respond(t, admission.Errored(http.StatusBadRequest, err), ReasonBadRequest, nil, readNone)
 	}
 	if !gated {
-		return h.respond(t, admission.Allowed("not a pause or delete-for-move transition"), ReasonNotGated, nil)
+		return h.respond(t, admission.Allowed("not a pause or delete-for-move transition"), ReasonNotGated, nil, readNone)
 	}
 	if bypass {
 		h.Log.Info("bypass annotation honoured", "gate", t.Gate, "kind", t.Kind, "namespace", t.Namespace, "name", t.Name)
-		return h.respond(t, admission.Allowed("bypassed by annotation "+BypassAnnotation), ReasonBypass, nil)
+		return h.respond(t, admission.Allowed("bypassed by annotation "+BypassAnnotation), ReasonBypass, nil, readNone)
 	}
 	if h.Synced == nil || !h.Synced() {
 		return h.respond(t, admission.Errored(http.StatusServiceUnavailable, fmt.Errorf(
 			"pivotcheck webhook is starting and its cache has not synced yet, so it cannot tell whether %s is safe; "+
-				"retry in a few seconds (clusterctl retries on its own). %s", t.describe(), bypassHint(t))), ReasonCacheNotSynced, nil)
+				"retry in a few seconds (clusterctl retries on its own). %s", t.describe(), bypassHint(t))), ReasonCacheNotSynced, nil, readNone)
 	}
 
 	// One budget for every read of this request, well inside the API
@@ -93,24 +112,96 @@ func (h *Handler) Handle(ctx context.Context, req admission.Request) admission.R
 	// than a timeout.
 	ctx, cancel := context.WithTimeout(ctx, h.timeout())
 	defer cancel()
-	snap, err := h.cached(ctx, t.Namespace)
+	snap, err := h.cached(ctx, t)
 	if err != nil {
 		return h.readError(t, "cache", err)
 	}
 	d := Decide(t, snap, h.MaxListed)
-	if d.Allowed {
+	read := readCache
+	switch {
+	case !d.Allowed:
+	case t.Gate == GateDeleteForMove && h.isTrusted(t.Namespace):
+		// A live confirmation allowed this move's writes here a moment
+		// ago: the cache, kept current by its watch, answers alone.
+		h.trust(t.Namespace)
+	default:
 		// The cache may lag a host that just started an operation: confirm
 		// against the API server before letting the move go on.
 		live, err := h.sharedLive(ctx, t.Namespace)
 		if err != nil {
 			return h.readError(t, "live", err)
 		}
+		live.BMO = snap.BMO
 		d = Decide(t, live, h.MaxListed)
+		read = readLive
+		if d.Allowed && (t.Gate == GateDeleteForMove || !t.DryRun) {
+			h.trust(t.Namespace)
+		}
 	}
 	if !d.Allowed {
-		return h.respond(t, admission.Denied(d.Message), d.Reason, &d)
+		if t.Gate == GatePause {
+			h.distrust(t.Namespace)
+		}
+		return h.respond(t, admission.Denied(d.Message), d.Reason, &d, read)
 	}
-	return h.respond(t, admission.Allowed("no BareMetalHost is mid-operation and Ironic is not running").WithWarnings(d.Warnings...), d.Reason, &d)
+	return h.respond(t, admission.Allowed("no BareMetalHost is mid-operation and Ironic is not running").WithWarnings(d.Warnings...), d.Reason, &d, read)
+}
+
+// Which reads a verdict rests on (audit annotation "read").
+const (
+	readNone  = ""
+	readCache = "cache"
+	readLive  = "cache+live"
+)
+
+// isTrusted reports whether the delete-for-move gate of ns may answer from
+// the cache alone. Only the pause, the point of no return, always confirms
+// live. Once a live read allowed a move's write in ns, the namespace is
+// frozen for the move (its Clusters paused, so CAPI and CAPM3 start
+// nothing, and CAPM3 or pivotcheck has paused its hosts), and the cache,
+// which follows every change through its watch, answers each of the move's
+// two writes per object in O(blocking hosts). Every rule still applies to
+// the cache; what is given up is only the live read's guard against the
+// cache lagging by a few milliseconds.
+func (h *Handler) isTrusted(ns string) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	until, ok := h.trusted[ns]
+	return ok && h.now().Before(until)
+}
+
+func (h *Handler) trust(ns string) {
+	d := h.TrustFor
+	if d <= 0 {
+		d = DefaultTrustFor
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.trusted == nil {
+		h.trusted = map[string]time.Time{}
+	}
+	now := h.now()
+	for k, until := range h.trusted { // keep the map small
+		if !now.Before(until) {
+			delete(h.trusted, k)
+		}
+	}
+	h.trusted[ns] = now.Add(d)
+}
+
+// distrust: a refused pause means no move of ns is under way as far as
+// this webhook knows; its next delete-for-move confirms live again.
+func (h *Handler) distrust(ns string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	delete(h.trusted, ns)
+}
+
+func (h *Handler) now() time.Time {
+	if h.Now != nil {
+		return h.Now()
+	}
+	return time.Now()
 }
 
 func bypassHint(t Target) string {
@@ -124,12 +215,12 @@ func bypassHint(t Target) string {
 func (h *Handler) readError(t Target, from string, err error) admission.Response {
 	h.Log.Error(err, "read failed, denying", "from", from, "gate", t.Gate, "namespace", t.Namespace, "name", t.Name)
 	return h.respond(t, admission.Errored(http.StatusServiceUnavailable, fmt.Errorf(
-		"pivotcheck could not read the cluster state (%s read) to check %s, so it refuses it: %w. %s", from, t.describe(), err, bypassHint(t))), ReasonReadError, nil)
+		"pivotcheck could not read the cluster state (%s read) to check %s, so it refuses it: %w. %s", from, t.describe(), err, bypassHint(t))), ReasonReadError, nil, readNone)
 }
 
 // respond adds audit annotations (on every decision), records the metric
 // and logs denials.
-func (h *Handler) respond(t Target, resp admission.Response, reason string, d *Decision) admission.Response {
+func (h *Handler) respond(t Target, resp admission.Response, reason string, d *Decision, read string) admission.Response {
 	verdict := "denied"
 	if resp.Allowed {
 		verdict = "allowed"
@@ -145,6 +236,9 @@ func (h *Handler) respond(t Target, resp admission.Response, reason string, d *D
 	}
 	if d != nil && len(d.Busy) > 0 {
 		resp.AuditAnnotations["busy-hosts"] = strconv.Itoa(len(d.Busy))
+	}
+	if read != readNone {
+		resp.AuditAnnotations["read"] = read
 	}
 	if h.Record != nil && t.Gate != "" {
 		h.Record(t.Gate, resp.Allowed, reason)
@@ -169,9 +263,11 @@ func (h *Handler) timeout() time.Duration {
 	return DefaultReadTimeout
 }
 
-// cached reads the deny-path snapshot from the informer cache: only the
-// indexed (blocking) hosts of the namespace, and the Ironic workloads.
-func (h *Handler) cached(ctx context.Context, ns string) (Snapshot, error) {
+// cached reads the snapshot from the informer cache: only the indexed
+// (blocking) hosts of the namespace, the Ironic workloads and, for a pause
+// with no Ironic in the cluster, BMO and where it sends its Ironic calls.
+func (h *Handler) cached(ctx context.Context, t Target) (Snapshot, error) {
+	ns := t.Namespace
 	var hosts bmov1alpha1.BareMetalHostList
 	if err := h.Cache.List(ctx, &hosts, client.InNamespace(ns), client.MatchingFields{HostIndex: "true"}); err != nil {
 		return Snapshot{}, fmt.Errorf("listing BareMetalHosts in %s: %w", ns, err)
@@ -194,7 +290,29 @@ func (h *Handler) cached(ctx context.Context, ns string) (Snapshot, error) {
 		}
 		is.IrSO = l.Items
 	}
-	return Snapshot{Hosts: hostPtrs(hosts.Items), Ironic: ironic.Running(is, h.Workloads)}, nil
+	snap := Snapshot{Hosts: hostPtrs(hosts.Items), Ironic: ironic.Running(is, h.Workloads)}
+	if t.Gate == GatePause && len(snap.Ironic) == 0 {
+		var err error
+		if snap.BMO, err = h.bmoInfo(ctx, deps.Items); err != nil {
+			return Snapshot{}, err
+		}
+	}
+	return snap, nil
+}
+
+// bmoInfo finds BMO among the cached Deployments and reads its Ironic
+// endpoint with the cached ConfigMaps of its namespace; nil when no BMO.
+func (h *Handler) bmoInfo(ctx context.Context, deps []appsv1.Deployment) (*BMOInfo, error) {
+	d, _ := bmo.Find(deps)
+	if d == nil {
+		return nil, nil
+	}
+	var cms corev1.ConfigMapList
+	if err := h.Cache.List(ctx, &cms, client.InNamespace(d.Namespace)); err != nil {
+		return nil, fmt.Errorf("listing ConfigMaps in %s: %w", d.Namespace, err)
+	}
+	endpoint, _ := bmo.IronicEndpoint(d, cms.Items)
+	return &BMOInfo{Deployment: d.Namespace + "/" + d.Name, Endpoint: endpoint}, nil
 }
 
 // live reads the allow-path snapshot from the API server, in parallel: the
@@ -367,6 +485,33 @@ func (r *Readiness) Check(*http.Request) error {
 		return errors.New("informer cache has not synced yet")
 	}
 	return nil
+}
+
+// MaxConfigMapValue is the longest ConfigMap value the cache keeps: enough
+// for an endpoint URL or a name, while manifests, certificates and scripts
+// (the bulk of a cluster's ConfigMaps) are dropped.
+const MaxConfigMapValue = 512
+
+// stripConfigMap keeps a ConfigMap's name and short values only: the
+// webhook reads BMO's Ironic endpoint from them and nothing else.
+func stripConfigMap(o any) (any, error) {
+	cm, ok := o.(*corev1.ConfigMap)
+	if !ok {
+		return o, nil
+	}
+	out := &corev1.ConfigMap{
+		TypeMeta:   cm.TypeMeta,
+		ObjectMeta: metav1.ObjectMeta{Name: cm.Name, Namespace: cm.Namespace, UID: cm.UID, ResourceVersion: cm.ResourceVersion},
+	}
+	for k, v := range cm.Data {
+		if len(v) <= MaxConfigMapValue {
+			if out.Data == nil {
+				out.Data = map[string]string{}
+			}
+			out.Data[k] = v
+		}
+	}
+	return out, nil
 }
 
 // stripPod keeps what ironic.Running reads of a pod (labels, deletion,

@@ -6,13 +6,17 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"testing"
+	"time"
 
 	jsonpatch "github.com/evanphx/json-patch/v5"
 	"github.com/go-logr/logr"
 	bmov1alpha1 "github.com/metal3-io/baremetal-operator/apis/metal3.io/v1alpha1"
 	"github.com/stretchr/testify/require"
 	admissionv1 "k8s.io/api/admission/v1"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/utils/ptr"
@@ -281,4 +285,167 @@ func gateAudit(r admission.Response) string {
 		return g
 	}
 	return ""
+}
+
+// countingLive wraps a live reader and counts its reads.
+type countingLive struct {
+	client.Reader
+	reads int
+}
+
+func (c *countingLive) List(ctx context.Context, l client.ObjectList, opts ...client.ListOption) error {
+	c.reads++
+	return c.Reader.List(ctx, l, opts...)
+}
+
+func (c *countingLive) Get(ctx context.Context, k client.ObjectKey, o client.Object, opts ...client.GetOption) error {
+	c.reads++
+	return c.Reader.Get(ctx, k, o, opts...)
+}
+
+// The pause always confirms live. After an allowed real pause (or a live
+// confirmed delete-for-move), the delete-for-move gate of that namespace
+// answers from the cache alone, until TrustFor passes without an allowed
+// write, or a pause there is refused. Denials never depend on it.
+func TestHandlerTrustAfterAllowedPause(t *testing.T) {
+	ctx := context.Background()
+	safe := newFakeClient(bmh("h", bmov1alpha1.StateProvisioned))
+	live := &countingLive{Reader: safe}
+	h, _ := newTestHandler(safe, live)
+	now := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+	h.Now = func() time.Time { return now }
+	h.TrustFor = time.Minute
+
+	pause := func(ns string, dryRun bool) admission.Request {
+		return admissionReq("cluster.x-k8s.io", "v1beta2", "Cluster", "UPDATE", ns, "test1", clusterV1beta2, mergePatch(t, clusterV1beta2, pausePatch), dryRun)
+	}
+	annotated := jsonPatch(t, m3mJSON, deleteForMovePatch)
+	del := func(ns string) admission.Request {
+		return admissionReq("infrastructure.cluster.x-k8s.io", "v1beta2", "Metal3Machine", "DELETE", ns, "m0", annotated, "", false)
+	}
+	mark := func(ns string) admission.Request {
+		return admissionReq("infrastructure.cluster.x-k8s.io", "v1beta2", "Metal3Machine", "UPDATE", ns, "m0", m3mJSON, annotated, false)
+	}
+	check := func(what string, req admission.Request, allowed bool, read string, liveReads int) admission.Response {
+		t.Helper()
+		before := live.reads
+		resp := h.Handle(ctx, req)
+		require.Equal(t, allowed, resp.Allowed, "%s: %s", what, message(resp))
+		require.Equal(t, read, resp.AuditAnnotations["read"], what)
+		if liveReads == 0 {
+			require.Equal(t, before, live.reads, "%s: no live read", what)
+		} else {
+			require.Greater(t, live.reads, before, "%s: live read", what)
+		}
+		return resp
+	}
+
+	check("a dry-run pause confirms live", pause("metal3", true), true, "cache+live", 1)
+	check("and trusts nothing: delete-for-move confirms live", mark("other"), true, "cache+live", 1)
+	check("a second delete-for-move there is answered from the cache", del("other"), true, "cache", 0)
+
+	check("a real pause confirms live", pause("metal3", false), true, "cache+live", 1)
+	check("delete-for-move annotation after it: cache only", mark("metal3"), true, "cache", 0)
+	check("DELETE after it: cache only", del("metal3"), true, "cache", 0)
+	check("a pause always confirms live, even in a trusted namespace", pause("metal3", false), true, "cache+live", 1)
+
+	now = now.Add(50 * time.Second)
+	check("each allowed write extends the trust", del("metal3"), true, "cache", 0)
+	now = now.Add(50 * time.Second)
+	check("still trusted 100 s after the pause", del("metal3"), true, "cache", 0)
+	now = now.Add(61 * time.Second)
+	check("TrustFor without an allowed write: live again", del("metal3"), true, "cache+live", 1)
+	check("and trusted again", del("metal3"), true, "cache", 0)
+
+	// A host turns busy in a trusted namespace: the cache denies, as before.
+	fresh := &bmov1alpha1.BareMetalHost{}
+	require.NoError(t, safe.Get(ctx, client.ObjectKey{Namespace: "metal3", Name: "h"}, fresh))
+	fresh.Status.Provisioning.State = bmov1alpha1.StateInspecting
+	require.NoError(t, safe.Status().Update(ctx, fresh))
+	resp := check("trusted, host busy in the cache: denied", del("metal3"), false, "cache", 0)
+	require.Contains(t, message(resp), "h is inspecting")
+
+	// A refused pause ends the trust.
+	check("pause refused", pause("metal3", true), false, "cache", 0)
+	fresh.Status.Provisioning.State = bmov1alpha1.StateProvisioned
+	require.NoError(t, safe.Status().Update(ctx, fresh))
+	check("after a refused pause, delete-for-move confirms live again", del("metal3"), true, "cache+live", 1)
+}
+
+// A stale cache in a namespace that is not trusted is still overruled by
+// the live read on the delete-for-move gate.
+func TestHandlerDeleteForMoveConfirmsLiveUntilTrusted(t *testing.T) {
+	ctx := context.Background()
+	cached := newFakeClient(bmh("h", bmov1alpha1.StateProvisioned))
+	changed := newFakeClient(bmh("h", bmov1alpha1.StateProvisioned))
+	fresh := &bmov1alpha1.BareMetalHost{}
+	require.NoError(t, changed.Get(ctx, client.ObjectKey{Namespace: "metal3", Name: "h"}, fresh))
+	fresh.Status.Provisioning.State = bmov1alpha1.StateProvisioning
+	require.NoError(t, changed.Status().Update(ctx, fresh))
+	h, counts := newTestHandler(cached, changed)
+	annotated := jsonPatch(t, m3mJSON, deleteForMovePatch)
+	resp := h.Handle(ctx, admissionReq("infrastructure.cluster.x-k8s.io", "v1beta2", "Metal3Machine", "DELETE", "metal3", "m0", annotated, "", false))
+	require.False(t, resp.Allowed)
+	require.Contains(t, message(resp), "h is provisioning")
+	require.Equal(t, "cache+live", resp.AuditAnnotations["read"])
+	require.Equal(t, map[string]int{"delete-for-move/denied/host-busy": 1}, counts)
+}
+
+// BMO and its Ironic endpoint are read from the cache (Deployment +
+// envFrom ConfigMap) and named in the pause's warning when no Ironic runs.
+func TestHandlerExternalIronicWarning(t *testing.T) {
+	ctx := context.Background()
+	bmoDep := &appsv1.Deployment{
+		ObjectMeta: metav1.ObjectMeta{Namespace: "baremetal-operator-system", Name: "baremetal-operator-controller-manager"},
+		Spec: appsv1.DeploymentSpec{Template: corev1.PodTemplateSpec{Spec: corev1.PodSpec{Containers: []corev1.Container{{
+			Name: "manager", Image: "quay.io/metal3-io/baremetal-operator:v0.13.2",
+			EnvFrom: []corev1.EnvFromSource{{ConfigMapRef: &corev1.ConfigMapEnvSource{LocalObjectReference: corev1.LocalObjectReference{Name: "baremetal-operator-ironic"}}}},
+		}}}}},
+	}
+	cm := &corev1.ConfigMap{
+		ObjectMeta: metav1.ObjectMeta{Namespace: "baremetal-operator-system", Name: "baremetal-operator-ironic"},
+		Data:       map[string]string{"IRONIC_ENDPOINT": "https://192.168.111.1:6385/v1/"},
+	}
+	pause := admissionReq("cluster.x-k8s.io", "v1beta2", "Cluster", "UPDATE", "metal3", "test1", clusterV1beta2, mergePatch(t, clusterV1beta2, pausePatch), true)
+	annotated := jsonPatch(t, m3mJSON, deleteForMovePatch)
+	del := admissionReq("infrastructure.cluster.x-k8s.io", "v1beta2", "Metal3Machine", "DELETE", "metal3", "m0", annotated, "", false)
+
+	c := newFakeClient(bmh("h", bmov1alpha1.StateProvisioned), bmoDep, cm)
+	h, _ := newTestHandler(c, c)
+	resp := h.Handle(ctx, pause)
+	require.True(t, resp.Allowed, message(resp))
+	require.Equal(t, ReasonSafe, resp.AuditAnnotations["reason"])
+	require.Len(t, resp.Warnings, 1)
+	require.Contains(t, resp.Warnings[0], "BMO baremetal-operator-system/baremetal-operator-controller-manager is configured to reach Ironic at https://192.168.111.1:6385/v1/")
+
+	resp = h.Handle(ctx, del)
+	require.True(t, resp.Allowed, message(resp))
+	require.Empty(t, resp.Warnings, "the delete-for-move gate does not repeat it")
+
+	// With Ironic running in the cluster the pause is refused; no warning.
+	c = newFakeClient(bmh("h", bmov1alpha1.StateProvisioned), bmoDep, cm, fixture.IronicDeployment(1, true))
+	h, _ = newTestHandler(c, c)
+	resp = h.Handle(ctx, pause)
+	require.False(t, resp.Allowed)
+	require.Empty(t, resp.Warnings)
+}
+
+func TestStripConfigMap(t *testing.T) {
+	big := strings.Repeat("x", MaxConfigMapValue+1)
+	out, err := stripConfigMap(&corev1.ConfigMap{
+		ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "cm", ResourceVersion: "7",
+			Annotations: map[string]string{"kubectl.kubernetes.io/last-applied-configuration": big}, Labels: map[string]string{"a": "b"}},
+		Data:       map[string]string{"IRONIC_ENDPOINT": "http://172.22.0.2:6385/v1/", "manifest.yaml": big},
+		BinaryData: map[string][]byte{"blob": []byte("x")},
+	})
+	require.NoError(t, err)
+	cm := out.(*corev1.ConfigMap)
+	require.Equal(t, "ns/cm@7", cm.Namespace+"/"+cm.Name+"@"+cm.ResourceVersion)
+	require.Equal(t, map[string]string{"IRONIC_ENDPOINT": "http://172.22.0.2:6385/v1/"}, cm.Data)
+	require.Nil(t, cm.Annotations)
+	require.Nil(t, cm.Labels)
+	require.Nil(t, cm.BinaryData)
+	other, err := stripConfigMap(&corev1.Secret{})
+	require.NoError(t, err)
+	require.IsType(t, &corev1.Secret{}, other)
 }

@@ -2,6 +2,7 @@ package webhook_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -19,6 +20,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/pivotcheck/pivotcheck/internal/fixture"
+	"github.com/pivotcheck/pivotcheck/internal/kube"
+	"github.com/pivotcheck/pivotcheck/internal/mover"
 	"github.com/pivotcheck/pivotcheck/webhook"
 )
 
@@ -111,4 +114,62 @@ func TestClusterctlMoveGated(t *testing.T) {
 	require.Empty(t, sourceHosts.Items)
 	require.Greater(t, testutil.ToFloat64(webhook.Decisions().WithLabelValues("delete-for-move", "allowed", webhook.ReasonSafe))-deleteAllowedBefore, 0.0,
 		"clusterctl's delete-for-move writes went through the delete gate")
+}
+
+// gatedByDeleteForMove: the fixture objects the delete-for-move webhook
+// sees (every metal3.io and ipam.metal3.io kind, the Metal3* kinds of the
+// infrastructure group).
+func gatedByDeleteForMove(refs []fixture.Ref) int {
+	n := 0
+	for _, r := range refs {
+		switch g := r.GVK().Group; {
+		case g == "metal3.io" || g == "ipam.metal3.io":
+			n++
+		case g == "infrastructure.cluster.x-k8s.io" && strings.HasPrefix(r.Kind, "Metal3"):
+			n++
+		}
+	}
+	return n
+}
+
+// A whole clusterctl Move (library) with the webhook serving: the pause is
+// confirmed live once, and every one of clusterctl's delete-for-move
+// writes after it (the annotation and the DELETE of each Metal3 object) is
+// answered from the cache, with no further live read.
+func TestClusterctlMoveConfirmsLiveOnce(t *testing.T) {
+	p := envPair(t)
+	ctx := context.Background()
+	b := p.Bootstrap
+	const ns = "move-once"
+	res, err := fixture.Build(ctx, b.Client, fixture.Options{Namespace: ns, ControlPlane: 1, Workers: 9, SpareHosts: 2})
+	require.NoError(t, err)
+	require.NoError(t, client.IgnoreNotFound(b.Client.Delete(ctx, &appsv1.Deployment{ObjectMeta: objMeta(fixture.BMONamespace, fixture.IronicName)})))
+
+	live := &liveCounter{}
+	wh := startWebhook(t, b, countLive(live))
+	defer wh.stop(t)
+	allowed := func(gate string) float64 {
+		return testutil.ToFloat64(webhook.Decisions().WithLabelValues(gate, "allowed", webhook.ReasonSafe))
+	}
+	pauseBefore, deleteBefore := allowed("pause"), allowed("delete-for-move")
+
+	t.Setenv("HOME", t.TempDir())
+	start := time.Now()
+	require.NoError(t, mover.Move(ctx, mover.Options{
+		From: kube.Target{Kubeconfig: b.Kubeconfig, Context: b.Context}, To: kube.Target{Kubeconfig: p.Target.Kubeconfig, Context: p.Target.Context},
+		Namespace: ns, Log: logr.Discard(),
+	}))
+	t.Logf("moved %d objects in %s", len(res.Objects), time.Since(start).Round(time.Millisecond))
+
+	var targetHosts, sourceHosts bmov1alpha1.BareMetalHostList
+	require.NoError(t, p.Target.Client.List(ctx, &targetHosts, client.InNamespace(ns)))
+	require.Len(t, targetHosts.Items, len(res.Hosts))
+	require.NoError(t, b.Client.List(ctx, &sourceHosts, client.InNamespace(ns)))
+	require.Empty(t, sourceHosts.Items)
+
+	require.Equal(t, 1.0, allowed("pause")-pauseBefore, "one Cluster paused")
+	gated := gatedByDeleteForMove(res.Objects)
+	require.Greater(t, gated, 30)
+	require.GreaterOrEqual(t, allowed("delete-for-move")-deleteBefore, float64(2*gated), "annotation and DELETE of every Metal3 object went through the gate")
+	require.Equal(t, int64(1), live.confirmations.Load(), "only the pause was confirmed live")
 }

@@ -59,9 +59,11 @@ type Options struct {
 	Workloads   []ironic.Workload
 	ReadTimeout time.Duration
 	MaxListed   int
+	// TrustFor: see Handler.TrustFor.
+	TrustFor time.Duration
 	// QPS and Burst of the webhook's API client when the kubeconfig sets
 	// none. Default: no client-side throttling (QPS -1). client-go's own
-	// default of 5 QPS queues the 6-7 live reads of each allowed request
+	// default of 5 QPS queues the 6-7 live reads of a live confirmation
 	// behind each other until the read deadline expires; the API server's
 	// Priority and Fairness protects it instead.
 	QPS   float32
@@ -111,12 +113,15 @@ func TLSOptions(minVersion uint16, http2 bool) []func(*tls.Config) {
 }
 
 // CacheOptions keep the informer cache small: no managedFields, pods
-// reduced to what Ironic detection reads, no deep copies on reads (the
-// handler never mutates what it reads).
+// reduced to what Ironic detection reads, ConfigMaps to their short values,
+// no deep copies on reads (the handler never mutates what it reads).
 func CacheOptions() cache.Options {
 	return cache.Options{
-		DefaultTransform:             cache.TransformStripManagedFields(),
-		ByObject:                     map[client.Object]cache.ByObject{&corev1.Pod{}: {Transform: stripPod}},
+		DefaultTransform: cache.TransformStripManagedFields(),
+		ByObject: map[client.Object]cache.ByObject{
+			&corev1.Pod{}:       {Transform: stripPod},
+			&corev1.ConfigMap{}: {Transform: stripConfigMap},
+		},
 		DefaultUnsafeDisableDeepCopy: ptr.To(true),
 		// A read of a type we did not warm up must fail, not start an
 		// informer and block past the webhook timeout.
@@ -184,11 +189,11 @@ func Setup(mgr manager.Manager, o Options) (*Handler, error) {
 	ready := &Readiness{}
 	h := &Handler{
 		Cache: mgr.GetCache(), Live: mgr.GetAPIReader(), Workloads: o.Workloads, IrSO: irso,
-		Synced: ready.Synced, ReadTimeout: o.ReadTimeout, MaxListed: o.MaxListed, Record: record,
+		Synced: ready.Synced, ReadTimeout: o.ReadTimeout, MaxListed: o.MaxListed, TrustFor: o.TrustFor, Record: record,
 		Log: mgr.GetLogger().WithName("pivotcheck-webhook"),
 	}
 	Decisions() // register even before the first decision, so the series family is visible
-	warm := []client.Object{&bmov1alpha1.BareMetalHost{}, &appsv1.Deployment{}, &appsv1.DaemonSet{}, &corev1.Pod{}}
+	warm := []client.Object{&bmov1alpha1.BareMetalHost{}, &appsv1.Deployment{}, &appsv1.DaemonSet{}, &corev1.Pod{}, &corev1.ConfigMap{}}
 	if irso != nil {
 		u := &unstructured.Unstructured{}
 		u.SetGroupVersionKind(*irso)

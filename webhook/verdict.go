@@ -83,6 +83,18 @@ type Snapshot struct {
 	Hosts []*bmov1alpha1.BareMetalHost
 	// Ironic are the running Ironic instances of the whole cluster.
 	Ironic []ironic.Instance
+	// BMO is the cluster's baremetal-operator, nil when none was found.
+	BMO *BMOInfo
+}
+
+// BMOInfo is what the verdict knows of the cluster's baremetal-operator.
+type BMOInfo struct {
+	// Deployment is namespace/name of BMO's controller Deployment.
+	Deployment string
+	// Endpoint is where BMO is configured to reach Ironic (IRONIC_ENDPOINT,
+	// or the Ironic Standalone Operator resource it follows); "" when
+	// neither can be read.
+	Endpoint string
 }
 
 // Decision is the verdict and everything said about it.
@@ -155,6 +167,9 @@ func Decide(t Target, s Snapshot, maxListed int) Decision {
 	default:
 		d.Allowed = true
 		d.Reason = ReasonSafe
+		if w, ok := externalIronicWarning(t, s); ok {
+			d.Warnings = append(d.Warnings, w)
+		}
 		for _, r := range warnOrder {
 			d.Warnings = append(d.Warnings, fmt.Sprintf("pivotcheck: %s", hostsafety.Summarize(warn[r], 3)))
 		}
@@ -180,10 +195,31 @@ func Decide(t Target, s Snapshot, maxListed int) Decision {
 	}
 	b.WriteString(" clusterctl retries for about 2 minutes, so a condition cleared meanwhile lets the move continue.")
 	if t.Gate == GatePause {
-		fmt.Fprintf(&b, " To move anyway (at your own risk): kubectl -n %s annotate %s %s %s=\"<reason>\".", t.Namespace, strings.ToLower(t.Kind), t.Name, BypassAnnotation)
+		// The webhook sees only the write, and a maintenance pause or the
+		// pause of `clusterctl move --to-directory` is the same write as a
+		// move's first one: say how to get past it.
+		fmt.Fprintf(&b, " To pause anyway (at your own risk; a pause that starts no move, such as maintenance or clusterctl move --to-directory, needs it too): kubectl -n %s annotate %s %s %s=\"<reason>\", then remove it (left in place it lets every later move through unchecked).", t.Namespace, strings.ToLower(t.Kind), t.Name, BypassAnnotation)
 	} else {
 		fmt.Fprintf(&b, " To move anyway (at your own risk): kubectl label namespace %s %s=<reason>.", t.Namespace, BypassNamespaceLabel)
 	}
 	d.Message = b.String()
 	return d
+}
+
+// externalIronicWarning: with no Ironic in the cluster, pivotcheck cannot
+// tell an Ironic already stopped from one running outside it (local
+// containers next to a kind bootstrap are common), and the webhook cannot
+// ask. So the pause, where the operator decides, is allowed with a warning
+// that names where BMO sends its Ironic calls. Only the pause carries it:
+// clusterctl logs every API warning, and the delete-for-move gate sees two
+// requests per moved object.
+func externalIronicWarning(t Target, s Snapshot) (string, bool) {
+	if t.Gate != GatePause || len(s.Ironic) > 0 || s.BMO == nil {
+		return "", false
+	}
+	where := "has no Ironic endpoint pivotcheck can read (IRONIC_ENDPOINT in its environment or ConfigMaps)"
+	if s.BMO.Endpoint != "" {
+		where = "is configured to reach Ironic at " + s.BMO.Endpoint
+	}
+	return fmt.Sprintf("pivotcheck: no Ironic runs in this cluster, but BMO %s %s. pivotcheck cannot tell an Ironic already stopped from one running outside the cluster (e.g. local containers next to a kind bootstrap): if it still runs, stop it before the target's Ironic starts, or the two fight over the provisioning network.", s.BMO.Deployment, where), true
 }

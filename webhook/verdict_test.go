@@ -185,3 +185,66 @@ func TestIndexAgreesWithDecide(t *testing.T) {
 		require.Equal(t, !d.Allowed, len(IndexHost(h)) == 1, h.Name)
 	}
 }
+
+// With no Ironic in the cluster, only an allowed pause carries the warning
+// naming BMO's Ironic endpoint: a running Ironic is a denial, and the
+// delete-for-move gate (two requests per moved object, each warning logged
+// by clusterctl) stays quiet.
+func TestDecideExternalIronic(t *testing.T) {
+	running := []ironic.Instance{{Kind: "Deployment", Namespace: "baremetal-operator-system", Name: "baremetal-operator-ironic", Why: "replicas 1", Remove: "kubectl ..."}}
+	deleteTarget := Target{Gate: GateDeleteForMove, Operation: "DELETE", Kind: "Metal3Machine", Namespace: "metal3", Name: "m"}
+	bmoAt := func(endpoint string) *BMOInfo {
+		return &BMOInfo{Deployment: "baremetal-operator-system/baremetal-operator-controller-manager", Endpoint: endpoint}
+	}
+	cases := []struct {
+		name    string
+		t       Target
+		s       Snapshot
+		allowed bool
+		warning string // "" = no external-Ironic warning
+	}{
+		{"pause, endpoint configured", pauseTarget, Snapshot{BMO: bmoAt("http://172.22.0.2:6385/v1/")}, true,
+			"no Ironic runs in this cluster, but BMO baremetal-operator-system/baremetal-operator-controller-manager is configured to reach Ironic at http://172.22.0.2:6385/v1/"},
+		{"pause, IrSO resource", pauseTarget, Snapshot{BMO: bmoAt("Ironic resource metal3/ironic (Ironic Standalone Operator)")}, true,
+			"is configured to reach Ironic at Ironic resource metal3/ironic (Ironic Standalone Operator)"},
+		{"pause, no endpoint readable", pauseTarget, Snapshot{BMO: bmoAt("")}, true,
+			"has no Ironic endpoint pivotcheck can read"},
+		{"pause, no BMO in the cluster", pauseTarget, Snapshot{}, true, ""},
+		{"pause, Ironic runs: denied, no warning", pauseTarget, Snapshot{Ironic: running, BMO: bmoAt("http://x")}, false, ""},
+		{"pause, host busy: denied, no warning", pauseTarget, Snapshot{BMO: bmoAt("http://x"),
+			Hosts: []*bmov1alpha1.BareMetalHost{host("h", bmov1alpha1.StateProvisioning, "OK")}}, false, ""},
+		{"delete-for-move, endpoint configured", deleteTarget, Snapshot{BMO: bmoAt("http://172.22.0.2:6385/v1/")}, true, ""},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			d := Decide(c.t, c.s, 5)
+			require.Equal(t, c.allowed, d.Allowed, d.Message)
+			if c.warning == "" {
+				for _, w := range d.Warnings {
+					require.NotContains(t, w, "no Ironic runs")
+				}
+				return
+			}
+			require.Equal(t, ReasonSafe, d.Reason)
+			require.NotEmpty(t, d.Warnings)
+			require.Contains(t, d.Warnings[0], c.warning)
+			require.Contains(t, d.Warnings[0], "cannot tell an Ironic already stopped from one running outside the cluster")
+		})
+	}
+
+	// It comes first, before the host warnings.
+	d := Decide(pauseTarget, Snapshot{BMO: bmoAt("http://e"), Hosts: []*bmov1alpha1.BareMetalHost{
+		host("h", bmov1alpha1.StateProvisioned, "OK", consumed)}}, 5)
+	require.Len(t, d.Warnings, 2)
+	require.Contains(t, d.Warnings[0], "http://e")
+	require.Contains(t, d.Warnings[1], "h is consumed but has no baremetalhost.metal3.io/status annotation")
+}
+
+// A pause denial tells a user who is not moving (maintenance,
+// clusterctl move --to-directory) how to get past it, and to undo it.
+func TestDecidePauseDenialNamesNonMovePauses(t *testing.T) {
+	d := Decide(pauseTarget, Snapshot{Hosts: []*bmov1alpha1.BareMetalHost{host("h", bmov1alpha1.StateInspecting, "OK")}}, 5)
+	require.False(t, d.Allowed)
+	require.Contains(t, d.Message, "maintenance or clusterctl move --to-directory")
+	require.Contains(t, d.Message, `kubectl -n metal3 annotate cluster test1 pivotcheck.dev/allow-unsafe-move="<reason>", then remove it`)
+}

@@ -28,7 +28,11 @@ func newWebhookCommand() *cobra.Command {
 		Long: `Serve the validating admission webhook for the bootstrap cluster. It refuses
 clusterctl move's first write (pausing a Cluster or ClusterClass) and its
 delete-for-move of Metal3 objects while a BareMetalHost of the namespace is
-mid-operation or Ironic still runs in the cluster. Install it with
+mid-operation or Ironic still runs in the cluster. With no Ironic in the
+cluster, an allowed pause warns with the Ironic endpoint BMO is configured
+for (it may run outside the cluster). A maintenance pause or the pause of
+clusterctl move --to-directory is refused alike: annotate the Cluster as
+below, pause, then remove the annotation. Install it with
 kubectl apply -k config/webhook (needs cert-manager).
 
 With --mode target it serves the target guard instead, for the cluster a move

@@ -13,7 +13,6 @@ import (
 	"reflect"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/go-logr/logr"
 	"github.com/go-logr/logr/testr"
@@ -34,7 +33,6 @@ import (
 
 	"github.com/pivotcheck/pivotcheck/internal/fixture"
 	"github.com/pivotcheck/pivotcheck/internal/kube"
-	"github.com/pivotcheck/pivotcheck/internal/mover"
 	"github.com/pivotcheck/pivotcheck/internal/testenv"
 	"github.com/pivotcheck/pivotcheck/pivotcheck/preflight"
 )
@@ -475,56 +473,4 @@ func TestLeastPrivilege(t *testing.T) {
 	require.Regexp(t, `[a-z]+\.metal3\.io`, err.Error()) // any metal3.io kind preflight lists
 	require.NotContains(t, err.Error(), "\n")
 	require.True(t, strings.Contains(err.Error(), "rbac") || strings.Contains(err.Error(), "cluster-wide"))
-}
-
-// BenchmarkPreflight1000Hosts: 1,000 BareMetalHosts (200 consumed by
-// machines with their whole CAPM3/IPAM chain, 800 spares) ≈ 5,000 objects,
-// checked end to end (both clusters listed, clusterctl's dry run, checks).
-var benchFixture *fixture.Result
-
-func BenchmarkPreflight1000Hosts(b *testing.B) {
-	if pair == nil {
-		b.Skip("needs envtest (run without -short)")
-	}
-	ctx := context.Background()
-	// The framework calls the benchmark more than once: build once.
-	if benchFixture == nil {
-		res, err := fixture.Build(ctx, pair.Bootstrap.Client, fixture.Options{Namespace: "bench", ControlPlane: 3, Workers: 197, SpareHosts: 800, Concurrency: 16})
-		require.NoError(b, err)
-		benchFixture = res
-	}
-	res := benchFixture
-	o := preflight.Options{Source: target(pair.Bootstrap), Target: target(pair.Target), Namespace: "bench", Log: logr.Discard()}
-	// Warm-up: the first LIST of each CRD type fills envtest's watch cache.
-	r, err := preflight.Run(ctx, o)
-	require.NoError(b, err)
-	require.True(b, r.Ready, "%d errors", r.Errors())
-	require.Len(b, r.Plan, len(res.Objects))
-	b.ResetTimer()
-	start := time.Now()
-	for i := 0; i < b.N; i++ {
-		if _, err := preflight.Run(ctx, o); err != nil {
-			b.Fatal(err)
-		}
-	}
-	b.StopTimer()
-	b.ReportMetric(time.Since(start).Seconds()/float64(b.N), "s/check")
-	b.ReportMetric(float64(len(res.Objects)), "objects")
-	b.ReportMetric(float64(len(res.Hosts)), "hosts")
-
-	// The share of clusterctl's dry run alone, for the README.
-	start = time.Now()
-	plan, err := mover.Plan(ctx, o.Source, "bench", logr.Discard())
-	require.NoError(b, err)
-	b.ReportMetric(time.Since(start).Seconds(), "s/dry-run")
-
-	// And preflight's own reads and checks, with the dry run's answer replayed.
-	restore := preflight.SetPlanFunc(func(context.Context, kube.Target, string, logr.Logger) ([]mover.Object, error) { return plan, nil })
-	defer restore()
-	start = time.Now()
-	for i := 0; i < 3; i++ {
-		_, err = preflight.Run(ctx, o)
-		require.NoError(b, err)
-	}
-	b.ReportMetric(time.Since(start).Seconds()/3, "s/own-reads+checks")
 }
