@@ -422,4 +422,3 @@ func probeSourceIronic(ctx context.Context, s *Snapshot) *ironic.ProbeResult {
 	r := ironic.Probe(ctx, ep, SourceProbeTimeout)
 	return &r
 }
-
