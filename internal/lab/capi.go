@@ -3,6 +3,7 @@ package lab
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -203,12 +204,9 @@ func (s *CAPIStandIn) hostProvisioned(ctx context.Context, ns, m3mName string) (
 	if ref == "" {
 		return false, nil
 	}
-	hostNS, hostName := ns, ref
-	for i := 0; i < len(ref); i++ {
-		if ref[i] == '/' {
-			hostNS, hostName = ref[:i], ref[i+1:]
-			break
-		}
+	hostNS, hostName, ok := strings.Cut(ref, "/")
+	if !ok {
+		hostNS, hostName = ns, ref
 	}
 	h := &bmov1alpha1.BareMetalHost{}
 	if err := s.c.Get(ctx, client.ObjectKey{Namespace: hostNS, Name: hostName}, h); err != nil {
