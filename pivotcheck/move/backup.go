@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"time"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -124,3 +125,74 @@ func writeFileVia(tmpDir, path string, data []byte) error {
 	}
 	return os.Rename(tmp, path)
 }
+
+// backup saves every object clusterctl will move, with status, in
+// clusterctl's --to-directory format. The plan is clusterctl's own dry run,
+// each object given its API group.
+func (d *driver) backup(ctx context.Context) (string, error) {
+	abs := d.report.BackupDir
+	if err := os.MkdirAll(abs, 0o700); err != nil {
+		return "", fmt.Errorf("creating backup folder %s: %w", abs, err)
+	}
+	if err := os.Chmod(abs, 0o700); err != nil {
+		return "", fmt.Errorf("restricting backup folder %s: %w", abs, err)
+	}
+	if d.opts.Resume {
+		if err := d.unpauseSourceForResume(ctx); err != nil {
+			return "", err
+		}
+	}
+	objDir := filepath.Join(abs, BackupObjectsDir)
+	if err := os.MkdirAll(objDir, 0o700); err != nil {
+		return "", fmt.Errorf("creating backup folder %s: %w", objDir, err)
+	}
+	plan, err := d.qualifiedPlan(ctx)
+	if err != nil {
+		return "", err
+	}
+	if err := saveObjects(ctx, d.src, d.opts.Namespace, plan, objDir); err != nil {
+		return "", err
+	}
+	seen := map[mover.Object]bool{}
+	for _, o := range plan {
+		seen[o] = true
+	}
+	// After a partial move the source holds only what is left: the plan is
+	// the union with the first attempt's, so verify checks everything.
+	for _, o := range d.previous {
+		if !seen[o] {
+			seen[o] = true
+			plan = append(plan, o)
+		}
+	}
+	mover.SortObjects(plan)
+	d.setPlan(plan)
+	raw, err := jsonIndent(plan)
+	if err != nil {
+		return "", fmt.Errorf("encoding the plan: %w", err)
+	}
+	if err := writeFileAtomic(filepath.Join(abs, backupPlanFile), raw); err != nil {
+		return "", fmt.Errorf("writing the plan to %s: %w", abs, err)
+	}
+	d.previous = plan
+	if err := d.writeState(); err != nil {
+		return "", err
+	}
+	readme := fmt.Sprintf(`pivotcheck backup of namespace %s from %s, %s.
+Every object clusterctl move takes (%d), with status, one file per object (clusterctl's
+--to-directory format; file names carry the API group).
+THIS FOLDER HOLDS CREDENTIALS (BMC Secrets, kubeconfig and CA Secrets): keep it private, delete it when done.
+Restore: pivotcheck restore --from %s --to-kubeconfig KUBECONFIG
+     or: clusterctl move --from-directory %s --to-kubeconfig KUBECONFIG
+`, d.opts.Namespace, d.opts.Source, time.Now().UTC().Format(time.RFC3339), len(plan), abs, objDir)
+	if err := writeFileAtomic(filepath.Join(abs, backupReadme), []byte(readme)); err != nil {
+		return "", fmt.Errorf("writing %s: %w", backupReadme, err)
+	}
+	d.warn(fmt.Sprintf("the backup in %s holds credentials (BMC and kubeconfig Secrets): keep it private", abs))
+	return fmt.Sprintf("%d objects saved to %s (files 0600; holds credentials)", len(plan), abs), nil
+}
+
+// BackupObjectsDir is the sub-folder of a backup holding clusterctl's
+// files: clusterctl --from-directory reads every file of its folder, so
+// pivotcheck's own files (plan, README) live one level up.
+const BackupObjectsDir = "objects"

@@ -21,6 +21,7 @@ import (
 
 	"github.com/pivotcheck/pivotcheck/internal/fixture"
 	"github.com/pivotcheck/pivotcheck/internal/hostsafety"
+	"github.com/pivotcheck/pivotcheck/internal/mover"
 	"github.com/pivotcheck/pivotcheck/internal/testenv"
 )
 
@@ -232,4 +233,17 @@ func TestPreflightFailureStopsBeforeAnyWrite(t *testing.T) {
 	_, err = Run(ctx, opts)
 	require.ErrorContains(t, err, "target unreachable")
 	require.Equal(t, rv, resourceVersions(t, ns))
+}
+
+func TestCountDistinct(t *testing.T) {
+	plan := []mover.Object{
+		{Group: "ipam.cluster.x-k8s.io", Kind: "IPAddress", Namespace: "ns", Name: "a"},
+		{Group: "ipam.metal3.io", Kind: "IPAddress", Namespace: "ns", Name: "a"},
+		{Group: "metal3.io", Kind: "BareMetalHost", Namespace: "ns", Name: "h"},
+	}
+	// clusterctl logged the host three times (retries) and the name shared
+	// by both IPAddresses twice: three distinct objects.
+	logged := map[mover.Object]bool{{Kind: "BareMetalHost", Namespace: "ns", Name: "h"}: true, {Kind: "IPAddress", Namespace: "ns", Name: "a"}: true}
+	require.Equal(t, 3, countDistinct(plan, logged))
+	require.Equal(t, 0, countDistinct(plan, nil))
 }

@@ -4,7 +4,12 @@ import (
 	"context"
 	"testing"
 
+	bmov1alpha1 "github.com/metal3-io/baremetal-operator/apis/metal3.io/v1alpha1"
 	"github.com/stretchr/testify/require"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
 
 	"github.com/pivotcheck/pivotcheck/internal/fixture"
 	"github.com/pivotcheck/pivotcheck/internal/mover"
@@ -51,4 +56,25 @@ func TestFixOwnersLeavesNothingBehind(t *testing.T) {
 	hosts, secrets, clusters, tmpl, pools, err = listOwnerInputs(ctx, pair.Bootstrap.Client, ns)
 	require.NoError(t, err)
 	require.Empty(t, PlanOwnerFixes(hosts, secrets, clusters, tmpl, pools))
+}
+
+func TestPlanOwnerFixesPure(t *testing.T) {
+	h := bmov1alpha1.BareMetalHost{ObjectMeta: metav1.ObjectMeta{Name: "h0", Namespace: "ns", UID: "host-uid"},
+		Spec: bmov1alpha1.BareMetalHostSpec{BMC: bmov1alpha1.BMCDetails{CredentialsName: "bmc"},
+			UserData: &corev1.SecretReference{Name: "ud"}, NetworkData: &corev1.SecretReference{Name: "nd", Namespace: "other"}}}
+	owned := corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "ud", OwnerReferences: []metav1.OwnerReference{{Name: "x"}}}}
+	secrets := []corev1.Secret{{ObjectMeta: metav1.ObjectMeta{Name: "bmc"}}, owned, {ObjectMeta: metav1.ObjectMeta{Name: "nd"}}}
+	cl := clusterv1.Cluster{ObjectMeta: metav1.ObjectMeta{Name: "c1", UID: "cluster-uid"}}
+	tmpl := unstructured.Unstructured{Object: map[string]any{"metadata": map[string]any{"name": "t"}, "spec": map[string]any{"clusterName": "c1"}}}
+	pool := unstructured.Unstructured{Object: map[string]any{"metadata": map[string]any{"name": "p"}, "spec": map[string]any{}}}
+	fixes := PlanOwnerFixes([]bmov1alpha1.BareMetalHost{h}, secrets, []clusterv1.Cluster{cl}, []unstructured.Unstructured{tmpl}, []unstructured.Unstructured{pool})
+	require.Len(t, fixes, 3)
+	ref := fixes[0].Patch["metadata"].(map[string]any)["ownerReferences"].([]metav1.OwnerReference)[0]
+	require.Equal(t, "bmc", fixes[0].Name)
+	require.EqualValues(t, "host-uid", ref.UID)
+	ref = fixes[1].Patch["metadata"].(map[string]any)["ownerReferences"].([]metav1.OwnerReference)[0]
+	require.Equal(t, "t", fixes[1].Name)
+	require.EqualValues(t, "cluster-uid", ref.UID)
+	require.Equal(t, "p", fixes[2].Name)
+	require.Contains(t, fixes[2].Patch["metadata"].(map[string]any)["labels"], moveLabel)
 }

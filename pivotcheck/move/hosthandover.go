@@ -1,0 +1,101 @@
+// Phase host-handover: every host annotated with its status and paused.
+
+package move
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"sync"
+
+	bmov1alpha1 "github.com/metal3-io/baremetal-operator/apis/metal3.io/v1alpha1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+)
+
+// planHosts decides each host's hand-over patch from the live source.
+func (d *driver) planHosts(ctx context.Context) (actions []HostAction, ttag string, warnings []string, err error) {
+	_, targetBMO, ttag, err := bmoDeployment(ctx, d.dst)
+	if err != nil {
+		return nil, "", nil, fmt.Errorf("target: %w", err)
+	}
+	_, sourceBMO, stag, err := bmoDeployment(ctx, d.src)
+	if err != nil {
+		return nil, "", nil, fmt.Errorf("source: %w", err)
+	}
+	if targetBMO != nil && sourceBMO != nil && targetBMO.LessThan(sourceBMO) {
+		return nil, "", nil, fmt.Errorf("target BMO %s is older than source BMO %s: its webhook may reject the status annotations (the target BMO must be at least the source's)", ttag, stag)
+	}
+	hosts := &bmov1alpha1.BareMetalHostList{}
+	if err := d.src.List(ctx, hosts, client.InNamespace(d.opts.Namespace)); err != nil {
+		return nil, "", nil, fmt.Errorf("listing BareMetalHosts in %s: %w", d.opts.Namespace, err)
+	}
+	actions, warnings, err = PlanHostHandover(hosts.Items, targetBMO)
+	if err != nil {
+		return nil, "", nil, err
+	}
+	return actions, ttag, warnings, nil
+}
+
+// patchHosts sends every planned hand-over patch (8 in flight), as a
+// server-side dry run when dryRun is set. A dry run reports every host
+// refused, not only the first; real writes are retried (retryWrite) and
+// the first failure is returned.
+func (d *driver) patchHosts(ctx context.Context, actions []HostAction, dryRun bool) (int, error) {
+	var todo []HostAction
+	for _, a := range actions {
+		if a.Patch != nil {
+			todo = append(todo, a)
+		}
+	}
+	var mu sync.Mutex
+	var refused []string
+	err := parallel(ctx, len(todo), func(ctx context.Context, i int) error {
+		a := todo[i]
+		raw, err := json.Marshal(a.Patch)
+		if err != nil {
+			return fmt.Errorf("encoding the hand-over patch of BareMetalHost %s/%s: %w", d.opts.Namespace, a.Name, err)
+		}
+		h := &bmov1alpha1.BareMetalHost{}
+		h.Namespace, h.Name = d.opts.Namespace, a.Name
+		patch := client.RawPatch("application/merge-patch+json", raw)
+		if dryRun {
+			if err := retryWrite(ctx, func() error { return d.src.Patch(ctx, h, patch, client.DryRunAll) }); err != nil {
+				if ctx.Err() != nil {
+					return ctx.Err()
+				}
+				mu.Lock()
+				refused = append(refused, fmt.Sprintf("BareMetalHost %s/%s: %v", d.opts.Namespace, a.Name, err))
+				mu.Unlock()
+			}
+			return nil
+		}
+		if err := retryWrite(ctx, func() error { return d.src.Patch(ctx, h, patch) }); err != nil {
+			return fmt.Errorf("writing the status annotation and pause on BareMetalHost %s/%s: %w", d.opts.Namespace, a.Name, err)
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	if len(refused) > 0 {
+		sort.Strings(refused)
+		return 0, fmt.Errorf("the source API server refused %d host hand-over patch(es) in a server-side dry run, so nothing was changed%s", len(refused), listSuffix(refused))
+	}
+	return len(todo), nil
+}
+
+// hostHandover writes, on every host, the patch the checks proved
+// acceptable (re-planned from the live hosts: a host handed over by an
+// earlier attempt is skipped).
+func (d *driver) hostHandover(ctx context.Context) (string, error) {
+	actions, ttag, _, err := d.planHosts(ctx)
+	if err != nil {
+		return "", err
+	}
+	patched, err := d.patchHosts(ctx, actions, false)
+	if err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("%d host(s) annotated and paused, %d already handed over or left alone (target BMO %s)", patched, len(actions)-patched, orUnknown(ttag)), nil
+}

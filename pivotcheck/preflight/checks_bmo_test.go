@@ -1,0 +1,64 @@
+package preflight
+
+import (
+	"testing"
+
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
+	appsv1 "k8s.io/api/apps/v1"
+	clusterctlv1 "sigs.k8s.io/cluster-api/cmd/clusterctl/api/v1alpha3"
+
+	"github.com/pivotcheck/pivotcheck/internal/bmo"
+)
+
+func TestCheckProviders(t *testing.T) {
+	core := provider("cluster-api", "CoreProvider", "v1.13.6")
+	cases := []struct {
+		name     string
+		src, dst []clusterctlv1.Provider
+		want     []want
+	}{
+		{"same", []clusterctlv1.Provider{core}, []clusterctlv1.Provider{core}, nil},
+		{"newer target", []clusterctlv1.Provider{core}, []clusterctlv1.Provider{provider("cluster-api", "CoreProvider", "v1.14.0")}, nil},
+		{"empty source inventory", nil, nil, nil},
+		{"older target", []clusterctlv1.Provider{core}, []clusterctlv1.Provider{provider("cluster-api", "CoreProvider", "v1.12.1")},
+			[]want{{ProviderInventory, SeverityError, "cluster-api", "v1.12.1 in the target but v1.13.6 in the source"}}},
+		{"missing", []clusterctlv1.Provider{core, provider("metal3", "InfrastructureProvider", "v1.13.2")}, []clusterctlv1.Provider{core, provider("metal3", "IPAMProvider", "v1.13.2")},
+			[]want{{ProviderInventory, SeverityError, "metal3", "InfrastructureProvider metal3 (v1.13.2) is not installed in the target"}}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			s := &Snapshot{Source: Side{Providers: tc.src}, Target: Side{Providers: tc.dst}}
+			requireFindings(t, checkProviders(s), tc.want)
+		})
+	}
+}
+
+func TestCheckBMO(t *testing.T) {
+	ok := Side{Deployments: []appsv1.Deployment{bmoDeploy("v0.13.2", true)}, Webhooks: []admissionregistrationv1.ValidatingWebhookConfiguration{webhook(admissionregistrationv1.Fail)}}
+	cases := []struct {
+		name     string
+		src, dst Side
+		want     []want
+	}{
+		{"clean", ok, ok, nil},
+		{"target without BMO", ok, Side{Webhooks: ok.Webhooks},
+			[]want{{BMOTarget, SeverityError, bmo.DeploymentName, "runs no baremetal-operator"}}},
+		{"target BMO unavailable", ok, Side{Deployments: []appsv1.Deployment{bmoDeploy("v0.13.2", false)}, Webhooks: ok.Webhooks},
+			[]want{{BMOTarget, SeverityError, bmo.DeploymentName, "not Available"}}},
+		{"target without webhook", ok, Side{Deployments: ok.Deployments},
+			[]want{{BMOWebhookTarget, SeverityWarning, "", "no validating webhook"}}},
+		{"older target", ok, Side{Deployments: []appsv1.Deployment{bmoDeploy("v0.12.3", true)}, Webhooks: ok.Webhooks},
+			[]want{{BMOVersion, SeverityError, bmo.DeploymentName, "v0.12.3 but v0.13.2"}}},
+		{"release branch tags compare", Side{Deployments: []appsv1.Deployment{bmoDeploy("release-0.12", true)}}, Side{Deployments: []appsv1.Deployment{bmoDeploy("release-0.13", true)}, Webhooks: ok.Webhooks}, nil},
+		{"unreadable tag", ok, Side{Deployments: []appsv1.Deployment{bmoDeploy("latest", true)}, Webhooks: ok.Webhooks},
+			[]want{{BMOVersion, SeverityWarning, bmo.DeploymentName, "cannot compare"}}},
+		{"source webhook without BMO", Side{Webhooks: ok.Webhooks}, ok,
+			[]want{{BMOSource, SeverityError, "bmo", "no available baremetal-operator answers it"}}},
+		{"source webhook Ignore without BMO is fine", Side{Webhooks: []admissionregistrationv1.ValidatingWebhookConfiguration{webhook(admissionregistrationv1.Ignore)}}, ok, nil},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			requireFindings(t, checkBMO(&Snapshot{Source: tc.src, Target: tc.dst}), tc.want)
+		})
+	}
+}

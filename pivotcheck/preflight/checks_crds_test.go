@@ -1,0 +1,53 @@
+package preflight
+
+import (
+	"testing"
+
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+func TestCheckCRDs(t *testing.T) {
+	hostObj := obj("metal3.io/v1alpha1", "BareMetalHost", "h0")
+	cases := []struct {
+		name     string
+		src, dst []apiextensionsv1.CustomResourceDefinition
+		objs     []metav1.PartialObjectMetadata
+		want     []want
+	}{
+		{"clean", goodCRDs(), goodCRDs(), []metav1.PartialObjectMetadata{hostObj}, nil},
+		{"host without move-hierarchy in the source", withCRD(crd("metal3.io", "BareMetalHost", lblHW, "v1alpha1")), goodCRDs(),
+			[]metav1.PartialObjectMetadata{hostObj},
+			[]want{{CRDLabelsSource, SeverityError, "baremetalhosts.metal3.io", "lacks label clusterctl.cluster.x-k8s.io/move-hierarchy: clusterctl move leaves the 1 BareMetalHost"}}},
+		{"unlabelled kind with no objects is a warning", append(goodCRDs(), crd("cluster.x-k8s.io", "MachinePool", nil)), goodCRDs(), nil,
+			[]want{{CRDLabelsSource, SeverityWarning, "machinepools.cluster.x-k8s.io", "no MachinePool objects now"}}},
+		{"target unlabelled", goodCRDs(), append(goodCRDs()[1:], crd("cluster.x-k8s.io", "Cluster", nil)), nil,
+			[]want{{CRDLabelsTarget, SeverityWarning, "clusters.cluster.x-k8s.io", "move back"}}},
+		{"provider label on a BMO CRD", withCRD(crd("metal3.io", "BareMetalHost", map[string]string{labelClusterctl: "", labelMoveHierarchy: "", labelProvider: "infrastructure-metal3"}, "v1alpha1")), goodCRDs(), nil,
+			[]want{{CRDProviderLabel, SeverityWarning, "baremetalhosts.metal3.io", "in the source carries cluster.x-k8s.io/provider=infrastructure-metal3"}}},
+		{"target misses BMH and Metal3Machine", goodCRDs(), []apiextensionsv1.CustomResourceDefinition{goodCRDs()[0], goodCRDs()[3], goodCRDs()[4]}, nil,
+			[]want{{CRDTargetMissing, SeverityError, "metal3machines.infrastructure.cluster.x-k8s.io", "no CRD"}, {CRDTargetMissing, SeverityError, "baremetalhosts.metal3.io", "no CRD"}}},
+		{"target does not serve the storage version", goodCRDs(), withCRD(crd("infrastructure.cluster.x-k8s.io", "Metal3Machine", lblCtl, "v1beta1")), nil,
+			[]want{{CRDTargetVersion, SeverityError, "metal3machines.infrastructure.cluster.x-k8s.io", "does not serve v1beta2"}}},
+		// Every BMO kind that holds user intent must move with its host.
+		{"HostFirmwareSettings unlabelled, as BMO created them", withCRD(crd("metal3.io", "HostFirmwareSettings", nil, "v1alpha1")), goodCRDs(),
+			[]metav1.PartialObjectMetadata{hostObj, withGeneration(obj("metal3.io/v1alpha1", "HostFirmwareSettings", "h0"), 1)},
+			[]want{{CRDLabelsSource, SeverityWarning, "hostfirmwaresettingss.metal3.io", "none was edited since (generation 1)"}}},
+		{"HostFirmwareSettings unlabelled, one edited", withCRD(crd("metal3.io", "HostFirmwareSettings", nil, "v1alpha1")), goodCRDs(),
+			[]metav1.PartialObjectMetadata{hostObj, withGeneration(obj("metal3.io/v1alpha1", "HostFirmwareSettings", "h0"), 3),
+				withGeneration(obj("metal3.io/v1alpha1", "HostFirmwareSettings", "h1"), 1)},
+			[]want{{CRDLabelsSource, SeverityError, "hostfirmwaresettingss.metal3.io", "leaves the 2 HostFirmwareSettings objects of namespace ns behind, 1 of them edited"}}},
+		{"HostUpdatePolicy with clusterctl but no move label", append(goodCRDs(), crd("metal3.io", "HostUpdatePolicy", lblCtl, "v1alpha1")), append(goodCRDs(), crd("metal3.io", "HostUpdatePolicy", lblHW, "v1alpha1")),
+			[]metav1.PartialObjectMetadata{hostObj, obj("metal3.io/v1alpha1", "HostUpdatePolicy", "h0")},
+			[]want{{CRDLabelsSource, SeverityError, "hostupdatepolicys.metal3.io", "lacks label clusterctl.cluster.x-k8s.io/move: clusterctl move leaves the 1 HostUpdatePolicy"}}},
+		{"a metal3.io kind this release does not know", append(goodCRDs(), crd("metal3.io", "HostFuturePolicy", nil, "v1alpha1")), append(goodCRDs(), crd("metal3.io", "HostFuturePolicy", lblHW, "v1alpha1")),
+			[]metav1.PartialObjectMetadata{hostObj, obj("metal3.io/v1alpha1", "HostFuturePolicy", "p")},
+			[]want{{CRDLabelsSource, SeverityError, "hostfuturepolicys.metal3.io", "leaves the 1 HostFuturePolicy"}}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			s := &Snapshot{Namespace: "ns", Source: Side{CRDs: tc.src, Objects: tc.objs}, Target: Side{CRDs: tc.dst}}
+			requireFindings(t, checkCRDs(s), tc.want)
+		})
+	}
+}

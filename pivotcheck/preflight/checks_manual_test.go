@@ -1,0 +1,12 @@
+package preflight
+
+import (
+	"testing"
+
+	"github.com/pivotcheck/pivotcheck/internal/ironic"
+)
+
+func TestCheckManual(t *testing.T) {
+	s := &Snapshot{IronicWorkloads: ironic.DefaultWorkloads, Target: ironicSide(1, true, "172.22.0.2")}
+	requireFindings(t, checkManual(s), []want{{ManualChecks, SeverityInfo, "", "interface ironicendpoint has a static IP"}})
+}
