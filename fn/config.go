@@ -30,7 +30,7 @@ const (
 // released with.
 const DefaultKeepalivedImage = "quay.io/metal3-io/keepalived:v0.13.2"
 
-// Label keys clusterctl reads (pivot-facts.md section 2).
+// Label keys clusterctl reads (docs/facts.md#clusterctl-labels).
 const (
 	LabelClusterctl    = "clusterctl.cluster.x-k8s.io"
 	LabelMove          = "clusterctl.cluster.x-k8s.io/move"

@@ -7,7 +7,7 @@ import (
 	kyaml "sigs.k8s.io/kustomize/kyaml/yaml"
 )
 
-// Owner-reference repair at build time (pivot-facts.md section 6). UIDs do
+// Owner-reference repair at build time (docs/facts.md#owner-chains). UIDs do
 // not exist yet, so the repair is what clusterctl move reads: the move label,
 // spec.clusterName (CAPM3/IPAM then set the Cluster as owner), and removing
 // uid-carrying ownerReferences that would be dangling in a new cluster.

@@ -1,6 +1,3 @@
-// Package hostsafety decides, from a BareMetalHost alone, whether moving it
-// now is safe (pivot-facts.md section 4). It is the one place these rules
-// live: the webhook, preflight and the move driver all call it.
 package hostsafety
 
 import (

@@ -1,8 +1,3 @@
-// Package ironic decides whether Ironic still runs in a cluster, from listed
-// workloads (pivot-facts.md section 5). Two live Ironic/dnsmasq/keepalived
-// instances on one provisioning network fight over the VIP and DHCP, so the
-// source's Ironic must be gone before the target's takes over. The webhook,
-// preflight and the move driver share these rules.
 package ironic
 
 import (
@@ -34,7 +29,7 @@ func ParseWorkload(s string) (Workload, error) {
 }
 
 // DefaultWorkloads: BMO's ironic-deployment with its default prefix, and the
-// older metal3-dev-env name from the seed documents.
+// older metal3-dev-env name (docs/facts.md#ironic-and-keepalived).
 var DefaultWorkloads = []Workload{
 	{Namespace: "baremetal-operator-system", Name: "baremetal-operator-ironic"},
 	{Namespace: "*", Name: "metal3-ironic"},

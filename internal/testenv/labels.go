@@ -9,7 +9,7 @@ import (
 	"github.com/pivotcheck/pivotcheck/internal/bmo"
 )
 
-// Label keys clusterctl reads (pivot-facts.md section 2).
+// Label keys clusterctl reads (docs/facts.md#clusterctl-labels).
 const (
 	LabelClusterctl          = "clusterctl.cluster.x-k8s.io"
 	LabelMove                = "clusterctl.cluster.x-k8s.io/move"

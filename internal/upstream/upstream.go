@@ -1,8 +1,3 @@
-// Package upstream locates the pinned upstream Metal3 and Cluster API module
-// zips in the Go module cache and returns the paths of the real material the
-// tests use: CRDs, BMO's ironic-deployment tree and CAPM3's examples.
-// Nothing upstream is copied into this repository; it is read where the Go
-// toolchain unpacked it.
 package upstream
 
 import (
@@ -28,7 +23,7 @@ type Module struct {
 
 func (m Module) String() string { return m.Path + "@" + m.Version }
 
-// The Metal3 1.13 train (pivot-facts.md section 1).
+// The Metal3 1.13 train (docs/facts.md#versions).
 var (
 	ClusterAPI = Module{Path: "sigs.k8s.io/cluster-api", Version: "v1.13.6"}
 	CAPM3      = Module{Path: "github.com/metal3-io/cluster-api-provider-metal3", Version: "v1.13.2", NoSumDB: true}

@@ -4,7 +4,7 @@ package preflight
 // The README table is written from this list.
 type Check struct {
 	ID      string
-	Group   int // the check group (1-9)
+	Group   int // the check group (1-9): checks_<group>.go holds its checks
 	Meaning string
 	Fix     string
 }

@@ -9,7 +9,7 @@ import (
 	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
 )
 
-// Label keys clusterctl reads (pivot-facts.md section 2).
+// Label keys clusterctl reads (docs/facts.md#clusterctl-labels).
 const (
 	labelClusterctl    = "clusterctl.cluster.x-k8s.io"
 	labelMove          = "clusterctl.cluster.x-k8s.io/move"

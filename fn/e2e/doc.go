@@ -4,15 +4,3 @@
 // It is a package of its own so the fuzz and benchmark binaries of package
 // fn stay free of envtest and the Kubernetes client libraries.
 package e2e
-
-import (
-	"os"
-	"testing"
-)
-
-func writeFile(t *testing.T, p, s string) {
-	t.Helper()
-	if err := os.WriteFile(p, []byte(s), 0o644); err != nil {
-		t.Fatal(err)
-	}
-}
