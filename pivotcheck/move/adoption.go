@@ -3,7 +3,7 @@ package move
 import (
 	"context"
 	"fmt"
-	"sort"
+	"slices"
 	"strings"
 
 	bmov1alpha1 "github.com/metal3-io/baremetal-operator/apis/metal3.io/v1alpha1"
@@ -187,7 +187,7 @@ func (d *driver) waitForHosts(ctx context.Context, names []string, expect map[st
 		for n, s := range pending {
 			left = append(left, n+": "+s)
 		}
-		sort.Strings(left)
+		slices.Sort(left)
 		return fmt.Errorf("waiting for the target's BMO to adopt every host (%d pending: %s): %w", len(left), strings.Join(left, "; "), err)
 	}
 	return nil

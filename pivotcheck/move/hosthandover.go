@@ -6,7 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"sort"
+	"slices"
 	"sync"
 
 	bmov1alpha1 "github.com/metal3-io/baremetal-operator/apis/metal3.io/v1alpha1"
@@ -79,7 +79,7 @@ func (d *driver) patchHosts(ctx context.Context, actions []HostAction, dryRun bo
 		return 0, err
 	}
 	if len(refused) > 0 {
-		sort.Strings(refused)
+		slices.Sort(refused)
 		return 0, fmt.Errorf("the source API server refused %d host hand-over patch(es) in a server-side dry run, so nothing was changed%s", len(refused), listSuffix(refused))
 	}
 	return len(todo), nil

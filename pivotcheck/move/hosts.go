@@ -1,9 +1,10 @@
 package move
 
 import (
+	"cmp"
 	"context"
 	"fmt"
-	"sort"
+	"slices"
 
 	bmov1alpha1 "github.com/metal3-io/baremetal-operator/apis/metal3.io/v1alpha1"
 	appsv1 "k8s.io/api/apps/v1"
@@ -80,7 +81,7 @@ func PlanHostHandover(hosts []bmov1alpha1.BareMetalHost, targetBMO *version.Vers
 		}
 		out = append(out, HostAction{Name: h.Name, Patch: map[string]any{"metadata": map[string]any{"annotations": want}}})
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	slices.SortFunc(out, func(a, b HostAction) int { return cmp.Compare(a.Name, b.Name) })
 	return out, warnings, nil
 }
 

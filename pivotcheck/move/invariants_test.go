@@ -3,7 +3,8 @@ package move
 import (
 	"context"
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -133,7 +134,7 @@ func violations(src, dst map[string]*bmov1alpha1.BareMetalHost, ironicRuns bool)
 			out = append(out, fmt.Sprintf("the source Ironic is gone while the source still owns BareMetalHost %s, which was not handed over", n))
 		}
 	}
-	sort.Strings(out)
+	slices.Sort(out)
 	return out
 }
 
@@ -191,12 +192,7 @@ func (w *invariantWatch) stop() ([]string, int) {
 	w.wg.Wait()
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	var out []string
-	for v := range w.bad {
-		out = append(out, v)
-	}
-	sort.Strings(out)
-	return out, w.seen
+	return slices.Sorted(maps.Keys(w.bad)), w.seen
 }
 
 func TestInvariantViolations(t *testing.T) {

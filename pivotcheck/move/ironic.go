@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -215,7 +216,9 @@ func (d *driver) ironicHandover(ctx context.Context) (string, error) {
 		// Record first: a kill right after a delete must not leave a
 		// resume that cannot tell pivotcheck's stop from an external Ironic.
 		for _, i := range stop {
-			d.state.SourceIronicStopped = appendUnique(d.state.SourceIronicStopped, fmt.Sprintf("%s %s/%s", i.Kind, i.Namespace, i.Name))
+			if s := fmt.Sprintf("%s %s/%s", i.Kind, i.Namespace, i.Name); !slices.Contains(d.state.SourceIronicStopped, s) {
+				d.state.SourceIronicStopped = append(d.state.SourceIronicStopped, s)
+			}
 		}
 		if err := d.writeState(); err != nil {
 			return "", err
@@ -259,15 +262,6 @@ func (d *driver) ironicHandover(ctx context.Context) (string, error) {
 		return "", fmt.Errorf("waiting for the target Ironic to be available (not yet: %s): %w", strings.Join(notReady, ", "), err)
 	}
 	return strings.Join(append(did, "target Ironic available"), "; "), nil
-}
-
-func appendUnique(list []string, s string) []string {
-	for _, x := range list {
-		if x == s {
-			return list
-		}
-	}
-	return append(list, s)
 }
 
 // writeState records d.state in the backup folder (atomically).

@@ -1,10 +1,11 @@
 package move
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
-	"sort"
+	"slices"
 
 	bmov1alpha1 "github.com/metal3-io/baremetal-operator/apis/metal3.io/v1alpha1"
 	corev1 "k8s.io/api/core/v1"
@@ -51,7 +52,7 @@ func PlanOwnerFixes(hosts []bmov1alpha1.BareMetalHost, secrets []corev1.Secret, 
 	var out []OwnerFix
 	fixed := map[string]bool{}
 	hostsSorted := append([]bmov1alpha1.BareMetalHost(nil), hosts...)
-	sort.Slice(hostsSorted, func(i, j int) bool { return hostsSorted[i].Name < hostsSorted[j].Name })
+	slices.SortFunc(hostsSorted, func(a, b bmov1alpha1.BareMetalHost) int { return cmp.Compare(a.Name, b.Name) })
 	for _, h := range hostsSorted {
 		refs := []struct{ field, name string }{{"spec.bmc.credentialsName", h.Spec.BMC.CredentialsName}}
 		for _, r := range []struct {
@@ -85,7 +86,7 @@ func PlanOwnerFixes(hosts []bmov1alpha1.BareMetalHost, secrets []corev1.Secret, 
 		objs []unstructured.Unstructured
 	}{{dataTemplateGVK, templates}, {ipPoolGVK, pools}} {
 		objs := append([]unstructured.Unstructured(nil), set.objs...)
-		sort.Slice(objs, func(i, j int) bool { return objs[i].GetName() < objs[j].GetName() })
+		slices.SortFunc(objs, func(a, b unstructured.Unstructured) int { return cmp.Compare(a.GetName(), b.GetName()) })
 		for _, o := range objs {
 			if len(o.GetOwnerReferences()) > 0 {
 				continue

@@ -3,6 +3,8 @@ package move
 import (
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -23,7 +25,7 @@ func (r *Report) WriteTable(w io.Writer) {
 	if len(r.CountsByKind) > 0 {
 		fmt.Fprintf(w, "\nObjects (%d):\n", len(r.Objects))
 		tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-		for _, k := range sortedKeys(r.CountsByKind) {
+		for _, k := range slices.Sorted(maps.Keys(r.CountsByKind)) {
 			fmt.Fprintf(tw, "  %s\t%d\n", k, r.CountsByKind[k])
 		}
 		_ = tw.Flush()

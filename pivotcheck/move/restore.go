@@ -3,9 +3,10 @@ package move
 import (
 	"context"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strings"
 
 	"github.com/go-logr/logr"
@@ -39,11 +40,7 @@ func Restore(ctx context.Context, dir string, to kube.Target, namespace string, 
 			}
 		}
 		if len(keep) == 0 {
-			var have []string
-			for ns := range nss {
-				have = append(have, ns)
-			}
-			sort.Strings(have)
+			have := slices.Sorted(maps.Keys(nss))
 			return 0, fmt.Errorf("backup folder %s holds no object in namespace %s (it holds namespace(s) %s)", dir, namespace, strings.Join(have, ", "))
 		}
 		if len(keep) < len(b.Objects) {

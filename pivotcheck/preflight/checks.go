@@ -1,7 +1,8 @@
 package preflight
 
 import (
-	"sort"
+	"cmp"
+	"slices"
 
 	bmov1alpha1 "github.com/metal3-io/baremetal-operator/apis/metal3.io/v1alpha1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
@@ -43,18 +44,13 @@ func Evaluate(s *Snapshot) []Finding {
 	for i, c := range Catalog {
 		order[c.ID] = i
 	}
-	sort.SliceStable(out, func(i, j int) bool {
-		a, b := out[i], out[j]
-		if order[a.Check] != order[b.Check] {
-			return order[a.Check] < order[b.Check]
-		}
-		if a.Object.Namespace != b.Object.Namespace {
-			return a.Object.Namespace < b.Object.Namespace
-		}
-		if a.Object.Kind != b.Object.Kind {
-			return a.Object.Kind < b.Object.Kind
-		}
-		return a.Object.Name < b.Object.Name
+	slices.SortStableFunc(out, func(a, b Finding) int {
+		return cmp.Or(
+			cmp.Compare(order[a.Check], order[b.Check]),
+			cmp.Compare(a.Object.Namespace, b.Object.Namespace),
+			cmp.Compare(a.Object.Kind, b.Object.Kind),
+			cmp.Compare(a.Object.Name, b.Object.Name),
+		)
 	})
 	return out
 }

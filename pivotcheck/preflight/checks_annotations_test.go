@@ -27,18 +27,18 @@ func TestCheckStatusAnnotations(t *testing.T) {
 		{"valid", host("h", bmov1alpha1.StateProvisioned, true, map[string]string{bmov1alpha1.StatusAnnotation: good}), "v0.13.2", nil},
 		{"consumed without annotation: CAPM3 writes it", host("h", bmov1alpha1.StateProvisioned, true, nil), "v0.13.2", nil},
 		{"spare without annotation", host("h", bmov1alpha1.StateAvailable, false, nil), "v0.13.2",
-			[]want{{StatusMissing, SeverityWarning, "h", "`pivotcheck move` writes it"}}},
+			[]want{{check: StatusMissing, sev: SeverityWarning, name: "h", msg: "`pivotcheck move` writes it"}}},
 		{"unknown field", host("h", bmov1alpha1.StateProvisioned, true, map[string]string{bmov1alpha1.StatusAnnotation: strings.Replace(good, "{", `{"notAField":1,`, 1)}), "v0.13.2",
-			[]want{{StatusInvalid, SeverityError, "h", `unknown field "notAField"`}}},
+			[]want{{check: StatusInvalid, sev: SeverityError, name: "h", msg: `unknown field "notAField"`}}},
 		{"paused by CAPM3 without status: reported by the host check", host("h", bmov1alpha1.StateProvisioned, true, map[string]string{bmov1alpha1.PausedAnnotation: "metal3.io/capm3"}), "v0.13.2", nil},
 		{"not JSON", host("h", bmov1alpha1.StateProvisioned, true, map[string]string{bmov1alpha1.StatusAnnotation: "{"}), "v0.13.2",
-			[]want{{StatusInvalid, SeverityError, "h", "does not parse"}}},
+			[]want{{check: StatusInvalid, sev: SeverityError, name: "h", msg: "does not parse"}}},
 		{"servicing", host("h", bmov1alpha1.StateProvisioned, true, map[string]string{bmov1alpha1.StatusAnnotation: strings.Replace(good, `"OK"`, `"servicing"`, 1)}), "v0.13.2",
-			[]want{{StatusInvalid, SeverityError, "h", `operationalStatus "servicing"`}}},
+			[]want{{check: StatusInvalid, sev: SeverityError, name: "h", msg: `operationalStatus "servicing"`}}},
 		{"servicing error type", host("h", bmov1alpha1.StateProvisioned, true, map[string]string{bmov1alpha1.StatusAnnotation: strings.Replace(good, "{", `{"errorType":"servicing error",`, 1)}), "v0.13.2",
-			[]want{{StatusInvalid, SeverityError, "h", `errorType "servicing error"`}}},
+			[]want{{check: StatusInvalid, sev: SeverityError, name: "h", msg: `errorType "servicing error"`}}},
 		{"conditions for an older target BMO", host("h", bmov1alpha1.StateProvisioned, true, map[string]string{bmov1alpha1.StatusAnnotation: withConditions}), "v0.12.1",
-			[]want{{StatusInvalid, SeverityError, "h", "carries conditions"}}},
+			[]want{{check: StatusInvalid, sev: SeverityError, name: "h", msg: "carries conditions"}}},
 		{"conditions for a 0.13 target", host("h", bmov1alpha1.StateProvisioned, true, map[string]string{bmov1alpha1.StatusAnnotation: withConditions}), "v0.13.0", nil},
 	}
 	for _, tc := range cases {
@@ -79,17 +79,17 @@ func TestCheckBlockMove(t *testing.T) {
 	}{
 		{name: "none", hosts: []bmov1alpha1.BareMetalHost{host("h0", bmov1alpha1.StateProvisioned, true, nil)}, deps: []appsv1.Deployment{capm3}},
 		{name: "CAPM3 1.14 running", hosts: []bmov1alpha1.BareMetalHost{unpaused, early}, deps: []appsv1.Deployment{capm3},
-			want: []want{{BlockMove, SeverityInfo, "ns", "2 consumed BareMetalHost(s) carry clusterctl.cluster.x-k8s.io/block-move"}},
+			want: []want{{check: BlockMove, sev: SeverityInfo, name: "ns", msg: "2 consumed BareMetalHost(s) carry clusterctl.cluster.x-k8s.io/block-move"}},
 			msg:  []string{"h0; h1 (paused by \"pivotcheck.dev/move\")", "1 of them are paused already", "once the move pauses the Cluster"}},
 		{name: "no CAPM3 to remove it", hosts: []bmov1alpha1.BareMetalHost{unpaused}, deps: nil,
-			want: []want{{BlockMove, SeverityError, "ns", "no CAPM3 controller runs in the source"}}},
+			want: []want{{check: BlockMove, sev: SeverityError, name: "ns", msg: "no CAPM3 controller runs in the source"}}},
 		{name: "CAPM3 not available", hosts: []bmov1alpha1.BareMetalHost{unpaused}, deps: []appsv1.Deployment{func() appsv1.Deployment {
 			d := capm3.DeepCopy()
 			d.Status.Conditions = nil
 			return *d
-		}()}, want: []want{{BlockMove, SeverityError, "ns", "would wait about 6 minutes and fail"}}},
+		}()}, want: []want{{check: BlockMove, sev: SeverityError, name: "ns", msg: "would wait about 6 minutes and fail"}}},
 		{name: "on a spare host and another object", hosts: []bmov1alpha1.BareMetalHost{spare}, extra: []metav1.PartialObjectMetadata{other}, deps: []appsv1.Deployment{capm3},
-			want: []want{{BlockMove, SeverityWarning, "h2", "something else blocks the move"}, {BlockMove, SeverityWarning, "m0", "Metal3Machine ns/m0"}}},
+			want: []want{{check: BlockMove, sev: SeverityWarning, name: "h2", msg: "something else blocks the move"}, {check: BlockMove, sev: SeverityWarning, name: "m0", msg: "Metal3Machine ns/m0"}}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

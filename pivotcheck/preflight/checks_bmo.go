@@ -4,6 +4,7 @@ package preflight
 
 import (
 	"fmt"
+	"slices"
 
 	bmov1alpha1 "github.com/metal3-io/baremetal-operator/apis/metal3.io/v1alpha1"
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
@@ -84,7 +85,7 @@ func bmhWebhook(side *Side) (*admissionregistrationv1.ValidatingWebhookConfigura
 		for j := range cfg.Webhooks {
 			w := &cfg.Webhooks[j]
 			for _, r := range w.Rules {
-				if has(r.APIGroups, bmov1alpha1.GroupVersion.Group) && has(r.Resources, "baremetalhosts") {
+				if ruleCovers(r.APIGroups, bmov1alpha1.GroupVersion.Group) && ruleCovers(r.Resources, "baremetalhosts") {
 					return cfg, w
 				}
 			}
@@ -93,13 +94,9 @@ func bmhWebhook(side *Side) (*admissionregistrationv1.ValidatingWebhookConfigura
 	return nil, nil
 }
 
-func has(list []string, v string) bool {
-	for _, x := range list {
-		if x == v || x == "*" {
-			return true
-		}
-	}
-	return false
+// ruleCovers reports whether a webhook rule's list names v or the wildcard.
+func ruleCovers(list []string, v string) bool {
+	return slices.Contains(list, v) || slices.Contains(list, "*")
 }
 
 func checkBMO(s *Snapshot) []Finding {

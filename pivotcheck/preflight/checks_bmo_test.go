@@ -21,9 +21,9 @@ func TestCheckProviders(t *testing.T) {
 		{"newer target", []clusterctlv1.Provider{core}, []clusterctlv1.Provider{provider("cluster-api", "CoreProvider", "v1.14.0")}, nil},
 		{"empty source inventory", nil, nil, nil},
 		{"older target", []clusterctlv1.Provider{core}, []clusterctlv1.Provider{provider("cluster-api", "CoreProvider", "v1.12.1")},
-			[]want{{ProviderInventory, SeverityError, "cluster-api", "v1.12.1 in the target but v1.13.6 in the source"}}},
+			[]want{{check: ProviderInventory, sev: SeverityError, name: "cluster-api", msg: "v1.12.1 in the target but v1.13.6 in the source"}}},
 		{"missing", []clusterctlv1.Provider{core, provider("metal3", "InfrastructureProvider", "v1.13.2")}, []clusterctlv1.Provider{core, provider("metal3", "IPAMProvider", "v1.13.2")},
-			[]want{{ProviderInventory, SeverityError, "metal3", "InfrastructureProvider metal3 (v1.13.2) is not installed in the target"}}},
+			[]want{{check: ProviderInventory, sev: SeverityError, name: "metal3", msg: "InfrastructureProvider metal3 (v1.13.2) is not installed in the target"}}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -42,18 +42,18 @@ func TestCheckBMO(t *testing.T) {
 	}{
 		{"clean", ok, ok, nil},
 		{"target without BMO", ok, Side{Webhooks: ok.Webhooks},
-			[]want{{BMOTarget, SeverityError, bmo.DeploymentName, "runs no baremetal-operator"}}},
+			[]want{{check: BMOTarget, sev: SeverityError, name: bmo.DeploymentName, msg: "runs no baremetal-operator"}}},
 		{"target BMO unavailable", ok, Side{Deployments: []appsv1.Deployment{bmoDeploy("v0.13.2", false)}, Webhooks: ok.Webhooks},
-			[]want{{BMOTarget, SeverityError, bmo.DeploymentName, "not Available"}}},
+			[]want{{check: BMOTarget, sev: SeverityError, name: bmo.DeploymentName, msg: "not Available"}}},
 		{"target without webhook", ok, Side{Deployments: ok.Deployments},
-			[]want{{BMOWebhookTarget, SeverityWarning, "", "no validating webhook"}}},
+			[]want{{check: BMOWebhookTarget, sev: SeverityWarning, name: "", msg: "no validating webhook"}}},
 		{"older target", ok, Side{Deployments: []appsv1.Deployment{bmoDeploy("v0.12.3", true)}, Webhooks: ok.Webhooks},
-			[]want{{BMOVersion, SeverityError, bmo.DeploymentName, "v0.12.3 but v0.13.2"}}},
+			[]want{{check: BMOVersion, sev: SeverityError, name: bmo.DeploymentName, msg: "v0.12.3 but v0.13.2"}}},
 		{"release branch tags compare", Side{Deployments: []appsv1.Deployment{bmoDeploy("release-0.12", true)}}, Side{Deployments: []appsv1.Deployment{bmoDeploy("release-0.13", true)}, Webhooks: ok.Webhooks}, nil},
 		{"unreadable tag", ok, Side{Deployments: []appsv1.Deployment{bmoDeploy("latest", true)}, Webhooks: ok.Webhooks},
-			[]want{{BMOVersion, SeverityWarning, bmo.DeploymentName, "cannot compare"}}},
+			[]want{{check: BMOVersion, sev: SeverityWarning, name: bmo.DeploymentName, msg: "cannot compare"}}},
 		{"source webhook without BMO", Side{Webhooks: ok.Webhooks}, ok,
-			[]want{{BMOSource, SeverityError, "bmo", "no available baremetal-operator answers it"}}},
+			[]want{{check: BMOSource, sev: SeverityError, name: "bmo", msg: "no available baremetal-operator answers it"}}},
 		{"source webhook Ignore without BMO is fine", Side{Webhooks: []admissionregistrationv1.ValidatingWebhookConfiguration{webhook(admissionregistrationv1.Ignore)}}, ok, nil},
 	}
 	for _, tc := range cases {

@@ -32,36 +32,36 @@ func TestCheckClusters(t *testing.T) {
 		want   []want
 	}{
 		{"clean", func(*Side) {}, nil},
-		{"no cluster", func(s *Side) { s.Clusters = nil }, []want{{NoClusters, SeverityWarning, "ns", "holds no Cluster"}}},
+		{"no cluster", func(s *Side) { s.Clusters = nil }, []want{{check: NoClusters, sev: SeverityWarning, name: "ns", msg: "holds no Cluster"}}},
 		{"no namespace", func(s *Side) { s.NamespaceExists, s.Clusters, s.Machines = false, nil, nil },
-			[]want{{NoClusters, SeverityError, "ns", "does not exist in the source"}}},
-		{"paused", func(s *Side) { s.Clusters[0].Spec.Paused = ptr.To(true) }, []want{{ClusterPaused, SeverityError, "c", "spec.paused"}}},
+			[]want{{check: NoClusters, sev: SeverityError, name: "ns", msg: "does not exist in the source"}}},
+		{"paused", func(s *Side) { s.Clusters[0].Spec.Paused = ptr.To(true) }, []want{{check: ClusterPaused, sev: SeverityError, name: "c", msg: "spec.paused"}}},
 		{"paused annotation", func(s *Side) { s.Clusters[0].Annotations = map[string]string{clusterv1.PausedAnnotation: ""} },
-			[]want{{ClusterPaused, SeverityError, "c", "cluster.x-k8s.io/paused"}}},
+			[]want{{check: ClusterPaused, sev: SeverityError, name: "c", msg: "cluster.x-k8s.io/paused"}}},
 		{"infrastructure", func(s *Side) { s.Clusters[0].Status.Initialization.InfrastructureProvisioned = nil },
-			[]want{{ClusterProvision, SeverityError, "c", "infrastructureProvisioned"}}},
+			[]want{{check: ClusterProvision, sev: SeverityError, name: "c", msg: "infrastructureProvisioned"}}},
 		{"control plane condition", func(s *Side) { s.Clusters[0].Status.Conditions = nil },
-			[]want{{ClusterProvision, SeverityError, "c", "ControlPlaneInitialized"}}},
+			[]want{{check: ClusterProvision, sev: SeverityError, name: "c", msg: "ControlPlaneInitialized"}}},
 		{"control plane initialization", func(s *Side) { s.Clusters[0].Status.Initialization.ControlPlaneInitialized = nil },
-			[]want{{ClusterProvision, SeverityError, "c", "controlPlaneInitialized"}}},
+			[]want{{check: ClusterProvision, sev: SeverityError, name: "c", msg: "controlPlaneInitialized"}}},
 		{"no node", func(s *Side) { s.Machines[0].Status.NodeRef = clusterv1.MachineNodeReference{} },
-			[]want{{MachineNodeRef, SeverityError, "m0", "no status.nodeRef"}}},
+			[]want{{check: MachineNodeRef, sev: SeverityError, name: "m0", msg: "no status.nodeRef"}}},
 		{"machine deleting", func(s *Side) { s.Machines[0].DeletionTimestamp = &now },
-			[]want{{MachineDeleting, SeverityError, "m0", "being deleted"}}},
+			[]want{{check: MachineDeleting, sev: SeverityError, name: "m0", msg: "being deleted"}}},
 		{"MHC remediation", func(s *Side) {
 			s.Machines[0].Status.Conditions = []metav1.Condition{{Type: clusterv1.MachineOwnerRemediatedCondition, Status: metav1.ConditionFalse, Reason: "WaitingForRemediation"}}
-		}, []want{{Remediation, SeverityError, "m0", "WaitingForRemediation"}}},
+		}, []want{{check: Remediation, sev: SeverityError, name: "m0", msg: "WaitingForRemediation"}}},
 		{"manual remediation", func(s *Side) { s.Machines[0].Annotations = map[string]string{clusterv1.RemediateMachineAnnotation: ""} },
-			[]want{{Remediation, SeverityError, "m0", "remediate-machine"}}},
+			[]want{{check: Remediation, sev: SeverityError, name: "m0", msg: "remediate-machine"}}},
 		{"paused ClusterClass", func(s *Side) {
 			cc := obj("cluster.x-k8s.io/v1beta2", "ClusterClass", "cc")
 			cc.Annotations = map[string]string{clusterv1.PausedAnnotation: ""}
 			s.Objects = append(s.Objects, cc)
-		}, []want{{ClusterPaused, SeverityError, "cc", "ClusterClass ns/cc"}}},
+		}, []want{{check: ClusterPaused, sev: SeverityError, name: "cc", msg: "ClusterClass ns/cc"}}},
 		{"KCP remediation", func(s *Side) {
 			s.ControlPlanes = []controlplanev1.KubeadmControlPlane{{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "c",
 				Annotations: map[string]string{controlplanev1.RemediationInProgressAnnotation: "{}"}}}}
-		}, []want{{Remediation, SeverityError, "c", "control plane remediation"}}},
+		}, []want{{check: Remediation, sev: SeverityError, name: "c", msg: "control plane remediation"}}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -3,8 +3,9 @@
 package preflight
 
 import (
+	"cmp"
 	"fmt"
-	"sort"
+	"slices"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -36,10 +37,10 @@ func checkTargetNamespace(s *Snapshot) []Finding {
 		}
 		byKind[o.Kind] = append(byKind[o.Kind], o)
 	}
-	sort.Strings(kinds)
+	slices.Sort(kinds)
 	for _, kind := range kinds {
 		objs := byKind[kind]
-		sort.Slice(objs, func(i, j int) bool { return objs[i].Name < objs[j].Name })
+		slices.SortFunc(objs, func(a, b *metav1.PartialObjectMetadata) int { return cmp.Compare(a.Name, b.Name) })
 		names := make([]string, len(objs))
 		for i, o := range objs {
 			names[i] = o.Name

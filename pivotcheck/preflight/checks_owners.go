@@ -3,8 +3,9 @@
 package preflight
 
 import (
+	"cmp"
 	"fmt"
-	"sort"
+	"slices"
 	"strings"
 
 	bmov1alpha1 "github.com/metal3-io/baremetal-operator/apis/metal3.io/v1alpha1"
@@ -137,11 +138,8 @@ func checkOwnerChain(s *Snapshot) []Finding {
 		msg, hint := leftBehind(o, why, byUID, inPlan)
 		out = append(out, withHint(finding(OwnerChain, SeverityError, metaRef(o), msg), hint))
 	}
-	sort.Slice(out, func(i, j int) bool {
-		if out[i].Object.Kind != out[j].Object.Kind {
-			return out[i].Object.Kind < out[j].Object.Kind
-		}
-		return out[i].Object.Name < out[j].Object.Name
+	slices.SortFunc(out, func(a, b Finding) int {
+		return cmp.Or(cmp.Compare(a.Object.Kind, b.Object.Kind), cmp.Compare(a.Object.Name, b.Object.Name))
 	})
 	return out
 }

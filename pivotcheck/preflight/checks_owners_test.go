@@ -45,9 +45,9 @@ func TestCheckOwnerChain(t *testing.T) {
 	t.Run("left behind", func(t *testing.T) {
 		got := checkOwnerChain(base())
 		requireFindings(t, got, []want{
-			{OwnerChain, SeverityError, "dt-0", "its owner Metal3DataTemplate dt is not moved"},
-			{OwnerChain, SeverityError, "dt", "no owner chain"},
-			{OwnerChain, SeverityError, "ud", "the user-data Secret of BareMetalHost h0"},
+			{check: OwnerChain, sev: SeverityError, name: "dt-0", msg: "its owner Metal3DataTemplate dt is not moved"},
+			{check: OwnerChain, sev: SeverityError, name: "dt", msg: "no owner chain"},
+			{check: OwnerChain, sev: SeverityError, name: "ud", msg: "the user-data Secret of BareMetalHost h0"},
 		})
 		require.Contains(t, got[1].Hint, "spec.clusterName")
 		require.Contains(t, got[2].Hint, "kubectl -n ns label secret ud clusterctl.cluster.x-k8s.io/move=")
@@ -59,7 +59,7 @@ func TestCheckOwnerChain(t *testing.T) {
 				s.Source.CRDs[i].Labels = nil
 			}
 		}
-		requireFindings(t, checkOwnerChain(s), []want{{OwnerChain, SeverityError, "ud", "user-data"}})
+		requireFindings(t, checkOwnerChain(s), []want{{check: OwnerChain, sev: SeverityError, name: "ud", msg: "user-data"}})
 	})
 	t.Run("dangling owner", func(t *testing.T) {
 		s := base()
@@ -83,11 +83,11 @@ func TestCheckOwnerChain(t *testing.T) {
 		s.Plan = append(s.Plan, mover.Object{Kind: "HostFirmwareSettings", Namespace: "ns", Name: "h0"})
 		got := checkOwnerChain(s)
 		requireFindings(t, got, []want{
-			{OwnerChain, SeverityError, "p", "HostFuturePolicy ns/p (a HostFuturePolicy) would be left behind"},
-			{OwnerChain, SeverityError, "h0", "HostUpdatePolicy ns/h0 (a HostUpdatePolicy) would be left behind by clusterctl move: it has no owner chain"},
-			{OwnerChain, SeverityError, "dt-0", "its owner Metal3DataTemplate dt is not moved"},
-			{OwnerChain, SeverityError, "dt", "no owner chain"},
-			{OwnerChain, SeverityError, "ud", "user-data"},
+			{check: OwnerChain, sev: SeverityError, name: "p", msg: "HostFuturePolicy ns/p (a HostFuturePolicy) would be left behind"},
+			{check: OwnerChain, sev: SeverityError, name: "h0", msg: "HostUpdatePolicy ns/h0 (a HostUpdatePolicy) would be left behind by clusterctl move: it has no owner chain"},
+			{check: OwnerChain, sev: SeverityError, name: "dt-0", msg: "its owner Metal3DataTemplate dt is not moved"},
+			{check: OwnerChain, sev: SeverityError, name: "dt", msg: "no owner chain"},
+			{check: OwnerChain, sev: SeverityError, name: "ud", msg: "user-data"},
 		})
 		require.Contains(t, got[1].Hint, "label the HostUpdatePolicy CRD clusterctl.cluster.x-k8s.io/move=")
 		require.Contains(t, got[3].Hint, "label the Metal3DataTemplate CRD clusterctl.cluster.x-k8s.io/move=")
@@ -95,6 +95,6 @@ func TestCheckOwnerChain(t *testing.T) {
 	t.Run("clusterctl refused", func(t *testing.T) {
 		s := base()
 		s.PlanErr = errors.New("cannot start operation while the following Clusters are paused: ns/c")
-		requireFindings(t, checkOwnerChain(s), []want{{OwnerChain, SeverityWarning, "ns", "Clusters are paused"}})
+		requireFindings(t, checkOwnerChain(s), []want{{check: OwnerChain, sev: SeverityWarning, name: "ns", msg: "Clusters are paused"}})
 	})
 }
