@@ -22,15 +22,15 @@ func TestParseBackupFile(t *testing.T) {
 	require.Len(t, objs, 2)
 
 	for _, tc := range []struct{ in, want string }{
-		{`{"kind":"Secret","metadata":{"name":"s","namespace":"ns"}}`, "backup file f: document 1 has no apiVersion"},
-		{`{"apiVersion":"v1","metadata":{"name":"s","namespace":"ns"}}`, "document 1 has no kind"},
-		{`{"apiVersion":"v1","kind":"Secret","metadata":{"namespace":"ns"}}`, "document 1 has no metadata.name"},
-		{`{"apiVersion":"v1","kind":"Secret","metadata":{"name":"s"}}`, "document 1 has no metadata.namespace"},
-		{`{"apiVersion":"v1","kind":"Secret","metadata":{"name":7,"namespace":"ns"}}`, "has no metadata.name (a string is required)"},
-		{`{"apiVersion":"a/b/c","kind":"Secret","metadata":{"name":"s","namespace":"ns"}}`, "invalid apiVersion"},
-		{"- just\n- a list\n", "document 1 is not a YAML or JSON object"},
-		{"", "backup file f holds no object"},
-		{"apiVersion: v1\nkind: Secret\nmetadata: {name: s, namespace: ns}\ndata: {password: c2VjcmV0}\n---\nkind: [", "document 2 is not a YAML or JSON object"},
+		{in: `{"kind":"Secret","metadata":{"name":"s","namespace":"ns"}}`, want: "backup file f: document 1 has no apiVersion"},
+		{in: `{"apiVersion":"v1","metadata":{"name":"s","namespace":"ns"}}`, want: "document 1 has no kind"},
+		{in: `{"apiVersion":"v1","kind":"Secret","metadata":{"namespace":"ns"}}`, want: "document 1 has no metadata.name"},
+		{in: `{"apiVersion":"v1","kind":"Secret","metadata":{"name":"s"}}`, want: "document 1 has no metadata.namespace"},
+		{in: `{"apiVersion":"v1","kind":"Secret","metadata":{"name":7,"namespace":"ns"}}`, want: "has no metadata.name (a string is required)"},
+		{in: `{"apiVersion":"a/b/c","kind":"Secret","metadata":{"name":"s","namespace":"ns"}}`, want: "invalid apiVersion"},
+		{in: "- just\n- a list\n", want: "document 1 is not a YAML or JSON object"},
+		{in: "", want: "backup file f holds no object"},
+		{in: "apiVersion: v1\nkind: Secret\nmetadata: {name: s, namespace: ns}\ndata: {password: c2VjcmV0}\n---\nkind: [", want: "document 2 is not a YAML or JSON object"},
 	} {
 		_, err := ParseBackupFile("f", []byte(tc.in))
 		require.ErrorContains(t, err, tc.want, tc.in)

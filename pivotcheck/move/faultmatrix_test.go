@@ -356,7 +356,7 @@ type fixtureRefOrObject = struct {
 func planOf(rep *Report) []fixtureRefOrObject {
 	out := make([]fixtureRefOrObject, 0, len(rep.Objects))
 	for _, o := range rep.Objects {
-		out = append(out, fixtureRefOrObject{o.Group, o.Kind, o.Namespace, o.Name})
+		out = append(out, fixtureRefOrObject{Group: o.Group, Kind: o.Kind, Namespace: o.Namespace, Name: o.Name})
 	}
 	return out
 }

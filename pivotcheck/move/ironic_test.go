@@ -23,21 +23,21 @@ func TestDecideIronicHandover(t *testing.T) {
 		note     string
 		errMatch string
 	}{
-		{"delete what runs", IronicInput{Mode: HandoverDelete, Running: running}, 1, "", ""},
-		{"scale what runs", IronicInput{Mode: HandoverScaleToZero, Running: running}, 1, "", ""},
-		{"none runs, nothing said: refuse naming the endpoint", IronicInput{Mode: HandoverDelete, Endpoint: ep}, 0, "",
-			"no Ironic runs in the source cluster and its BMO sends Ironic calls to " + ep + ": pivotcheck cannot tell"},
-		{"none runs, endpoint unknown", IronicInput{Mode: HandoverDelete}, 0, "", "its BMO's Ironic endpoint could not be read"},
-		{"none runs, probe answered", IronicInput{Mode: HandoverDelete, Endpoint: ep, Probe: answered}, 0, "", "answered HTTP 401, so an Ironic runs outside the cluster"},
-		{"resume after pivotcheck stopped it", IronicInput{Mode: HandoverDelete, Recorded: []string{"Deployment bmo/ironic"}}, 0, "already stopped by this move's first attempt", ""},
-		{"external without confirmation", IronicInput{Mode: HandoverExternal}, 0, "", "needs --confirm-external-ironic-stopped"},
-		{"external confirmed", IronicInput{Mode: HandoverExternal, ConfirmExternal: true, Endpoint: ep}, 0, "external Ironic confirmed stopped", ""},
-		{"external confirmed, probe silent", IronicInput{Mode: HandoverExternal, ConfirmExternal: true, Endpoint: ep, Probe: silent}, 0, "did not answer", ""},
-		{"external confirmed, probe answered", IronicInput{Mode: HandoverExternal, ConfirmExternal: true, Endpoint: ep, Probe: answered}, 0, "", "says the source Ironic is stopped, but"},
-		{"external but one runs in the cluster", IronicInput{Mode: HandoverExternal, ConfirmExternal: true, Running: running}, 0, "", "still runs in the source cluster"},
-		{"already removed", IronicInput{Mode: HandoverAlreadyRemoved}, 0, "stated already removed", ""},
-		{"already removed but runs", IronicInput{Mode: HandoverAlreadyRemoved, Running: running}, 0, "", "use --ironic-handover=delete"},
-		{"unknown mode", IronicInput{Mode: "later"}, 0, "", "unknown --ironic-handover"},
+		{name: "delete what runs", in: IronicInput{Mode: HandoverDelete, Running: running}, stop: 1, note: "", errMatch: ""},
+		{name: "scale what runs", in: IronicInput{Mode: HandoverScaleToZero, Running: running}, stop: 1, note: "", errMatch: ""},
+		{name: "none runs, nothing said: refuse naming the endpoint", in: IronicInput{Mode: HandoverDelete, Endpoint: ep}, stop: 0, note: "",
+			errMatch: "no Ironic runs in the source cluster and its BMO sends Ironic calls to " + ep + ": pivotcheck cannot tell"},
+		{name: "none runs, endpoint unknown", in: IronicInput{Mode: HandoverDelete}, stop: 0, note: "", errMatch: "its BMO's Ironic endpoint could not be read"},
+		{name: "none runs, probe answered", in: IronicInput{Mode: HandoverDelete, Endpoint: ep, Probe: answered}, stop: 0, note: "", errMatch: "answered HTTP 401, so an Ironic runs outside the cluster"},
+		{name: "resume after pivotcheck stopped it", in: IronicInput{Mode: HandoverDelete, Recorded: []string{"Deployment bmo/ironic"}}, stop: 0, note: "already stopped by this move's first attempt", errMatch: ""},
+		{name: "external without confirmation", in: IronicInput{Mode: HandoverExternal}, stop: 0, note: "", errMatch: "needs --confirm-external-ironic-stopped"},
+		{name: "external confirmed", in: IronicInput{Mode: HandoverExternal, ConfirmExternal: true, Endpoint: ep}, stop: 0, note: "external Ironic confirmed stopped", errMatch: ""},
+		{name: "external confirmed, probe silent", in: IronicInput{Mode: HandoverExternal, ConfirmExternal: true, Endpoint: ep, Probe: silent}, stop: 0, note: "did not answer", errMatch: ""},
+		{name: "external confirmed, probe answered", in: IronicInput{Mode: HandoverExternal, ConfirmExternal: true, Endpoint: ep, Probe: answered}, stop: 0, note: "", errMatch: "says the source Ironic is stopped, but"},
+		{name: "external but one runs in the cluster", in: IronicInput{Mode: HandoverExternal, ConfirmExternal: true, Running: running}, stop: 0, note: "", errMatch: "still runs in the source cluster"},
+		{name: "already removed", in: IronicInput{Mode: HandoverAlreadyRemoved}, stop: 0, note: "stated already removed", errMatch: ""},
+		{name: "already removed but runs", in: IronicInput{Mode: HandoverAlreadyRemoved, Running: running}, stop: 0, note: "", errMatch: "use --ironic-handover=delete"},
+		{name: "unknown mode", in: IronicInput{Mode: "later"}, stop: 0, note: "", errMatch: "unknown --ironic-handover"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -74,10 +74,10 @@ func TestIrSOTargetWait(t *testing.T) {
 		u    unstructured.Unstructured
 		want string
 	}{
-		{"just created", irso(1, nil), "no Ready condition yet"},
-		{"in progress", irso(1, &metav1.Condition{Type: "Ready", Status: metav1.ConditionFalse, Reason: "DeploymentInProgress", ObservedGeneration: 1}), "Ready is False: DeploymentInProgress"},
-		{"ready for an older generation", irso(2, &metav1.Condition{Type: "Ready", Status: metav1.ConditionTrue, Reason: "DeploymentAvailable", ObservedGeneration: 1}), "generation 1, the resource is at 2"},
-		{"ready", irso(2, &metav1.Condition{Type: "Ready", Status: metav1.ConditionTrue, Reason: "DeploymentAvailable", ObservedGeneration: 2}), ""},
+		{name: "just created", u: irso(1, nil), want: "no Ready condition yet"},
+		{name: "in progress", u: irso(1, &metav1.Condition{Type: "Ready", Status: metav1.ConditionFalse, Reason: "DeploymentInProgress", ObservedGeneration: 1}), want: "Ready is False: DeploymentInProgress"},
+		{name: "ready for an older generation", u: irso(2, &metav1.Condition{Type: "Ready", Status: metav1.ConditionTrue, Reason: "DeploymentAvailable", ObservedGeneration: 1}), want: "generation 1, the resource is at 2"},
+		{name: "ready", u: irso(2, &metav1.Condition{Type: "Ready", Status: metav1.ConditionTrue, Reason: "DeploymentAvailable", ObservedGeneration: 2}), want: ""},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -24,22 +24,22 @@ func TestCheckStatusAnnotations(t *testing.T) {
 		target string
 		want   []want
 	}{
-		{"valid", host("h", bmov1alpha1.StateProvisioned, true, map[string]string{bmov1alpha1.StatusAnnotation: good}), "v0.13.2", nil},
-		{"consumed without annotation: CAPM3 writes it", host("h", bmov1alpha1.StateProvisioned, true, nil), "v0.13.2", nil},
-		{"spare without annotation", host("h", bmov1alpha1.StateAvailable, false, nil), "v0.13.2",
-			[]want{{check: StatusMissing, sev: SeverityWarning, name: "h", msg: "`pivotcheck move` writes it"}}},
-		{"unknown field", host("h", bmov1alpha1.StateProvisioned, true, map[string]string{bmov1alpha1.StatusAnnotation: strings.Replace(good, "{", `{"notAField":1,`, 1)}), "v0.13.2",
-			[]want{{check: StatusInvalid, sev: SeverityError, name: "h", msg: `unknown field "notAField"`}}},
-		{"paused by CAPM3 without status: reported by the host check", host("h", bmov1alpha1.StateProvisioned, true, map[string]string{bmov1alpha1.PausedAnnotation: "metal3.io/capm3"}), "v0.13.2", nil},
-		{"not JSON", host("h", bmov1alpha1.StateProvisioned, true, map[string]string{bmov1alpha1.StatusAnnotation: "{"}), "v0.13.2",
-			[]want{{check: StatusInvalid, sev: SeverityError, name: "h", msg: "does not parse"}}},
-		{"servicing", host("h", bmov1alpha1.StateProvisioned, true, map[string]string{bmov1alpha1.StatusAnnotation: strings.Replace(good, `"OK"`, `"servicing"`, 1)}), "v0.13.2",
-			[]want{{check: StatusInvalid, sev: SeverityError, name: "h", msg: `operationalStatus "servicing"`}}},
-		{"servicing error type", host("h", bmov1alpha1.StateProvisioned, true, map[string]string{bmov1alpha1.StatusAnnotation: strings.Replace(good, "{", `{"errorType":"servicing error",`, 1)}), "v0.13.2",
-			[]want{{check: StatusInvalid, sev: SeverityError, name: "h", msg: `errorType "servicing error"`}}},
-		{"conditions for an older target BMO", host("h", bmov1alpha1.StateProvisioned, true, map[string]string{bmov1alpha1.StatusAnnotation: withConditions}), "v0.12.1",
-			[]want{{check: StatusInvalid, sev: SeverityError, name: "h", msg: "carries conditions"}}},
-		{"conditions for a 0.13 target", host("h", bmov1alpha1.StateProvisioned, true, map[string]string{bmov1alpha1.StatusAnnotation: withConditions}), "v0.13.0", nil},
+		{name: "valid", h: host("h", bmov1alpha1.StateProvisioned, true, map[string]string{bmov1alpha1.StatusAnnotation: good}), target: "v0.13.2", want: nil},
+		{name: "consumed without annotation: CAPM3 writes it", h: host("h", bmov1alpha1.StateProvisioned, true, nil), target: "v0.13.2", want: nil},
+		{name: "spare without annotation", h: host("h", bmov1alpha1.StateAvailable, false, nil), target: "v0.13.2",
+			want: []want{{check: StatusMissing, sev: SeverityWarning, name: "h", msg: "`pivotcheck move` writes it"}}},
+		{name: "unknown field", h: host("h", bmov1alpha1.StateProvisioned, true, map[string]string{bmov1alpha1.StatusAnnotation: strings.Replace(good, "{", `{"notAField":1,`, 1)}), target: "v0.13.2",
+			want: []want{{check: StatusInvalid, sev: SeverityError, name: "h", msg: `unknown field "notAField"`}}},
+		{name: "paused by CAPM3 without status: reported by the host check", h: host("h", bmov1alpha1.StateProvisioned, true, map[string]string{bmov1alpha1.PausedAnnotation: "metal3.io/capm3"}), target: "v0.13.2", want: nil},
+		{name: "not JSON", h: host("h", bmov1alpha1.StateProvisioned, true, map[string]string{bmov1alpha1.StatusAnnotation: "{"}), target: "v0.13.2",
+			want: []want{{check: StatusInvalid, sev: SeverityError, name: "h", msg: "does not parse"}}},
+		{name: "servicing", h: host("h", bmov1alpha1.StateProvisioned, true, map[string]string{bmov1alpha1.StatusAnnotation: strings.Replace(good, `"OK"`, `"servicing"`, 1)}), target: "v0.13.2",
+			want: []want{{check: StatusInvalid, sev: SeverityError, name: "h", msg: `operationalStatus "servicing"`}}},
+		{name: "servicing error type", h: host("h", bmov1alpha1.StateProvisioned, true, map[string]string{bmov1alpha1.StatusAnnotation: strings.Replace(good, "{", `{"errorType":"servicing error",`, 1)}), target: "v0.13.2",
+			want: []want{{check: StatusInvalid, sev: SeverityError, name: "h", msg: `errorType "servicing error"`}}},
+		{name: "conditions for an older target BMO", h: host("h", bmov1alpha1.StateProvisioned, true, map[string]string{bmov1alpha1.StatusAnnotation: withConditions}), target: "v0.12.1",
+			want: []want{{check: StatusInvalid, sev: SeverityError, name: "h", msg: "carries conditions"}}},
+		{name: "conditions for a 0.13 target", h: host("h", bmov1alpha1.StateProvisioned, true, map[string]string{bmov1alpha1.StatusAnnotation: withConditions}), target: "v0.13.0", want: nil},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -17,13 +17,13 @@ func TestCheckProviders(t *testing.T) {
 		src, dst []clusterctlv1.Provider
 		want     []want
 	}{
-		{"same", []clusterctlv1.Provider{core}, []clusterctlv1.Provider{core}, nil},
-		{"newer target", []clusterctlv1.Provider{core}, []clusterctlv1.Provider{provider("cluster-api", "CoreProvider", "v1.14.0")}, nil},
-		{"empty source inventory", nil, nil, nil},
-		{"older target", []clusterctlv1.Provider{core}, []clusterctlv1.Provider{provider("cluster-api", "CoreProvider", "v1.12.1")},
-			[]want{{check: ProviderInventory, sev: SeverityError, name: "cluster-api", msg: "v1.12.1 in the target but v1.13.6 in the source"}}},
-		{"missing", []clusterctlv1.Provider{core, provider("metal3", "InfrastructureProvider", "v1.13.2")}, []clusterctlv1.Provider{core, provider("metal3", "IPAMProvider", "v1.13.2")},
-			[]want{{check: ProviderInventory, sev: SeverityError, name: "metal3", msg: "InfrastructureProvider metal3 (v1.13.2) is not installed in the target"}}},
+		{name: "same", src: []clusterctlv1.Provider{core}, dst: []clusterctlv1.Provider{core}, want: nil},
+		{name: "newer target", src: []clusterctlv1.Provider{core}, dst: []clusterctlv1.Provider{provider("cluster-api", "CoreProvider", "v1.14.0")}, want: nil},
+		{name: "empty source inventory", src: nil, dst: nil, want: nil},
+		{name: "older target", src: []clusterctlv1.Provider{core}, dst: []clusterctlv1.Provider{provider("cluster-api", "CoreProvider", "v1.12.1")},
+			want: []want{{check: ProviderInventory, sev: SeverityError, name: "cluster-api", msg: "v1.12.1 in the target but v1.13.6 in the source"}}},
+		{name: "missing", src: []clusterctlv1.Provider{core, provider("metal3", "InfrastructureProvider", "v1.13.2")}, dst: []clusterctlv1.Provider{core, provider("metal3", "IPAMProvider", "v1.13.2")},
+			want: []want{{check: ProviderInventory, sev: SeverityError, name: "metal3", msg: "InfrastructureProvider metal3 (v1.13.2) is not installed in the target"}}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -40,21 +40,21 @@ func TestCheckBMO(t *testing.T) {
 		src, dst Side
 		want     []want
 	}{
-		{"clean", ok, ok, nil},
-		{"target without BMO", ok, Side{Webhooks: ok.Webhooks},
-			[]want{{check: BMOTarget, sev: SeverityError, name: bmo.DeploymentName, msg: "runs no baremetal-operator"}}},
-		{"target BMO unavailable", ok, Side{Deployments: []appsv1.Deployment{bmoDeploy("v0.13.2", false)}, Webhooks: ok.Webhooks},
-			[]want{{check: BMOTarget, sev: SeverityError, name: bmo.DeploymentName, msg: "not Available"}}},
-		{"target without webhook", ok, Side{Deployments: ok.Deployments},
-			[]want{{check: BMOWebhookTarget, sev: SeverityWarning, name: "", msg: "no validating webhook"}}},
-		{"older target", ok, Side{Deployments: []appsv1.Deployment{bmoDeploy("v0.12.3", true)}, Webhooks: ok.Webhooks},
-			[]want{{check: BMOVersion, sev: SeverityError, name: bmo.DeploymentName, msg: "v0.12.3 but v0.13.2"}}},
-		{"release branch tags compare", Side{Deployments: []appsv1.Deployment{bmoDeploy("release-0.12", true)}}, Side{Deployments: []appsv1.Deployment{bmoDeploy("release-0.13", true)}, Webhooks: ok.Webhooks}, nil},
-		{"unreadable tag", ok, Side{Deployments: []appsv1.Deployment{bmoDeploy("latest", true)}, Webhooks: ok.Webhooks},
-			[]want{{check: BMOVersion, sev: SeverityWarning, name: bmo.DeploymentName, msg: "cannot compare"}}},
-		{"source webhook without BMO", Side{Webhooks: ok.Webhooks}, ok,
-			[]want{{check: BMOSource, sev: SeverityError, name: "bmo", msg: "no available baremetal-operator answers it"}}},
-		{"source webhook Ignore without BMO is fine", Side{Webhooks: []admissionregistrationv1.ValidatingWebhookConfiguration{webhook(admissionregistrationv1.Ignore)}}, ok, nil},
+		{name: "clean", src: ok, dst: ok, want: nil},
+		{name: "target without BMO", src: ok, dst: Side{Webhooks: ok.Webhooks},
+			want: []want{{check: BMOTarget, sev: SeverityError, name: bmo.DeploymentName, msg: "runs no baremetal-operator"}}},
+		{name: "target BMO unavailable", src: ok, dst: Side{Deployments: []appsv1.Deployment{bmoDeploy("v0.13.2", false)}, Webhooks: ok.Webhooks},
+			want: []want{{check: BMOTarget, sev: SeverityError, name: bmo.DeploymentName, msg: "not Available"}}},
+		{name: "target without webhook", src: ok, dst: Side{Deployments: ok.Deployments},
+			want: []want{{check: BMOWebhookTarget, sev: SeverityWarning, name: "", msg: "no validating webhook"}}},
+		{name: "older target", src: ok, dst: Side{Deployments: []appsv1.Deployment{bmoDeploy("v0.12.3", true)}, Webhooks: ok.Webhooks},
+			want: []want{{check: BMOVersion, sev: SeverityError, name: bmo.DeploymentName, msg: "v0.12.3 but v0.13.2"}}},
+		{name: "release branch tags compare", src: Side{Deployments: []appsv1.Deployment{bmoDeploy("release-0.12", true)}}, dst: Side{Deployments: []appsv1.Deployment{bmoDeploy("release-0.13", true)}, Webhooks: ok.Webhooks}, want: nil},
+		{name: "unreadable tag", src: ok, dst: Side{Deployments: []appsv1.Deployment{bmoDeploy("latest", true)}, Webhooks: ok.Webhooks},
+			want: []want{{check: BMOVersion, sev: SeverityWarning, name: bmo.DeploymentName, msg: "cannot compare"}}},
+		{name: "source webhook without BMO", src: Side{Webhooks: ok.Webhooks}, dst: ok,
+			want: []want{{check: BMOSource, sev: SeverityError, name: "bmo", msg: "no available baremetal-operator answers it"}}},
+		{name: "source webhook Ignore without BMO is fine", src: Side{Webhooks: []admissionregistrationv1.ValidatingWebhookConfiguration{webhook(admissionregistrationv1.Ignore)}}, dst: ok, want: nil},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -31,37 +31,37 @@ func TestCheckClusters(t *testing.T) {
 		mutate func(s *Side)
 		want   []want
 	}{
-		{"clean", func(*Side) {}, nil},
-		{"no cluster", func(s *Side) { s.Clusters = nil }, []want{{check: NoClusters, sev: SeverityWarning, name: "ns", msg: "holds no Cluster"}}},
-		{"no namespace", func(s *Side) { s.NamespaceExists, s.Clusters, s.Machines = false, nil, nil },
-			[]want{{check: NoClusters, sev: SeverityError, name: "ns", msg: "does not exist in the source"}}},
-		{"paused", func(s *Side) { s.Clusters[0].Spec.Paused = ptr.To(true) }, []want{{check: ClusterPaused, sev: SeverityError, name: "c", msg: "spec.paused"}}},
-		{"paused annotation", func(s *Side) { s.Clusters[0].Annotations = map[string]string{clusterv1.PausedAnnotation: ""} },
-			[]want{{check: ClusterPaused, sev: SeverityError, name: "c", msg: "cluster.x-k8s.io/paused"}}},
-		{"infrastructure", func(s *Side) { s.Clusters[0].Status.Initialization.InfrastructureProvisioned = nil },
-			[]want{{check: ClusterProvision, sev: SeverityError, name: "c", msg: "infrastructureProvisioned"}}},
-		{"control plane condition", func(s *Side) { s.Clusters[0].Status.Conditions = nil },
-			[]want{{check: ClusterProvision, sev: SeverityError, name: "c", msg: "ControlPlaneInitialized"}}},
-		{"control plane initialization", func(s *Side) { s.Clusters[0].Status.Initialization.ControlPlaneInitialized = nil },
-			[]want{{check: ClusterProvision, sev: SeverityError, name: "c", msg: "controlPlaneInitialized"}}},
-		{"no node", func(s *Side) { s.Machines[0].Status.NodeRef = clusterv1.MachineNodeReference{} },
-			[]want{{check: MachineNodeRef, sev: SeverityError, name: "m0", msg: "no status.nodeRef"}}},
-		{"machine deleting", func(s *Side) { s.Machines[0].DeletionTimestamp = &now },
-			[]want{{check: MachineDeleting, sev: SeverityError, name: "m0", msg: "being deleted"}}},
-		{"MHC remediation", func(s *Side) {
+		{name: "clean", mutate: func(*Side) {}, want: nil},
+		{name: "no cluster", mutate: func(s *Side) { s.Clusters = nil }, want: []want{{check: NoClusters, sev: SeverityWarning, name: "ns", msg: "holds no Cluster"}}},
+		{name: "no namespace", mutate: func(s *Side) { s.NamespaceExists, s.Clusters, s.Machines = false, nil, nil },
+			want: []want{{check: NoClusters, sev: SeverityError, name: "ns", msg: "does not exist in the source"}}},
+		{name: "paused", mutate: func(s *Side) { s.Clusters[0].Spec.Paused = ptr.To(true) }, want: []want{{check: ClusterPaused, sev: SeverityError, name: "c", msg: "spec.paused"}}},
+		{name: "paused annotation", mutate: func(s *Side) { s.Clusters[0].Annotations = map[string]string{clusterv1.PausedAnnotation: ""} },
+			want: []want{{check: ClusterPaused, sev: SeverityError, name: "c", msg: "cluster.x-k8s.io/paused"}}},
+		{name: "infrastructure", mutate: func(s *Side) { s.Clusters[0].Status.Initialization.InfrastructureProvisioned = nil },
+			want: []want{{check: ClusterProvision, sev: SeverityError, name: "c", msg: "infrastructureProvisioned"}}},
+		{name: "control plane condition", mutate: func(s *Side) { s.Clusters[0].Status.Conditions = nil },
+			want: []want{{check: ClusterProvision, sev: SeverityError, name: "c", msg: "ControlPlaneInitialized"}}},
+		{name: "control plane initialization", mutate: func(s *Side) { s.Clusters[0].Status.Initialization.ControlPlaneInitialized = nil },
+			want: []want{{check: ClusterProvision, sev: SeverityError, name: "c", msg: "controlPlaneInitialized"}}},
+		{name: "no node", mutate: func(s *Side) { s.Machines[0].Status.NodeRef = clusterv1.MachineNodeReference{} },
+			want: []want{{check: MachineNodeRef, sev: SeverityError, name: "m0", msg: "no status.nodeRef"}}},
+		{name: "machine deleting", mutate: func(s *Side) { s.Machines[0].DeletionTimestamp = &now },
+			want: []want{{check: MachineDeleting, sev: SeverityError, name: "m0", msg: "being deleted"}}},
+		{name: "MHC remediation", mutate: func(s *Side) {
 			s.Machines[0].Status.Conditions = []metav1.Condition{{Type: clusterv1.MachineOwnerRemediatedCondition, Status: metav1.ConditionFalse, Reason: "WaitingForRemediation"}}
-		}, []want{{check: Remediation, sev: SeverityError, name: "m0", msg: "WaitingForRemediation"}}},
-		{"manual remediation", func(s *Side) { s.Machines[0].Annotations = map[string]string{clusterv1.RemediateMachineAnnotation: ""} },
-			[]want{{check: Remediation, sev: SeverityError, name: "m0", msg: "remediate-machine"}}},
-		{"paused ClusterClass", func(s *Side) {
+		}, want: []want{{check: Remediation, sev: SeverityError, name: "m0", msg: "WaitingForRemediation"}}},
+		{name: "manual remediation", mutate: func(s *Side) { s.Machines[0].Annotations = map[string]string{clusterv1.RemediateMachineAnnotation: ""} },
+			want: []want{{check: Remediation, sev: SeverityError, name: "m0", msg: "remediate-machine"}}},
+		{name: "paused ClusterClass", mutate: func(s *Side) {
 			cc := obj("cluster.x-k8s.io/v1beta2", "ClusterClass", "cc")
 			cc.Annotations = map[string]string{clusterv1.PausedAnnotation: ""}
 			s.Objects = append(s.Objects, cc)
-		}, []want{{check: ClusterPaused, sev: SeverityError, name: "cc", msg: "ClusterClass ns/cc"}}},
-		{"KCP remediation", func(s *Side) {
+		}, want: []want{{check: ClusterPaused, sev: SeverityError, name: "cc", msg: "ClusterClass ns/cc"}}},
+		{name: "KCP remediation", mutate: func(s *Side) {
 			s.ControlPlanes = []controlplanev1.KubeadmControlPlane{{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "c",
 				Annotations: map[string]string{controlplanev1.RemediationInProgressAnnotation: "{}"}}}}
-		}, []want{{check: Remediation, sev: SeverityError, name: "c", msg: "control plane remediation"}}},
+		}, want: []want{{check: Remediation, sev: SeverityError, name: "c", msg: "control plane remediation"}}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -170,7 +170,7 @@ func TestIronicURLProbe(t *testing.T) {
 	for _, tc := range []struct {
 		status int
 		want   bool // an ironic-api error expected
-	}{{http.StatusOK, false}, {http.StatusUnauthorized, false}, {http.StatusServiceUnavailable, true}, {http.StatusFound, true}} {
+	}{{status: http.StatusOK, want: false}, {status: http.StatusUnauthorized, want: false}, {status: http.StatusServiceUnavailable, want: true}, {status: http.StatusFound, want: true}} {
 		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if tc.status == http.StatusFound {
 				http.Redirect(w, r, "/elsewhere", tc.status)
@@ -213,23 +213,23 @@ func TestWorkloadFaults(t *testing.T) {
 		kind   string
 		object string
 	}{
-		{"provisioning", fixture.Faults{HostState: map[int]bmov1alpha1.ProvisioningState{0: bmov1alpha1.StateProvisioning}}, preflight.HostInProgress, "BareMetalHost", "test1-host-0"},
-		{"servicing", fixture.Faults{HostOperationalStatus: map[int]bmov1alpha1.OperationalStatus{0: bmov1alpha1.OperationalStatusServicing}}, preflight.HostBusy, "BareMetalHost", "test1-host-0"},
-		{"error", fixture.Faults{HostErrorType: map[int]bmov1alpha1.ErrorType{0: bmov1alpha1.PowerManagementError}}, preflight.HostError, "BareMetalHost", "test1-host-0"},
-		{"reboot", fixture.Faults{HostAnnotations: map[int]map[string]string{0: {"reboot.metal3.io/ops": ""}}}, preflight.HostPendingReboot, "BareMetalHost", "test1-host-0"},
-		{"inspect", fixture.Faults{HostAnnotations: map[int]map[string]string{0: {"inspect.metal3.io": ""}}}, preflight.HostReinspect, "BareMetalHost", "test1-host-0"},
-		{"host-deleting", fixture.Faults{HostDeleting: []int{0}}, preflight.HostDeleting, "BareMetalHost", "test1-host-0"},
-		{"user-paused", fixture.Faults{UserPausedHosts: []int{0}}, preflight.HostForeignPause, "BareMetalHost", "test1-host-0"},
-		{"bad-status", fixture.Faults{BadStatusAnnotation: []int{0}}, preflight.StatusInvalid, "BareMetalHost", "test1-host-0"},
-		{"orphan-userdata", fixture.Faults{OrphanUserDataSecret: true}, preflight.OwnerChain, "Secret", fixture.OrphanSecretName},
-		{"bmc-secret", fixture.Faults{BMCSecretWithoutOwner: true}, preflight.OwnerChain, "Secret", "test1-host-0-bmc-secret"},
-		{"datatemplate", fixture.Faults{DataTemplateWithoutOwner: true}, preflight.OwnerChain, "Metal3DataTemplate", "test1-data"},
-		{"ippool", fixture.Faults{IPPoolWithoutClusterName: true}, preflight.OwnerChain, "IPPool", "provisioning-pool"},
-		{"dangling", fixture.Faults{DanglingOwner: true}, preflight.OwnerChain, "ConfigMap", "test1-addons"},
-		{"paused", fixture.Faults{ClusterPaused: true}, preflight.ClusterPaused, "Cluster", "test1"},
-		{"not-provisioned", fixture.Faults{ClusterNotProvisioned: true}, preflight.ClusterProvision, "Cluster", "test1"},
-		{"no-noderef", fixture.Faults{MachineWithoutNodeRef: true}, preflight.MachineNodeRef, "Machine", "test1-cp-0"},
-		{"machine-deleting", fixture.Faults{MachineDeleting: true}, preflight.MachineDeleting, "Machine", "test1-cp-0"},
+		{name: "provisioning", faults: fixture.Faults{HostState: map[int]bmov1alpha1.ProvisioningState{0: bmov1alpha1.StateProvisioning}}, check: preflight.HostInProgress, kind: "BareMetalHost", object: "test1-host-0"},
+		{name: "servicing", faults: fixture.Faults{HostOperationalStatus: map[int]bmov1alpha1.OperationalStatus{0: bmov1alpha1.OperationalStatusServicing}}, check: preflight.HostBusy, kind: "BareMetalHost", object: "test1-host-0"},
+		{name: "error", faults: fixture.Faults{HostErrorType: map[int]bmov1alpha1.ErrorType{0: bmov1alpha1.PowerManagementError}}, check: preflight.HostError, kind: "BareMetalHost", object: "test1-host-0"},
+		{name: "reboot", faults: fixture.Faults{HostAnnotations: map[int]map[string]string{0: {"reboot.metal3.io/ops": ""}}}, check: preflight.HostPendingReboot, kind: "BareMetalHost", object: "test1-host-0"},
+		{name: "inspect", faults: fixture.Faults{HostAnnotations: map[int]map[string]string{0: {"inspect.metal3.io": ""}}}, check: preflight.HostReinspect, kind: "BareMetalHost", object: "test1-host-0"},
+		{name: "host-deleting", faults: fixture.Faults{HostDeleting: []int{0}}, check: preflight.HostDeleting, kind: "BareMetalHost", object: "test1-host-0"},
+		{name: "user-paused", faults: fixture.Faults{UserPausedHosts: []int{0}}, check: preflight.HostForeignPause, kind: "BareMetalHost", object: "test1-host-0"},
+		{name: "bad-status", faults: fixture.Faults{BadStatusAnnotation: []int{0}}, check: preflight.StatusInvalid, kind: "BareMetalHost", object: "test1-host-0"},
+		{name: "orphan-userdata", faults: fixture.Faults{OrphanUserDataSecret: true}, check: preflight.OwnerChain, kind: "Secret", object: fixture.OrphanSecretName},
+		{name: "bmc-secret", faults: fixture.Faults{BMCSecretWithoutOwner: true}, check: preflight.OwnerChain, kind: "Secret", object: "test1-host-0-bmc-secret"},
+		{name: "datatemplate", faults: fixture.Faults{DataTemplateWithoutOwner: true}, check: preflight.OwnerChain, kind: "Metal3DataTemplate", object: "test1-data"},
+		{name: "ippool", faults: fixture.Faults{IPPoolWithoutClusterName: true}, check: preflight.OwnerChain, kind: "IPPool", object: "provisioning-pool"},
+		{name: "dangling", faults: fixture.Faults{DanglingOwner: true}, check: preflight.OwnerChain, kind: "ConfigMap", object: "test1-addons"},
+		{name: "paused", faults: fixture.Faults{ClusterPaused: true}, check: preflight.ClusterPaused, kind: "Cluster", object: "test1"},
+		{name: "not-provisioned", faults: fixture.Faults{ClusterNotProvisioned: true}, check: preflight.ClusterProvision, kind: "Cluster", object: "test1"},
+		{name: "no-noderef", faults: fixture.Faults{MachineWithoutNodeRef: true}, check: preflight.MachineNodeRef, kind: "Machine", object: "test1-cp-0"},
+		{name: "machine-deleting", faults: fixture.Faults{MachineDeleting: true}, check: preflight.MachineDeleting, kind: "Machine", object: "test1-cp-0"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -302,11 +302,11 @@ func TestManagementFaults(t *testing.T) {
 		check        string
 		kind, ns, nm string
 	}{
-		{"source-ironic-running", func(t *testing.T) func() {
+		{name: "source-ironic-running", break_: func(t *testing.T) func() {
 			return mutate(t, src, ironicKey, &appsv1.Deployment{}, func(d *appsv1.Deployment) { d.Spec.Replicas = ptr.To(int32(1)) },
 				func(d *appsv1.Deployment) { d.Spec.Replicas = ptr.To(int32(0)) })
-		}, preflight.IronicSource, "Deployment", fixture.BMONamespace, fixture.IronicName},
-		{"source-ironic-pod-terminating", func(t *testing.T) func() {
+		}, check: preflight.IronicSource, kind: "Deployment", ns: fixture.BMONamespace, nm: fixture.IronicName},
+		{name: "source-ironic-pod-terminating", break_: func(t *testing.T) func() {
 			require.NoError(t, fixture.InstallManagement(ctx, src, fixture.Management{IronicPods: 1, IronicTerminating: true}))
 			return func() {
 				p := &corev1.Pod{}
@@ -314,28 +314,28 @@ func TestManagementFaults(t *testing.T) {
 				p.Finalizers = nil
 				require.NoError(t, src.Update(ctx, p))
 			}
-		}, preflight.IronicSource, "Deployment", fixture.BMONamespace, fixture.IronicName},
-		{"target-no-ironic", func(t *testing.T) func() {
+		}, check: preflight.IronicSource, kind: "Deployment", ns: fixture.BMONamespace, nm: fixture.IronicName},
+		{name: "target-no-ironic", break_: func(t *testing.T) func() {
 			return mutate(t, dst, ironicKey, &appsv1.Deployment{}, func(d *appsv1.Deployment) { d.Spec.Replicas = ptr.To(int32(0)) },
 				func(d *appsv1.Deployment) { d.Spec.Replicas = ptr.To(int32(1)) })
-		}, preflight.IronicTarget, "Deployment", fixture.BMONamespace, fixture.IronicName},
-		{"target-no-keepalived", func(t *testing.T) func() {
+		}, check: preflight.IronicTarget, kind: "Deployment", ns: fixture.BMONamespace, nm: fixture.IronicName},
+		{name: "target-no-keepalived", break_: func(t *testing.T) func() {
 			var saved []corev1.Container
 			return mutate(t, dst, ironicKey, &appsv1.Deployment{}, func(d *appsv1.Deployment) {
 				saved = append([]corev1.Container(nil), d.Spec.Template.Spec.Containers...)
 				d.Spec.Template.Spec.Containers = saved[:len(saved)-1]
 			}, func(d *appsv1.Deployment) { d.Spec.Template.Spec.Containers = saved })
-		}, preflight.KeepalivedTarget, "Deployment", fixture.BMONamespace, fixture.IronicName},
-		{"target-vip-differs", func(t *testing.T) func() {
+		}, check: preflight.KeepalivedTarget, kind: "Deployment", ns: fixture.BMONamespace, nm: fixture.IronicName},
+		{name: "target-vip-differs", break_: func(t *testing.T) func() {
 			return mutate(t, dst, client.ObjectKey{Namespace: fixture.BMONamespace, Name: fixture.IronicConfigMap}, &corev1.ConfigMap{},
 				func(c *corev1.ConfigMap) { c.Data["PROVISIONING_IP"] = "172.22.0.3" },
 				func(c *corev1.ConfigMap) { c.Data["PROVISIONING_IP"] = fixture.DefaultProvIP })
-		}, preflight.KeepalivedVIP, "Deployment", fixture.BMONamespace, fixture.IronicName},
-		{"target-provider-older", func(t *testing.T) func() {
+		}, check: preflight.KeepalivedVIP, kind: "Deployment", ns: fixture.BMONamespace, nm: fixture.IronicName},
+		{name: "target-provider-older", break_: func(t *testing.T) func() {
 			return mutate(t, dst, client.ObjectKey{Namespace: "capm3-system", Name: "infrastructure-metal3"}, &clusterctlv1.Provider{},
 				func(p *clusterctlv1.Provider) { p.Version = "v1.12.0" }, func(p *clusterctlv1.Provider) { p.Version = "v1.13.2" })
-		}, preflight.ProviderInventory, "Provider", "capm3-system", "infrastructure-metal3"},
-		{"target-bmo-older", func(t *testing.T) func() {
+		}, check: preflight.ProviderInventory, kind: "Provider", ns: "capm3-system", nm: "infrastructure-metal3"},
+		{name: "target-bmo-older", break_: func(t *testing.T) func() {
 			return mutate(t, dst, bmoKey, &appsv1.Deployment{},
 				func(d *appsv1.Deployment) {
 					d.Spec.Template.Spec.Containers[0].Image = "quay.io/metal3-io/baremetal-operator:v0.12.0"
@@ -343,18 +343,18 @@ func TestManagementFaults(t *testing.T) {
 				func(d *appsv1.Deployment) {
 					d.Spec.Template.Spec.Containers[0].Image = "quay.io/metal3-io/baremetal-operator:" + fixture.BMODefaultVersion
 				})
-		}, preflight.BMOVersion, "Deployment", fixture.BMONamespace, fixture.BMOName},
-		{"source-crd-unlabelled", func(t *testing.T) func() {
+		}, check: preflight.BMOVersion, kind: "Deployment", ns: fixture.BMONamespace, nm: fixture.BMOName},
+		{name: "source-crd-unlabelled", break_: func(t *testing.T) func() {
 			return mutate(t, src, client.ObjectKey{Name: "metal3datatemplates.infrastructure.cluster.x-k8s.io"}, &apiextensionsv1.CustomResourceDefinition{},
 				func(c *apiextensionsv1.CustomResourceDefinition) { delete(c.Labels, testenv.LabelClusterctl) },
 				func(c *apiextensionsv1.CustomResourceDefinition) { c.Labels[testenv.LabelClusterctl] = "" })
-		}, preflight.CRDLabelsSource, "CustomResourceDefinition", "", "metal3datatemplates.infrastructure.cluster.x-k8s.io"},
-		{"target-crd-missing-version", func(t *testing.T) func() {
+		}, check: preflight.CRDLabelsSource, kind: "CustomResourceDefinition", ns: "", nm: "metal3datatemplates.infrastructure.cluster.x-k8s.io"},
+		{name: "target-crd-missing-version", break_: func(t *testing.T) func() {
 			// The target only serves v1beta1 of Metal3Machine: clusterctl copies v1beta2.
 			return mutate(t, dst, client.ObjectKey{Name: "metal3machines.infrastructure.cluster.x-k8s.io"}, &apiextensionsv1.CustomResourceDefinition{},
 				func(c *apiextensionsv1.CustomResourceDefinition) { setServed(c, "v1beta2", false) },
 				func(c *apiextensionsv1.CustomResourceDefinition) { setServed(c, "v1beta2", true) })
-		}, preflight.CRDTargetVersion, "CustomResourceDefinition", "", "metal3machines.infrastructure.cluster.x-k8s.io"},
+		}, check: preflight.CRDTargetVersion, kind: "CustomResourceDefinition", ns: "", nm: "metal3machines.infrastructure.cluster.x-k8s.io"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
