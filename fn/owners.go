@@ -388,7 +388,7 @@ func (st *ownerState) isReachable(o *object) bool {
 	}
 	switch {
 	case o.group == bmoGroup && (o.kind == "BareMetalHost" || o.kind == "HardwareData"):
-		return true // labelled move(-hierarchy) on the CRD by section 1
+		return true // the function labels their CRDs move(-hierarchy) (labels.go)
 	case o.group == capiGroup && (o.kind == "ClusterClass"):
 		return true
 	case o.group == "addons.cluster.x-k8s.io" && o.kind == "ClusterResourceSet":

@@ -171,8 +171,8 @@ func decodeCRDs(t *testing.T, stream string) []*apiextensionsv1.CustomResourceDe
 }
 
 // TestUpstreamCRDs runs the function (standalone form) on the real CAPI,
-// CAPM3, BMO and IPAM CRD files: every CRD comes out labelled exactly per
-// section 1 and otherwise unchanged, and the result installs into a real
+// CAPM3, BMO and IPAM CRD files: every CRD comes out labelled exactly as the
+// README's "What it changes" table says and otherwise unchanged, and the result installs into a real
 // API server (envtest) with the labels intact.
 func TestUpstreamCRDs(t *testing.T) {
 	bin := needBinary(t)
