@@ -77,7 +77,7 @@ Bypass (at your own risk):
 			if o.ReadTimeout <= 0 || o.ReadTimeout > 4*time.Second {
 				return fmt.Errorf("--read-timeout %s must be above 0 and at most 4s, inside the 5s webhook timeout", o.ReadTimeout)
 			}
-			cfg, err := target.RESTConfig()
+			cfg, err := target.RESTConfig(o.Rate())
 			if err != nil {
 				return err
 			}

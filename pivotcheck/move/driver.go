@@ -23,9 +23,7 @@ import (
 
 	"github.com/pivotcheck/pivotcheck/internal/hostsafety"
 	"github.com/pivotcheck/pivotcheck/internal/ironic"
-	"github.com/pivotcheck/pivotcheck/internal/kube"
 	"github.com/pivotcheck/pivotcheck/internal/mover"
-	"github.com/pivotcheck/pivotcheck/internal/scheme"
 )
 
 type driver struct {
@@ -68,10 +66,10 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 		return d.report, errors.New("the namespace to move is empty: pass -n")
 	}
 	var err error
-	if d.src, err = newClient(opts.Source); err != nil {
+	if d.src, _, err = opts.Source.Client(clientRate); err != nil {
 		return d.report, fmt.Errorf("source cluster: %w", err)
 	}
-	if d.dst, err = newClient(opts.Target); err != nil {
+	if d.dst, _, err = opts.Target.Client(clientRate); err != nil {
 		return d.report, fmt.Errorf("target cluster: %w", err)
 	}
 	if opts.DryRun {
@@ -693,22 +691,6 @@ func sortedKeys(m map[string]int) []string {
 	}
 	sort.Strings(out)
 	return out
-}
-
-// newClient builds a client whose client-side rate limit does not dominate
-// the run: client-go's default (5 requests/s) turns 100 host patches into 20 s.
-// The API server's own priority and fairness still applies.
-func newClient(t kube.Target) (client.Client, error) {
-	cfg, err := t.RESTConfig()
-	if err != nil {
-		return nil, err
-	}
-	cfg.QPS, cfg.Burst = 100, 200
-	c, err := client.New(cfg, client.Options{Scheme: scheme.Scheme})
-	if err != nil {
-		return nil, fmt.Errorf("client for %s: %w", t, err)
-	}
-	return c, nil
 }
 
 // parallel runs f for each index with at most 8 calls in flight, returning
