@@ -54,6 +54,9 @@ func (t Target) HasOverrides() bool {
 	}
 	o := *t.Overrides
 	o.CurrentContext = ""
+	if o.Timeout == "0" { // --request-timeout's default: no timeout
+		o.Timeout = ""
+	}
 	// Semantic equality: a bound but unused --as-group is an empty, not nil, slice.
 	return !equality.Semantic.DeepEqual(o, clientcmd.ConfigOverrides{})
 }

@@ -122,6 +122,7 @@ func TestHasOverrides(t *testing.T) {
 	// What BindOverrideFlags leaves when no flag is given: an empty --as-group slice.
 	require.False(t, Target{Overrides: &clientcmd.ConfigOverrides{AuthInfo: clientcmdapi.AuthInfo{ImpersonateGroups: []string{}}}}.HasOverrides())
 	require.False(t, Target{Overrides: &clientcmd.ConfigOverrides{CurrentContext: "x"}}.HasOverrides(), "the context is not an override")
+	require.False(t, Target{Overrides: &clientcmd.ConfigOverrides{Timeout: "0"}}.HasOverrides(), "--request-timeout's default")
 	require.True(t, Target{Overrides: &clientcmd.ConfigOverrides{Timeout: "1s"}}.HasOverrides())
 }
 
