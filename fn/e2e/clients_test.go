@@ -11,6 +11,8 @@ import (
 	"time"
 
 	kyaml "sigs.k8s.io/kustomize/kyaml/yaml"
+
+	"github.com/pivotcheck/pivotcheck/fn"
 )
 
 const (
