@@ -23,12 +23,14 @@ const (
 )
 
 // DefaultKeepalivedImage is the keepalived image the function adds when the
-// config names none. BMO's components/keepalived uses the untagged
-// quay.io/metal3-io/keepalived; an untagged image is "latest" and changes
-// under a running management cluster, so the default is pinned to the
-// keepalived image BMO v0.13.2 (the version this project targets) was
-// released with.
-const DefaultKeepalivedImage = "quay.io/metal3-io/keepalived:v0.13.2"
+// config names none: exactly the image BMO v0.13.2's
+// ironic-deployment/components/keepalived patch uses. It is untagged because
+// BMO stopped publishing versioned keepalived images when keepalived left its
+// repository (v0.10), so no tag matches the BMO version; an invented tag
+// would leave every rendered Ironic pod waiting for an image that does not
+// exist. An untagged image follows "latest": pin a tag or digest you have
+// checked with spec.keepalived.image (README, "The KRM function").
+const DefaultKeepalivedImage = "quay.io/metal3-io/keepalived"
 
 // Label keys clusterctl reads (docs/facts.md#clusterctl-labels).
 const (

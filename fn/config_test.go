@@ -1,10 +1,14 @@
 package fn
 
 import (
+	"context"
+	"path/filepath"
 	"strings"
 	"testing"
 
 	kyaml "sigs.k8s.io/kustomize/kyaml/yaml"
+
+	"github.com/pivotcheck/pivotcheck/internal/upstream"
 )
 
 func TestParseConfigTyped(t *testing.T) {
@@ -145,5 +149,48 @@ func TestDefaultRulesBMOKinds(t *testing.T) {
 	}
 	if _, ok := matchRule(rules, "infrastructure.cluster.x-k8s.io", "Metal3Machine").Labels[LabelMove]; ok {
 		t.Error("Metal3Machine must not be force-moved: it follows its Machine")
+	}
+}
+
+// The default keepalived image is the one BMO v0.13.2's own
+// ironic-deployment/components/keepalived patch uses, read from the module.
+func TestDefaultKeepalivedImageIsBMOs(t *testing.T) {
+	dir, err := upstream.IronicDeployment(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	patch, err := kyaml.ReadFile(filepath.Join(dir, "components", "keepalived", "keepalived_patch.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := patch.Pipe(kyaml.Lookup("spec", "template", "spec", "containers", "[name="+KeepalivedContainer+"]", "image"))
+	if err != nil || img == nil {
+		t.Fatalf("no %s image in BMO's keepalived component: %v", KeepalivedContainer, err)
+	}
+	if got := kyaml.GetValue(img); got != DefaultKeepalivedImage {
+		t.Errorf("DefaultKeepalivedImage = %q, BMO %s's components/keepalived uses %q", DefaultKeepalivedImage, upstream.BMO.Version, got)
+	}
+	if DefaultConfig().Keepalived.Image != DefaultKeepalivedImage {
+		t.Errorf("the default config does not use DefaultKeepalivedImage: %q", DefaultConfig().Keepalived.Image)
+	}
+}
+
+// spec.keepalived.image (and keepalivedImage in kpt's ConfigMap form) pins
+// another image, by tag or digest.
+func TestKeepalivedImagePinned(t *testing.T) {
+	const pinned = "quay.io/metal3-io/keepalived@sha256:0000000000000000000000000000000000000000000000000000000000000000"
+	for name, fc := range map[string]string{
+		"typed":     "apiVersion: fn.pivotcheck.dev/v1alpha1\nkind: PivotPrep\nmetadata:\n  name: p\nspec:\n  keepalived:\n    image: " + pinned + "\n",
+		"configmap": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: p\ndata:\n  keepalivedImage: " + pinned + "\n",
+	} {
+		t.Run(name, func(t *testing.T) {
+			c, err := ParseConfig(kyaml.MustParse(fc))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.Keepalived.Image != pinned {
+				t.Errorf("image = %q, want %q", c.Keepalived.Image, pinned)
+			}
+		})
 	}
 }

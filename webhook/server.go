@@ -29,6 +29,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
 	"github.com/pivotcheck/pivotcheck/internal/ironic"
+	"github.com/pivotcheck/pivotcheck/internal/kube"
 	"github.com/pivotcheck/pivotcheck/internal/scheme"
 )
 
@@ -69,6 +70,16 @@ type Options struct {
 	QPS   float32
 	Burst int
 	Log   logr.Logger
+}
+
+// Rate is the client-side limit of the webhook's API client: o.QPS and
+// o.Burst, no limit when o.QPS is 0.
+func (o Options) Rate() kube.Rate {
+	r := kube.Rate{QPS: o.QPS, Burst: o.Burst}
+	if r.QPS == 0 {
+		r.QPS = -1
+	}
+	return r
 }
 
 var (
@@ -140,16 +151,7 @@ func NewManager(cfg *rest.Config, o Options) (manager.Manager, *Handler, error) 
 	if o.HealthProbeBindAddress == "" {
 		o.HealthProbeBindAddress = "0"
 	}
-	cfg = rest.CopyConfig(cfg)
-	if cfg.QPS == 0 {
-		cfg.QPS = o.QPS
-		if cfg.QPS == 0 {
-			cfg.QPS = -1
-		}
-	}
-	if cfg.Burst == 0 {
-		cfg.Burst = o.Burst
-	}
+	cfg = o.Rate().Apply(cfg)
 	srv := crwebhook.NewServer(crwebhook.Options{
 		Host: o.Host, Port: o.Port, CertDir: o.CertDir, CertName: o.CertName, KeyName: o.KeyName,
 		TLSOpts: TLSOptions(o.TLSMinVersion, o.EnableHTTP2),

@@ -2,9 +2,15 @@ package main
 
 import (
 	"fmt"
+	"os"
+	"slices"
+	"strings"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+	"k8s.io/client-go/tools/clientcmd"
 
+	"github.com/pivotcheck/pivotcheck/internal/ironic"
 	"github.com/pivotcheck/pivotcheck/internal/kube"
 )
 
@@ -19,12 +25,10 @@ type pivotFlags struct {
 
 func (f *pivotFlags) register(cmd *cobra.Command) {
 	fl := cmd.Flags()
-	fl.StringVar(&f.source.Kubeconfig, "kubeconfig", "", "kubeconfig of the source (bootstrap) cluster; default $KUBECONFIG or ~/.kube/config")
-	fl.StringVar(&f.source.Context, "context", "", "context in --kubeconfig to use")
-	fl.StringVar(&f.target.Kubeconfig, "to-kubeconfig", "", "kubeconfig of the target cluster (required)")
-	fl.StringVar(&f.target.Context, "to-context", "", "context in --to-kubeconfig to use")
+	bindTarget(cmd, &f.source, "", "the source (bootstrap) cluster")
+	bindTarget(cmd, &f.target, "to-", "the target cluster")
 	fl.StringVarP(&f.namespace, "namespace", "n", "", "namespace of the objects to move; default the source context's namespace")
-	fl.StringVarP(&f.output, "output", "o", "table", "output format: table, json or yaml")
+	bindOutput(cmd, &f.output, "table", "table", "json", "yaml")
 }
 
 // validate checks flag values and fills the namespace default.
@@ -32,10 +36,8 @@ func (f *pivotFlags) validate() error {
 	if f.target.Kubeconfig == "" {
 		return fmt.Errorf("--to-kubeconfig is required: the target cluster's kubeconfig file")
 	}
-	switch f.output {
-	case "table", "json", "yaml":
-	default:
-		return fmt.Errorf("unknown output format %q for -o: use table, json or yaml", f.output)
+	if err := checkOutput(f.output, "table", "json", "yaml"); err != nil {
+		return err
 	}
 	if f.namespace == "" {
 		ns, err := f.source.Namespace()
@@ -45,4 +47,152 @@ func (f *pivotFlags) validate() error {
 		f.namespace = ns
 	}
 	return nil
+}
+
+// flagAliases are the other names each option keeps: kubectl's --context
+// next to clusterctl's --kubeconfig-context, and the webhook's old --ironic.
+// They are accepted everywhere and shown nowhere.
+var flagAliases = map[string]string{
+	"context":    "kubeconfig-context",
+	"to-context": "to-kubeconfig-context",
+	"ironic":     "ironic-workload",
+}
+
+func normalizeAliases(_ *pflag.FlagSet, name string) pflag.NormalizedName {
+	if to, ok := flagAliases[name]; ok {
+		name = to
+	}
+	return pflag.NormalizedName(name)
+}
+
+// newFlags prepares cmd's flag set: aliases resolve to one name, so the
+// resume command and errors always use the canonical one.
+func newFlags(cmd *cobra.Command) *pflag.FlagSet {
+	cmd.Flags().SetNormalizeFunc(normalizeAliases)
+	return cmd.Flags()
+}
+
+// bindTarget registers one cluster's connection flags, the way kubectl and
+// clusterctl spell them: --<prefix>kubeconfig, --<prefix>kubeconfig-context
+// (alias --<prefix>context) and client-go's override flags (--cluster,
+// --user, --as, --as-group, --server, --token, --request-timeout...), all
+// resolved by client-go's loading rules, as kubectl does. prefix is "" for
+// the source (or the only cluster) and "to-" for the target; who names the
+// cluster in the help.
+func bindTarget(cmd *cobra.Command, t *kube.Target, prefix, who string) {
+	fl := cmd.Flags()
+	usage := "kubeconfig of " + who + "; default $KUBECONFIG, ~/.kube/config or the in-cluster config"
+	if prefix != "" {
+		usage = "kubeconfig of " + who + " (required)"
+	}
+	fl.StringVar(&t.Kubeconfig, prefix+"kubeconfig", "", usage)
+	fl.StringVar(&t.Context, prefix+"kubeconfig-context", "", "context in --"+prefix+"kubeconfig to use (alias --"+prefix+"context)")
+	_ = cmd.RegisterFlagCompletionFunc(prefix+"kubeconfig-context", func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
+		return contextNames(t.Kubeconfig), cobra.ShellCompDirectiveNoFileComp
+	})
+	t.Overrides = &clientcmd.ConfigOverrides{}
+	names := clientcmd.RecommendedConfigOverrideFlags(prefix)
+	names.CurrentContext.LongName = ""                 // --kubeconfig-context above
+	names.ContextOverrideFlags.Namespace.LongName = "" // -n is pivotcheck's own
+	before := map[string]bool{}
+	fl.VisitAll(func(f *pflag.Flag) { before[f.Name] = true })
+	clientcmd.BindOverrideFlags(t.Overrides, fl, names)
+	if prefix != "" {
+		fl.VisitAll(func(f *pflag.Flag) {
+			if !before[f.Name] {
+				f.Usage += " (" + who + ")"
+			}
+		})
+	}
+}
+
+// contextNames lists the contexts of the kubeconfig kubectl's rules find
+// for path, for shell completion; nothing on any error.
+func contextNames(path string) []string {
+	rules := clientcmd.NewDefaultClientConfigLoadingRules()
+	rules.ExplicitPath = path
+	cfg, err := rules.Load()
+	if err != nil {
+		return nil
+	}
+	var out []string
+	for name := range cfg.Contexts {
+		out = append(out, name)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// standalone hands clusterctl, which takes only a kubeconfig file and a
+// context, the same view of the clusters as pivotcheck's own clients: with
+// override flags set, each target is rewritten to a resolved kubeconfig in
+// a private temporary folder, which the returned func removes.
+func standalone(ts ...*kube.Target) (func(), error) {
+	need := slices.ContainsFunc(ts, func(t *kube.Target) bool { return t.HasOverrides() })
+	if !need {
+		return func() {}, nil
+	}
+	dir, err := os.MkdirTemp("", "pivotcheck-kubeconfig-")
+	if err != nil {
+		return nil, fmt.Errorf("temporary folder for the resolved kubeconfigs: %w", err)
+	}
+	cleanup := func() { _ = os.RemoveAll(dir) }
+	for i, t := range ts {
+		r, err := t.Standalone(dir, fmt.Sprintf("cluster-%d.kubeconfig", i))
+		if err != nil {
+			cleanup()
+			return nil, err
+		}
+		*t = r
+	}
+	return cleanup, nil
+}
+
+// bindOutput registers -o with its formats (the first is the default when
+// def is empty) and their completion.
+func bindOutput(cmd *cobra.Command, out *string, def string, formats ...string) {
+	cmd.Flags().StringVarP(out, "output", "o", def, "output format: "+strings.Join(formats, ", "))
+	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions(formats, cobra.ShellCompDirectiveNoFileComp))
+}
+
+func checkOutput(out string, formats ...string) error {
+	if !slices.Contains(formats, out) {
+		return fmt.Errorf("unknown output format %q for -o: use %s", out, strings.Join(formats, ", "))
+	}
+	return nil
+}
+
+// bindWorkloads registers --ironic-workload (alias --ironic), one parsing
+// for every command: comma-separated and repeatable.
+func bindWorkloads(fl *pflag.FlagSet, v *[]string) {
+	fl.StringSliceVar(v, "ironic-workload", nil, "extra Ironic Deployment/DaemonSet as namespace/name (namespace may be *; comma-separated or repeated), added to the defaults "+defaultWorkloads())
+}
+
+// parseWorkloads is the default Ironic workloads plus the ones named.
+func parseWorkloads(values []string) ([]ironic.Workload, error) {
+	out := slices.Clone(ironic.DefaultWorkloads)
+	for _, v := range values {
+		w, err := ironic.ParseWorkload(v)
+		if err != nil {
+			return nil, fmt.Errorf("--ironic-workload: %w", err)
+		}
+		if !slices.Contains(out, w) {
+			out = append(out, w)
+		}
+	}
+	return out, nil
+}
+
+func defaultWorkloads() string {
+	parts := make([]string, len(ironic.DefaultWorkloads))
+	for i, w := range ironic.DefaultWorkloads {
+		parts[i] = w.String()
+	}
+	return strings.Join(parts, ",")
+}
+
+// bindSkipChecks registers --skip-check, comma-separated and repeatable
+// wherever preflight's checks run.
+func bindSkipChecks(fl *pflag.FlagSet, v *[]string) {
+	fl.StringSliceVar(v, "skip-check", nil, "preflight check IDs whose findings are ignored (comma-separated or repeated; there is no blanket force)")
 }

@@ -18,7 +18,6 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/yaml"
 
-	"github.com/pivotcheck/pivotcheck/internal/ironic"
 	"github.com/pivotcheck/pivotcheck/pivotcheck/move"
 )
 
@@ -53,13 +52,13 @@ type moveFlags struct {
 }
 
 func (f *moveFlags) register(cmd *cobra.Command) {
+	fl := newFlags(cmd)
 	f.pivotFlags.register(cmd)
-	fl := cmd.Flags()
-	fl.StringArrayVar(&f.skipChecks, "skip-check", nil, "skip one preflight check by ID (repeatable; there is no blanket force)")
+	bindSkipChecks(fl, &f.skipChecks)
 	fl.StringVar(&f.ironicHandover, "ironic-handover", move.HandoverDelete, "how to stop the source Ironic: delete, scale-to-zero, external (runs outside the cluster, stopped by you) or already-removed")
 	fl.BoolVar(&f.confirmExternal, "confirm-external-ironic-stopped", false, "with --ironic-handover=external: confirm the Ironic outside the source cluster is stopped")
 	fl.BoolVar(&f.probeSrcIronic, "probe-source-ironic", false, "when no Ironic runs in the source cluster, probe the Ironic endpoint its BMO is configured with (3 s): an answer refuses the move")
-	fl.StringArrayVar(&f.ironicWorkloads, "ironic-workload", nil, "namespace/name of an Ironic Deployment or DaemonSet (repeatable; default BMO's names)")
+	bindWorkloads(fl, &f.ironicWorkloads)
 	fl.DurationVar(&f.ironicGoneTimeout, "ironic-stop-timeout", 5*time.Minute, "how long to wait for the source Ironic pods to go")
 	fl.DurationVar(&f.targetIronicWait, "target-ironic-timeout", 10*time.Minute, "how long to wait for the target's Ironic to be available")
 	fl.BoolVar(&f.fixOwners, "fix-owners", false, "give objects move would leave behind real ownerReferences (Secrets of hosts, Metal3DataTemplates, IPPools) or the move label")
@@ -103,6 +102,11 @@ end the run within seconds with the same report.` + backNote(back),
 			if err := f.validate(); err != nil {
 				return err
 			}
+			cleanup, err := standalone(&f.source, &f.target)
+			if err != nil {
+				return err
+			}
+			defer cleanup()
 			opts, err := f.options(cmd, name, back)
 			if err != nil {
 				return err
@@ -150,13 +154,9 @@ Metal3's CI does after a pivot.`
 }
 
 func (f *moveFlags) options(cmd *cobra.Command, name string, back bool) (move.Options, error) {
-	var workloads []ironic.Workload
-	for _, s := range f.ironicWorkloads {
-		w, err := ironic.ParseWorkload(s)
-		if err != nil {
-			return move.Options{}, err
-		}
-		workloads = append(workloads, w)
+	workloads, err := parseWorkloads(f.ironicWorkloads)
+	if err != nil {
+		return move.Options{}, err
 	}
 	switch f.ironicHandover {
 	case move.HandoverDelete, move.HandoverScaleToZero, move.HandoverExternal, move.HandoverAlreadyRemoved:
@@ -206,12 +206,17 @@ func isTerminal(w io.Writer) bool {
 }
 
 // resumeCommand rebuilds this command line with --resume and the backup
-// folder pinned, so the operator can paste it.
+// folder pinned, so the operator can paste it. Tokens and passwords given
+// as flags are not repeated: the command is printed and saved in reports.
 func resumeCommand(cmd *cobra.Command, name, backupDir string) string {
 	parts := []string{"pivotcheck", name}
 	cmd.Flags().Visit(func(fl *pflag.Flag) {
 		switch fl.Name {
 		case "resume", "backup-dir", "dry-run":
+			return
+		}
+		if strings.HasSuffix(fl.Name, "token") || strings.HasSuffix(fl.Name, "password") {
+			parts = append(parts, "--"+fl.Name+"=REDACTED")
 			return
 		}
 		if sv, ok := fl.Value.(pflag.SliceValue); ok {
@@ -237,21 +242,32 @@ func shellQuote(s string) string {
 }
 
 func writeMoveReport(w io.Writer, format string, rep *move.Report) error {
+	if format == "table" {
+		rep.WriteTable(w)
+		return nil
+	}
+	return writeStructured(w, format, rep)
+}
+
+// writeStructured writes v as indented JSON or as YAML (-o json|yaml),
+// with the same field names.
+func writeStructured(w io.Writer, format string, v any) error {
+	var raw []byte
+	var err error
 	switch format {
 	case "json":
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(rep); err != nil {
-			return fmt.Errorf("encoding the report: %w", err)
-		}
+		raw, err = json.MarshalIndent(v, "", "  ")
+		raw = append(raw, '\n')
 	case "yaml":
-		raw, err := yaml.Marshal(rep)
-		if err != nil {
-			return fmt.Errorf("encoding the report: %w", err)
-		}
-		_, _ = w.Write(raw)
+		raw, err = yaml.Marshal(v)
 	default:
-		rep.WriteTable(w)
+		return fmt.Errorf("unknown output format %q for -o", format)
+	}
+	if err != nil {
+		return fmt.Errorf("encoding the %s output: %w", format, err)
+	}
+	if _, err := w.Write(raw); err != nil {
+		return fmt.Errorf("writing the %s output: %w", format, err)
 	}
 	return nil
 }

@@ -9,7 +9,6 @@ import (
 	"golang.org/x/term"
 	ctrl "sigs.k8s.io/controller-runtime"
 
-	"github.com/pivotcheck/pivotcheck/internal/ironic"
 	"github.com/pivotcheck/pivotcheck/pivotcheck/preflight"
 )
 
@@ -41,21 +40,23 @@ finding), 2 could not check (unreachable cluster, missing permission, bad flags)
 			if err := flags.validate(); err != nil {
 				return &exitError{code: 2, err: err}
 			}
-			opts := preflight.Options{
-				Source: flags.source, Target: flags.target, Namespace: flags.namespace,
-				IronicURL: ironicURL, ProbeSourceIronic: probeSrc, Skip: skip, Log: ctrl.Log.WithName("preflight"),
-			}
 			for _, id := range skip {
 				if !preflight.KnownCheck(id) {
 					return &exitError{code: 2, err: fmt.Errorf("unknown check ID %q in --skip-check (see README)", id)}
 				}
 			}
-			for _, w := range workloads {
-				pw, err := ironic.ParseWorkload(w)
-				if err != nil {
-					return &exitError{code: 2, err: err}
-				}
-				opts.IronicWorkloads = append(opts.IronicWorkloads, pw)
+			iw, err := parseWorkloads(workloads)
+			if err != nil {
+				return &exitError{code: 2, err: err}
+			}
+			cleanup, err := standalone(&flags.source, &flags.target)
+			if err != nil {
+				return &exitError{code: 2, err: err}
+			}
+			defer cleanup()
+			opts := preflight.Options{
+				Source: flags.source, Target: flags.target, Namespace: flags.namespace, IronicWorkloads: iw,
+				IronicURL: ironicURL, ProbeSourceIronic: probeSrc, Skip: skip, Log: ctrl.Log.WithName("preflight"),
 			}
 			r, err := preflight.Run(cmd.Context(), opts)
 			if err != nil {
@@ -82,21 +83,13 @@ finding), 2 could not check (unreachable cluster, missing permission, bad flags)
 	}
 	// Bad flags are "could not check" (exit 2), not "not ready" (exit 1).
 	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &exitError{code: 2, err: err} })
+	fl := newFlags(cmd)
 	flags.register(cmd)
-	fl := cmd.Flags()
 	fl.StringVar(&ironicURL, "ironic-url", "", "Ironic API URL (the target's VIP, e.g. https://172.22.0.2:6385): expect 401 or 200 from /v1/nodes")
 	fl.BoolVar(&probeSrc, "probe-source-ironic", false, "when no Ironic runs in the source cluster, probe the Ironic endpoint its BMO is configured with (3 s timeout): an answer is evidence of an Ironic running outside the cluster")
-	fl.StringSliceVar(&workloads, "ironic-workload", nil, "Ironic Deployment/DaemonSet as namespace/name (* for any namespace); default "+defaultWorkloads())
-	fl.StringSliceVar(&skip, "skip-check", nil, "check IDs whose findings are ignored")
+	bindWorkloads(fl, &workloads)
+	bindSkipChecks(fl, &skip)
 	return cmd
-}
-
-func defaultWorkloads() string {
-	parts := make([]string, len(ironic.DefaultWorkloads))
-	for i, w := range ironic.DefaultWorkloads {
-		parts[i] = w.String()
-	}
-	return strings.Join(parts, ",")
 }
 
 // colorOK: colour only on a terminal, and never with NO_COLOR set.

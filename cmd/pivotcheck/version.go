@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 
 	"github.com/spf13/cobra"
@@ -15,23 +14,21 @@ func newVersionCommand() *cobra.Command {
 		Use:   "version",
 		Short: "Print the version and the upstream versions pivotcheck was built against",
 		Example: `  pivotcheck version
-  pivotcheck version -o json`,
+  pivotcheck version -o json
+  pivotcheck version -o yaml`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			info := version.Get()
-			switch output {
-			case "", "text":
-				fmt.Fprintln(cmd.OutOrStdout(), info.String())
-			case "json":
-				enc := json.NewEncoder(cmd.OutOrStdout())
-				enc.SetIndent("", "  ")
-				return enc.Encode(info)
-			default:
-				return fmt.Errorf("unknown output format %q for -o: use text or json", output)
+			if err := checkOutput(output, "text", "json", "yaml"); err != nil {
+				return err
 			}
-			return nil
+			if output == "text" {
+				fmt.Fprintln(cmd.OutOrStdout(), info.String())
+				return nil
+			}
+			return writeStructured(cmd.OutOrStdout(), output, info)
 		},
 	}
-	cmd.Flags().StringVarP(&output, "output", "o", "", "output format: text or json")
+	bindOutput(cmd, &output, "text", "text", "json", "yaml")
 	return cmd
 }

@@ -9,7 +9,6 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 
-	"github.com/pivotcheck/pivotcheck/internal/ironic"
 	"github.com/pivotcheck/pivotcheck/internal/kube"
 	"github.com/pivotcheck/pivotcheck/webhook"
 )
@@ -50,7 +49,7 @@ Bypass (at your own risk):
 		Example: `  # in the cluster (what config/webhook deploys)
   pivotcheck webhook --cert-dir /tmp/k8s-webhook-server/serving-certs
   # on a workstation against a bootstrap cluster, with one extra Ironic workload
-  pivotcheck webhook --kubeconfig bootstrap.kubeconfig --cert-dir ./certs --ironic metal3/my-ironic
+  pivotcheck webhook --kubeconfig bootstrap.kubeconfig --cert-dir ./certs --ironic-workload metal3/my-ironic
   # the target guard (what config/target deploys)
   pivotcheck webhook --mode target --cert-dir /tmp/k8s-webhook-server/serving-certs`,
 		Args: cobra.NoArgs,
@@ -58,13 +57,9 @@ Bypass (at your own risk):
 			if mode != webhook.ModeBootstrap && mode != webhook.ModeTarget {
 				return fmt.Errorf("--mode %q: use %s (the bootstrap cluster) or %s (the cluster a move copies into)", mode, webhook.ModeBootstrap, webhook.ModeTarget)
 			}
-			o.Workloads = append([]ironic.Workload(nil), ironic.DefaultWorkloads...)
-			for _, a := range ironicArgs {
-				w, err := ironic.ParseWorkload(a)
-				if err != nil {
-					return fmt.Errorf("--ironic: %w", err)
-				}
-				o.Workloads = append(o.Workloads, w)
+			var err error
+			if o.Workloads, err = parseWorkloads(ironicArgs); err != nil {
+				return err
 			}
 			switch tlsMin {
 			case "1.2":
@@ -77,7 +72,7 @@ Bypass (at your own risk):
 			if o.ReadTimeout <= 0 || o.ReadTimeout > 4*time.Second {
 				return fmt.Errorf("--read-timeout %s must be above 0 and at most 4s, inside the 5s webhook timeout", o.ReadTimeout)
 			}
-			cfg, err := target.RESTConfig()
+			cfg, err := target.RESTConfig(o.Rate())
 			if err != nil {
 				return err
 			}
@@ -99,7 +94,7 @@ Bypass (at your own risk):
 			return nil
 		},
 	}
-	fl := cmd.Flags()
+	fl := newFlags(cmd)
 	fl.StringVar(&mode, "mode", webhook.ModeBootstrap, "bootstrap: gate clusterctl move's pause and deletes in the source; target: refuse hosts that would arrive without their status in the target")
 	fl.StringVar(&o.Host, "host", "", "address the webhook server binds to (empty: all)")
 	fl.IntVar(&o.Port, "port", 9443, "port the webhook server serves on")
@@ -110,9 +105,8 @@ Bypass (at your own risk):
 	fl.BoolVar(&o.EnableHTTP2, "enable-http2", false, "serve HTTP/2 too (off: HTTP/2 rapid-reset and stream CVEs)")
 	fl.StringVar(&o.MetricsBindAddress, "metrics-bind-address", ":8080", "address of the Prometheus /metrics endpoint (plain HTTP; \"0\" disables)")
 	fl.StringVar(&o.HealthProbeBindAddress, "health-probe-bind-address", ":8081", "address of /healthz and /readyz (\"0\" disables)")
-	fl.StringVar(&target.Kubeconfig, "kubeconfig", "", "kubeconfig file; default in-cluster config, $KUBECONFIG or ~/.kube/config")
-	fl.StringVar(&target.Context, "context", "", "context in --kubeconfig to use")
-	fl.StringArrayVar(&ironicArgs, "ironic", nil, "extra Ironic Deployment/DaemonSet as namespace/name (namespace may be *; repeatable); added to the defaults "+fmt.Sprint(ironic.DefaultWorkloads))
+	bindTarget(cmd, &target, "", "the cluster the webhook serves")
+	bindWorkloads(fl, &ironicArgs)
 	fl.DurationVar(&o.ReadTimeout, "read-timeout", webhook.DefaultReadTimeout, "deadline of all cache and API reads of one request (at most 4s: the webhook timeout is 5s)")
 	fl.Float32Var(&o.QPS, "kube-api-qps", -1, "client-side QPS limit of the webhook's API reads (-1: none, rely on the API server's Priority and Fairness)")
 	fl.IntVar(&o.Burst, "kube-api-burst", 0, "client-side burst of the webhook's API reads (with --kube-api-qps > 0)")

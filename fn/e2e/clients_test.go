@@ -11,6 +11,8 @@ import (
 	"time"
 
 	kyaml "sigs.k8s.io/kustomize/kyaml/yaml"
+
+	"github.com/pivotcheck/pivotcheck/fn"
 )
 
 const (
@@ -184,7 +186,7 @@ func checkSampleOutput(t *testing.T, objs map[string]*kyaml.RNode) {
 		t.Fatal("no ironic-endpoint-keepalived container")
 	}
 	s := kc.MustString()
-	for _, want := range []string{"PROVISIONING_IP", "172.22.0.2", "PROVISIONING_INTERFACE", "eth2", "NET_ADMIN", "ironic-bmo-configmap", "image: quay.io/metal3-io/keepalived:v0.13.2"} {
+	for _, want := range []string{"PROVISIONING_IP", "172.22.0.2", "PROVISIONING_INTERFACE", "eth2", "NET_ADMIN", "ironic-bmo-configmap", "image: " + fn.DefaultKeepalivedImage + "\n"} {
 		if !strings.Contains(s, want) {
 			t.Errorf("keepalived container lacks %q:\n%s", want, s)
 		}

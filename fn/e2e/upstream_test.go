@@ -59,8 +59,7 @@ func TestUpstreamIronicKeepalived(t *testing.T) {
 transformers:
 - pivot-prep.yaml
 `)
-	// BMO's component uses the untagged image; configure the same for an
-	// exact comparison (the function's default is pinned, see the README).
+	// No image in the config: the function's default must be BMO's image.
 	writeFile(t, filepath.Join(fnDir, "pivot-prep.yaml"), fmt.Sprintf(`apiVersion: fn.pivotcheck.dev/v1alpha1
 kind: PivotPrep
 metadata:
@@ -70,9 +69,6 @@ metadata:
       exec:
         path: %s
         args: [fn]
-spec:
-  keepalived:
-    image: quay.io/metal3-io/keepalived
 `, bin))
 	bmoOut := run(t, bmoDir, kz, "build", ".")
 	fnOut := run(t, fnDir, kz, "build", "--enable-alpha-plugins", "--enable-exec", ".")

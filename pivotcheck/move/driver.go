@@ -59,10 +59,10 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 		return d.report, errors.New("the namespace to move is empty: pass -n")
 	}
 	var err error
-	if d.src, err = newClient(opts.Source); err != nil {
+	if d.src, _, err = opts.Source.Client(clientRate); err != nil {
 		return d.report, fmt.Errorf("source cluster: %w", err)
 	}
-	if d.dst, err = newClient(opts.Target); err != nil {
+	if d.dst, _, err = opts.Target.Client(clientRate); err != nil {
 		return d.report, fmt.Errorf("target cluster: %w", err)
 	}
 	if opts.DryRun {

@@ -9,10 +9,6 @@ import (
 	"strings"
 
 	"golang.org/x/sync/errgroup"
-	"sigs.k8s.io/controller-runtime/pkg/client"
-
-	"github.com/pivotcheck/pivotcheck/internal/kube"
-	"github.com/pivotcheck/pivotcheck/internal/scheme"
 )
 
 func listSuffix(s []string) string {
@@ -38,22 +34,6 @@ func jsonIndent(v any) ([]byte, error) {
 		return nil, err
 	}
 	return append(raw, '\n'), nil
-}
-
-// newClient builds a client whose client-side rate limit does not dominate
-// the run: client-go's default (5 requests/s) turns 100 host patches into 20 s.
-// The API server's own priority and fairness still applies.
-func newClient(t kube.Target) (client.Client, error) {
-	cfg, err := t.RESTConfig()
-	if err != nil {
-		return nil, err
-	}
-	cfg.QPS, cfg.Burst = 100, 200
-	c, err := client.New(cfg, client.Options{Scheme: scheme.Scheme})
-	if err != nil {
-		return nil, fmt.Errorf("client for %s: %w", t, err)
-	}
-	return c, nil
 }
 
 // parallel runs f for each index with at most 8 calls in flight, returning

@@ -198,3 +198,8 @@ func (r *Report) Phase(name string) PhaseResult {
 	}
 	return PhaseResult{}
 }
+
+// clientRate keeps the client-side rate limit from dominating the run:
+// client-go's default (5 requests/s) turns 100 host patches into 20 s. The
+// API server's own priority and fairness still applies.
+var clientRate = kube.Rate{QPS: 100, Burst: 200}

@@ -28,7 +28,6 @@ import (
 	"github.com/pivotcheck/pivotcheck/internal/ironic"
 	"github.com/pivotcheck/pivotcheck/internal/kube"
 	"github.com/pivotcheck/pivotcheck/internal/mover"
-	"github.com/pivotcheck/pivotcheck/internal/scheme"
 )
 
 // Collect lists everything the checks need from both clusters: each type
@@ -99,17 +98,14 @@ type sideCollector struct {
 	ns   string
 }
 
+// collectRate: client-go's default 5 QPS would throttle the ~40 concurrent
+// LISTs of one snapshot for seconds; clusterctl itself uses 500.
+var collectRate = kube.Rate{QPS: 200, Burst: 400}
+
 func newSideCollector(name string, t kube.Target, ns string) (*sideCollector, error) {
-	cfg, err := t.RESTConfig()
+	c, _, err := t.Client(collectRate)
 	if err != nil {
 		return nil, fmt.Errorf("%s cluster: %w", name, err)
-	}
-	// client-go's default 5 QPS would throttle the ~40 concurrent LISTs of
-	// one snapshot for seconds; clusterctl itself uses 500.
-	cfg.QPS, cfg.Burst = 200, 400
-	c, err := client.New(cfg, client.Options{Scheme: scheme.Scheme})
-	if err != nil {
-		return nil, fmt.Errorf("%s cluster: client for %s: %w", name, t, err)
 	}
 	return &sideCollector{name: name, c: c, ns: ns}, nil
 }
