@@ -9,6 +9,7 @@
 #   OUT        output folder (default: dist)
 #   PLATFORMS  space-separated os/arch list (default: linux and darwin, amd64 and arm64)
 #   REPO_URL   where the archives are published (krew manifest uri)
+#   GO         the go command (a test substitutes a stand-in to check packaging fast)
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -18,6 +19,7 @@ VERSION=${VERSION:-$(git describe --tags --always --dirty 2>/dev/null || echo de
 OUT=${OUT:-dist}
 PLATFORMS=${PLATFORMS:-linux/amd64 linux/arm64 darwin/amd64 darwin/arm64}
 REPO_URL=${REPO_URL:-https://github.com/pivotcheck/pivotcheck}
+GO=${GO:-go}
 # Archive timestamps follow the commit, so the same commit gives the same bytes.
 SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-$(git log -1 --format=%ct 2>/dev/null || echo 0)}
 pkg=github.com/pivotcheck/pivotcheck/internal/version
@@ -46,7 +48,7 @@ for platform in $PLATFORMS; do
   dir="$stage/$name"
   mkdir -p "$dir"
   echo "release: building $platform" >&2
-  CGO_ENABLED=0 GOOS=$goos GOARCH=$goarch go build -trimpath -ldflags "$ldflags" -o "$dir/pivotcheck" ./cmd/pivotcheck
+  CGO_ENABLED=0 GOOS=$goos GOARCH=$goarch "$GO" build -trimpath -ldflags "$ldflags" -o "$dir/pivotcheck" ./cmd/pivotcheck
   # One binary, three names: clusterctl and kubectl run clusterctl-<name> and
   # kubectl-<name> from PATH (krew makes its own kubectl-pivotcheck link).
   ln -s pivotcheck "$dir/clusterctl-pivotcheck"

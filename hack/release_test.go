@@ -12,6 +12,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -90,7 +91,7 @@ func TestRelease(t *testing.T) {
 		t.Errorf("released binary says version %q, want %q", v, releaseVersion)
 	}
 
-	checkKrewManifest(t, filepath.Join(out, "pivotcheck.yaml"), archive, sums[archive])
+	checkKrewManifest(t, filepath.Join(out, "pivotcheck.yaml"), sums)
 
 	t.Run("clusterctl plugin", func(t *testing.T) {
 		clusterctl, err := exec.LookPath("clusterctl")
@@ -253,7 +254,55 @@ func versionJSON(t *testing.T, cmd *exec.Cmd) string {
 	return info.Version
 }
 
-func checkKrewManifest(t *testing.T, path, archive, sum string) {
+// TestReleasePackaging runs hack/release.sh for all four platforms with a
+// stand-in for go build (seconds instead of four full builds): the archive
+// names, SHA256SUMS, one krew platform entry per archive with its sha256,
+// and the same bytes on a second run.
+func TestReleasePackaging(t *testing.T) {
+	fakeGo := filepath.Join(t.TempDir(), "go")
+	// Writes "<GOOS>/<GOARCH>" to the -o file, as a build would write a binary.
+	script := "#!/bin/sh\nwhile [ $# -gt 0 ]; do if [ \"$1\" = -o ]; then printf '%s/%s' \"$GOOS\" \"$GOARCH\" >\"$2\"; fi; shift; done\n"
+	if err := os.WriteFile(fakeGo, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	release := func() (string, map[string]string) {
+		out := t.TempDir()
+		cmd := exec.Command("./release.sh")
+		cmd.Env = append(os.Environ(), "OUT="+out, "VERSION="+releaseVersion, "GO="+fakeGo, "PLATFORMS=", "SOURCE_DATE_EPOCH=1700000000")
+		if b, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("hack/release.sh: %v\n%s", err, b)
+		}
+		return out, readSums(t, filepath.Join(out, "SHA256SUMS"))
+	}
+	out, sums := release()
+	var want []string
+	for _, goos := range []string{"linux", "darwin"} {
+		for _, goarch := range []string{"amd64", "arm64"} {
+			want = append(want, "pivotcheck_"+releaseVersion+"_"+goos+"_"+goarch+".tar.gz")
+		}
+	}
+	for _, a := range want {
+		if sums[a] == "" {
+			t.Errorf("SHA256SUMS lacks %s: %v", a, sums)
+			continue
+		}
+		if got := fileSHA256(t, filepath.Join(out, a)); got != sums[a] {
+			t.Errorf("SHA256SUMS says %s for %s, the file has %s", sums[a], a, got)
+		}
+	}
+	if len(sums) != len(want) {
+		t.Errorf("SHA256SUMS lists %d archives, want %d", len(sums), len(want))
+	}
+	checkKrewManifest(t, filepath.Join(out, "pivotcheck.yaml"), sums)
+
+	if _, again := release(); !maps.Equal(again, sums) {
+		t.Errorf("a second release of the same inputs differs:\n%v\n%v", sums, again)
+	}
+}
+
+// checkKrewManifest: one platform per archive in sums, each with that
+// archive's sha256, download URI and os/arch selector.
+func checkKrewManifest(t *testing.T, path string, sums map[string]string) {
 	t.Helper()
 	b, err := os.ReadFile(path)
 	if err != nil {
@@ -272,20 +321,23 @@ func checkKrewManifest(t *testing.T, path, archive, sum string) {
 	if m.Spec.Version != releaseVersion {
 		t.Errorf("krew manifest version %q, want %q", m.Spec.Version, releaseVersion)
 	}
-	if len(m.Spec.Platforms) != 1 {
-		t.Fatalf("krew manifest has %d platforms, want 1", len(m.Spec.Platforms))
+	if len(m.Spec.Platforms) != len(sums) {
+		t.Fatalf("krew manifest has %d platforms, want %d", len(m.Spec.Platforms), len(sums))
 	}
-	p := m.Spec.Platforms[0]
-	if p.SHA256 != sum {
-		t.Errorf("krew manifest sha256 %s, the archive has %s", p.SHA256, sum)
-	}
-	if !strings.HasSuffix(p.URI, "/releases/download/"+releaseVersion+"/"+archive) {
-		t.Errorf("krew manifest uri %s does not end with the archive's release path", p.URI)
-	}
-	if p.Selector.MatchLabels["os"] != "linux" || p.Selector.MatchLabels["arch"] != runtime.GOARCH {
-		t.Errorf("krew manifest selector %v", p.Selector.MatchLabels)
-	}
-	if p.Bin != "pivotcheck" || len(p.Files) == 0 || p.Files[0].From != "pivotcheck" {
-		t.Errorf("krew manifest does not install the pivotcheck binary: bin %q files %v", p.Bin, p.Files)
+	for _, p := range m.Spec.Platforms {
+		archive := "pivotcheck_" + releaseVersion + "_" + p.Selector.MatchLabels["os"] + "_" + p.Selector.MatchLabels["arch"] + ".tar.gz"
+		if sums[archive] == "" {
+			t.Errorf("krew manifest platform %v has no archive %s", p.Selector.MatchLabels, archive)
+			continue
+		}
+		if p.SHA256 != sums[archive] {
+			t.Errorf("krew manifest sha256 %s for %s, the archive has %s", p.SHA256, archive, sums[archive])
+		}
+		if !strings.HasSuffix(p.URI, "/releases/download/"+releaseVersion+"/"+archive) {
+			t.Errorf("krew manifest uri %s does not end with the archive's release path", p.URI)
+		}
+		if p.Bin != "pivotcheck" || len(p.Files) == 0 || p.Files[0].From != "pivotcheck" {
+			t.Errorf("krew manifest does not install the pivotcheck binary: bin %q files %v", p.Bin, p.Files)
+		}
 	}
 }
