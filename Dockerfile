@@ -12,6 +12,14 @@ ARG VERSION=dev
 RUN go build -ldflags "-s -w -X github.com/pivotcheck/pivotcheck/internal/version.Version=${VERSION}" \
     -o /out/pivotcheck ./cmd/pivotcheck
 
+# The KRM function image (docker build --target fn): the function is the
+# entrypoint, so `kpt fn doc` (which runs the image with --help) shows the
+# function's own documentation and `kpt fn eval --image` runs it as is.
+FROM gcr.io/distroless/static-debian12:nonroot AS fn
+COPY --from=build /out/pivotcheck /pivotcheck
+USER 65532:65532
+ENTRYPOINT ["/pivotcheck", "fn"]
+
 FROM gcr.io/distroless/static-debian12:nonroot
 ARG VERSION=dev
 LABEL org.opencontainers.image.title="pivotcheck" \

@@ -13,7 +13,7 @@ BENCHTIME ?= 1x
 # The move benchmarks at 1,000 and 2,000 hosts take 20-60 min each on 2 cores.
 BENCH_TIMEOUT ?= 4h
 
-.PHONY: all build test test-unit test-lab lint bench envtest tools lab clean help demo
+.PHONY: all build release test test-unit test-lab lint bench envtest tools lab clean help demo
 
 all: build
 
@@ -22,6 +22,9 @@ help: ## list targets
 
 build: ## build bin/pivotcheck (static, trimmed)
 	CGO_ENABLED=0 go build -trimpath -ldflags '$(LDFLAGS)' -o bin/pivotcheck ./cmd/pivotcheck
+
+release: ## static binaries for linux/darwin x amd64/arm64, krew archives, SHA256SUMS and the krew manifest in dist/
+	VERSION='$(VERSION)' OUT=dist hack/release.sh
 
 envtest: ## build kube-apiserver + etcd from the Go module proxy (cached)
 	@hack/envtest.sh
@@ -57,4 +60,4 @@ bench: envtest tools lab ## benchmarks (figures go in README.md)
 	$(WITH_ENV) go test -run '^$$' -bench '$(BENCH)' -benchtime $(BENCHTIME) -benchmem -timeout $(BENCH_TIMEOUT) ./...
 
 clean: ## remove build output (the cache in $(CACHE) is kept; rm -rf it by hand)
-	rm -rf bin
+	rm -rf bin dist

@@ -2,6 +2,7 @@ package main
 
 import (
 	"flag"
+	"os"
 
 	"github.com/spf13/cobra"
 	"k8s.io/klog/v2"
@@ -42,5 +43,6 @@ from a bootstrap cluster to a bare-metal target cluster with clusterctl move.
 	root.AddCommand(newMoveCommand())
 	root.AddCommand(newMoveBackCommand())
 	root.AddCommand(newRestoreCommand())
+	setDisplayName(root, displayName(os.Args[0]))
 	return root
 }

@@ -3,6 +3,7 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"flag"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -17,8 +18,14 @@ import (
 
 const (
 	kustomizeVersion = "v5.8.2"
-	samplesDir       = "../../config/samples/fn"
+	samplesDir       = "../../examples"
+	kptSample        = "pivot-prep-kpt"
+	kustomizeSample  = "pivot-prep-kustomize"
 )
+
+// update rewrites the examples' .expected/ output from this run (after a
+// deliberate change of the function's output; review the diff).
+var update = flag.Bool("update", false, "rewrite examples/*/.expected from this run")
 
 // run runs a command and returns stdout, failing the test with stderr.
 func run(t *testing.T, dir string, name string, args ...string) string {
@@ -193,19 +200,20 @@ func checkSampleOutput(t *testing.T, objs map[string]*kyaml.RNode) {
 	}
 }
 
-// TestKustomizeSample builds config/samples/fn/kustomize with the
+// TestKustomizeSample builds examples/pivot-prep-kustomize with the
 // standalone kustomize and the exec transformer, then checks that the
 // function on kustomize's output changes nothing more.
 func TestKustomizeSample(t *testing.T) {
 	bin := needBinary(t)
 	kz := kustomizeBin(t)
-	dir := copyDir(t, filepath.Join(samplesDir, "kustomize"))
-	replaceInFile(t, filepath.Join(dir, "pivot-prep.yaml"), "path: ../../../../bin/pivotcheck", "path: "+bin)
+	dir := copyDir(t, filepath.Join(samplesDir, kustomizeSample))
+	replaceInFile(t, filepath.Join(dir, "pivot-prep.yaml"), "path: ../../bin/pivotcheck", "path: "+bin)
 	out, kzStderr, err := runErr(dir, kz, "build", "--enable-alpha-plugins", "--enable-exec", ".")
 	if err != nil {
 		t.Fatalf("kustomize build: %v\n%s", err, kzStderr)
 	}
 	checkSampleOutput(t, objects(t, out))
+	checkExpected(t, filepath.Join(samplesDir, kustomizeSample, ".expected", "output.yaml"), out)
 	// kustomize drops results; the function repeats warnings on stderr.
 	if !strings.Contains(kzStderr, "[warning]") || !strings.Contains(kzStderr, "removed the ownerReference to Metal3Machine") {
 		t.Errorf("kustomize did not show the function's warnings:\n%s", kzStderr)
@@ -246,16 +254,18 @@ func equalStreams(t *testing.T, a, b string) bool {
 	return true
 }
 
-// TestKptRender runs the Kptfile pipeline of config/samples/fn/kpt with
+// TestKptRender runs the Kptfile pipeline of examples/pivot-prep-kpt with
 // `kpt fn render --allow-exec`, twice: the second render changes no byte.
 func TestKptRender(t *testing.T) {
 	bin := needBinary(t)
 	kpt := kptBin(t)
-	dir := copyDir(t, filepath.Join(samplesDir, "kpt"))
+	dir := copyDir(t, filepath.Join(samplesDir, kptSample))
 	replaceInFile(t, filepath.Join(dir, "Kptfile"), "exec: ./bin/pivotcheck fn", "exec: "+bin+" fn")
+	gitStage(t, dir)
 	run(t, "", kpt, "fn", "render", dir, "--allow-exec", "--results-dir", t.TempDir())
 	objs := dirObjects(t, dir)
 	checkSampleOutput(t, objs)
+	checkExpected(t, filepath.Join(samplesDir, kptSample, ".expected", "diff.patch"), gitDiff(t, dir))
 	first := snapshot(t, dir)
 	for _, comment := range []string{"# Never two Ironic instances at once.", "# example only", "# clusterName is missing"} {
 		if !strings.Contains(first, comment) {
@@ -273,10 +283,15 @@ func TestKptRender(t *testing.T) {
 func TestKptEval(t *testing.T) {
 	bin := needBinary(t)
 	kpt := kptBin(t)
-	dir := copyDir(t, filepath.Join(samplesDir, "kpt"))
+	dir := copyDir(t, filepath.Join(samplesDir, kptSample))
+	gitStage(t, dir)
 	args := []string{"fn", "eval", dir, "--exec", bin + " fn", "--results-dir", t.TempDir(), "--", "provisioningIP=172.22.0.2", "provisioningInterface=eth2"}
 	run(t, "", kpt, args...)
 	checkSampleOutput(t, dirObjects(t, dir))
+	// The ConfigMap form of the same config makes the render's change.
+	if !*update {
+		checkExpected(t, filepath.Join(samplesDir, kptSample, ".expected", "diff.patch"), gitDiff(t, dir))
+	}
 	first := snapshot(t, dir)
 	run(t, "", kpt, args...)
 	if second := snapshot(t, dir); second != first {
@@ -296,19 +311,23 @@ func TestKptEval(t *testing.T) {
 	}
 
 	// No config at all (kpt sends an empty ConfigMap): defaults apply.
-	dir2 := copyDir(t, filepath.Join(samplesDir, "kpt"))
+	dir2 := copyDir(t, filepath.Join(samplesDir, kptSample))
 	run(t, "", kpt, "fn", "eval", dir2, "--exec", bin+" fn", "--results-dir", t.TempDir())
 	if l := dirObjects(t, dir2)["CustomResourceDefinition/baremetalhosts.metal3.io"].GetLabels(); len(l) != 3 {
 		t.Errorf("defaults not applied: BMH CRD labels %v", l)
 	}
 }
 
-// snapshot concatenates a package's files (sorted) for byte comparison.
+// snapshot concatenates a package's files (sorted; folders such as .git
+// skipped) for byte comparison.
 func snapshot(t *testing.T, dir string) string {
 	t.Helper()
 	files, _ := filepath.Glob(filepath.Join(dir, "*"))
 	var b strings.Builder
 	for _, f := range files {
+		if fi, err := os.Stat(f); err == nil && fi.IsDir() {
+			continue
+		}
 		c, err := os.ReadFile(f)
 		if err != nil {
 			t.Fatal(err)
@@ -352,7 +371,7 @@ func TestCLI(t *testing.T) {
 	t.Run("standalone", func(t *testing.T) {
 		dir := t.TempDir()
 		writeFile(t, filepath.Join(dir, "config.yaml"), "apiVersion: fn.pivotcheck.dev/v1alpha1\nkind: PivotPrep\nmetadata:\n  name: x\n")
-		out, stderr, err := runErr("", bin, "fn", filepath.Join(dir, "config.yaml"), filepath.Join(samplesDir, "kustomize", "crds.yaml"), filepath.Join(samplesDir, "kustomize", "cluster.yaml"))
+		out, stderr, err := runErr("", bin, "fn", filepath.Join(dir, "config.yaml"), filepath.Join(samplesDir, kustomizeSample, "crds.yaml"), filepath.Join(samplesDir, kustomizeSample, "cluster.yaml"))
 		if err != nil {
 			t.Fatalf("%v\n%s", err, stderr)
 		}

@@ -341,14 +341,14 @@ func render(ctx context.Context, o Options, repo, pc string, c client.Client, re
 		return nil, fmt.Errorf("kustomize folder: %w", err)
 	}
 	defer os.RemoveAll(dir)
-	sample := filepath.Join(repo, "config", "samples", "fn", "kustomize")
+	sample := filepath.Join(repo, "examples", "pivot-prep-kustomize")
 	for _, f := range []string{"kustomization.yaml", "ironic.yaml", "cluster.yaml", "pivot-prep.yaml"} {
 		data, err := os.ReadFile(filepath.Join(sample, f))
 		if err != nil {
 			return nil, fmt.Errorf("reading the kustomize sample: %w", err)
 		}
 		if f == "pivot-prep.yaml" {
-			data = bytes.Replace(data, []byte("path: ../../../../bin/pivotcheck"), []byte("path: "+pc), 1)
+			data = bytes.Replace(data, []byte("path: ../../bin/pivotcheck"), []byte("path: "+pc), 1)
 		}
 		if err := os.WriteFile(filepath.Join(dir, f), data, 0o600); err != nil {
 			return nil, fmt.Errorf("writing the kustomize sample: %w", err)
@@ -380,7 +380,7 @@ func render(ctx context.Context, o Options, repo, pc string, c client.Client, re
 	if err := os.WriteFile(filepath.Join(dir, "crds.yaml"), buf.Bytes(), 0o600); err != nil {
 		return nil, fmt.Errorf("writing CRDs: %w", err)
 	}
-	fmt.Fprintf(w, "  input: BMO's %d real CRDs from the bootstrap + config/samples/fn/kustomize (Ironic, a workload cluster)\n", len(before))
+	fmt.Fprintf(w, "  input: BMO's %d real CRDs from the bootstrap + examples/pivot-prep-kustomize (Ironic, a workload cluster)\n", len(before))
 	fmt.Fprintln(w, "  $ kustomize build --enable-alpha-plugins --enable-exec .    # transformer: pivotcheck fn")
 	cmd := exec.CommandContext(ctx, o.Kustomize, "build", "--enable-alpha-plugins", "--enable-exec", ".")
 	cmd.Dir, cmd.Env = dir, env
