@@ -133,17 +133,3 @@ func TestCompareInventories(t *testing.T) {
 	r = CompareInventories([]mover.Object{a, b}, map[mover.Object]int{a: 1}, nil)
 	require.Equal(t, []mover.Object{b}, r.Missing)
 }
-
-func TestParseClusterctlLine(t *testing.T) {
-	e, ok := ParseClusterctlLine(`Creating BareMetalHost="test1-host-0" Namespace="metal3"`)
-	require.True(t, ok)
-	require.Equal(t, mover.Creating, e.Action)
-	require.Equal(t, mover.Object{Kind: "BareMetalHost", Namespace: "metal3", Name: "test1-host-0"}, e.Object)
-	e, ok = ParseClusterctlLine("Creating objects in the target cluster")
-	require.True(t, ok)
-	require.Equal(t, "Creating objects in the target cluster", e.Phase)
-	_, ok = ParseClusterctlLine("Discovering Cluster API objects")
-	require.False(t, ok)
-	require.Equal(t, []string{"move", "--namespace", "ns", "-v", "1", "--kubeconfig", "a", "--kubeconfig-context", "ca", "--to-kubeconfig", "b"},
-		clusterctlArgs(Options{Namespace: "ns", Source: target0("a", "ca"), Target: target0("b", "")}))
-}
