@@ -11,6 +11,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
+	clusterctlv1 "sigs.k8s.io/cluster-api/cmd/clusterctl/api/v1alpha3"
 
 	"github.com/pivotcheck/pivotcheck/internal/bmo"
 	"github.com/pivotcheck/pivotcheck/internal/hostsafety"
@@ -117,7 +118,7 @@ func TestPlanOwnerFixesPure(t *testing.T) {
 	require.Equal(t, "t", fixes[1].Name)
 	require.EqualValues(t, "cluster-uid", ref.UID)
 	require.Equal(t, "p", fixes[2].Name)
-	require.Contains(t, fixes[2].Patch["metadata"].(map[string]any)["labels"], moveLabel)
+	require.Contains(t, fixes[2].Patch["metadata"].(map[string]any)["labels"], clusterctlv1.ClusterctlMoveLabel)
 }
 
 func TestCompareInventories(t *testing.T) {

@@ -26,10 +26,10 @@ import (
 
 // Label keys clusterctl reads (pivot-facts.md section 2).
 const (
-	labelClusterctl    = "clusterctl.cluster.x-k8s.io"
-	labelMove          = "clusterctl.cluster.x-k8s.io/move"
-	labelMoveHierarchy = "clusterctl.cluster.x-k8s.io/move-hierarchy"
-	labelProvider      = "cluster.x-k8s.io/provider"
+	labelClusterctl    = clusterctlv1.ClusterctlLabel
+	labelMove          = clusterctlv1.ClusterctlMoveLabel
+	labelMoveHierarchy = clusterctlv1.ClusterctlMoveHierarchyLabel
+	labelProvider      = clusterv1.ProviderNameLabel
 	labelClusterName   = clusterv1.ClusterNameLabel
 )
 

@@ -388,7 +388,7 @@ func relevantCRD(crd *apiextensionsv1.CustomResourceDefinition) bool {
 	}
 	g := crd.Spec.Group
 	switch {
-	case g == "clusterctl.cluster.x-k8s.io" || g == "runtime.cluster.x-k8s.io":
+	case g == clusterctlv1.GroupVersion.Group || g == "runtime.cluster.x-k8s.io":
 		return false
 	case g == "cluster.x-k8s.io" || strings.HasSuffix(g, ".cluster.x-k8s.io"):
 		return true
