@@ -53,7 +53,7 @@ func Collect(ctx context.Context, opts Options) (*Snapshot, error) {
 	planWG.Add(1)
 	go func() {
 		defer planWG.Done()
-		snap.Plan, snap.PlanErr = planFunc(planCtx, opts.Source, opts.Namespace, opts.Log.WithName("clusterctl"))
+		snap.Plan, snap.PlanErr = planFunc(planCtx, opts.Source, opts.Namespace, opts.Log)
 	}()
 	if opts.IronicURL != "" {
 		planWG.Add(1)
