@@ -10,6 +10,8 @@ import (
 	"unicode"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
+	clusterctlv1 "sigs.k8s.io/cluster-api/cmd/clusterctl/api/v1alpha3"
 	sigsjson "sigs.k8s.io/json"
 	kyaml "sigs.k8s.io/kustomize/kyaml/yaml"
 
@@ -32,12 +34,16 @@ const (
 // checked with spec.keepalived.image (README, "The KRM function").
 const DefaultKeepalivedImage = "quay.io/metal3-io/keepalived"
 
-// Label keys clusterctl reads (docs/facts.md#clusterctl-labels).
+// Label keys clusterctl reads, named by cluster-api itself. The function
+// ships only inside the pivotcheck binary, which links cluster-api's API
+// packages anyway, so these imports add nothing to its size (clusterctlv1
+// adds two small packages to this package's own graph, clusterv1 fifteen,
+// all of them already in the binary).
 const (
-	LabelClusterctl    = "clusterctl.cluster.x-k8s.io"
-	LabelMove          = "clusterctl.cluster.x-k8s.io/move"
-	LabelMoveHierarchy = "clusterctl.cluster.x-k8s.io/move-hierarchy"
-	LabelProvider      = "cluster.x-k8s.io/provider"
+	LabelClusterctl    = clusterctlv1.ClusterctlLabel
+	LabelMove          = clusterctlv1.ClusterctlMoveLabel
+	LabelMoveHierarchy = clusterctlv1.ClusterctlMoveHierarchyLabel
+	LabelProvider      = clusterv1.ProviderNameLabel
 )
 
 // PivotPrep is the function config (apiVersion fn.pivotcheck.dev/v1alpha1).

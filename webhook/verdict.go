@@ -9,6 +9,9 @@ import (
 
 	"github.com/pivotcheck/pivotcheck/internal/hostsafety"
 	"github.com/pivotcheck/pivotcheck/internal/ironic"
+
+	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
+	clusterctlv1 "sigs.k8s.io/cluster-api/cmd/clusterctl/api/v1alpha3"
 )
 
 // Gate names one of the two writes of clusterctl move the webhook guards.
@@ -35,10 +38,11 @@ const (
 	// BypassNamespaceLabel on a namespace (any value) takes the namespace out
 	// of both webhooks through their namespaceSelector.
 	BypassNamespaceLabel = "pivotcheck.dev/allow-unsafe-move"
-	// DeleteForMoveAnnotation is clusterctl's marker (clusterctlv1.DeleteForMoveAnnotation).
-	DeleteForMoveAnnotation = "clusterctl.cluster.x-k8s.io/delete-for-move"
-	// ClusterClassPausedAnnotation is clusterv1.PausedAnnotation.
-	ClusterClassPausedAnnotation = "cluster.x-k8s.io/paused"
+	// DeleteForMoveAnnotation is clusterctl's marker on an object it is
+	// about to delete.
+	DeleteForMoveAnnotation = clusterctlv1.DeleteForMoveAnnotation
+	// ClusterClassPausedAnnotation is how clusterctl pauses a ClusterClass.
+	ClusterClassPausedAnnotation = clusterv1.PausedAnnotation
 )
 
 // Reasons: the bounded label values of the decisions metric and the audit

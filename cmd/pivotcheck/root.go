@@ -32,7 +32,7 @@ from a bootstrap cluster to a bare-metal target cluster with clusterctl move.
 			klog.SetLogger(logger)
 		},
 	}
-	root.PersistentFlags().IntVarP(&verbosity, "v", "v", 0, "log verbosity (klog style: 0 quiet, 1 progress, 5 debug)")
+	root.PersistentFlags().IntVarP(&verbosity, "v", "v", 0, "log verbosity (klog style: 0 quiet, 1 progress, 2 adds clusterctl's own log lines, 5 debug)")
 	// Hide klog's own flags; -v above covers them.
 	klog.InitFlags(flag.NewFlagSet("klog", flag.ContinueOnError))
 

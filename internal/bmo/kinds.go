@@ -1,12 +1,17 @@
 package bmo
 
-import "slices"
+import (
+	"slices"
 
-// Label keys clusterctl reads on a CRD (or on an object).
+	clusterctlv1 "sigs.k8s.io/cluster-api/cmd/clusterctl/api/v1alpha3"
+)
+
+// Label keys clusterctl reads on a CRD (or on an object), as cluster-api
+// names them.
 const (
-	LabelClusterctl    = "clusterctl.cluster.x-k8s.io"
-	LabelMove          = "clusterctl.cluster.x-k8s.io/move"
-	LabelMoveHierarchy = "clusterctl.cluster.x-k8s.io/move-hierarchy"
+	LabelClusterctl    = clusterctlv1.ClusterctlLabel
+	LabelMove          = clusterctlv1.ClusterctlMoveLabel
+	LabelMoveHierarchy = clusterctlv1.ClusterctlMoveHierarchyLabel
 )
 
 // Group is the API group of every BMO kind.

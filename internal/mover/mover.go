@@ -1,23 +1,15 @@
-// Package mover drives the clusterctl v1.13 library's Move and turns its log
-// lines into typed progress events. clusterctl has no progress callback: it
-// logs one V(1) line per object through a process-wide logger, so a logr sink
-// on that logger is the hook (pivot-facts.md section 3). Because the logger
-// and clusterctl's config are global, moves in one process are serialised.
 package mover
 
 import (
+	"cmp"
 	"context"
 	"fmt"
-	"os"
-	"path/filepath"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/go-logr/logr"
-	clusterctl "sigs.k8s.io/cluster-api/cmd/clusterctl/client"
-	clusterctllog "sigs.k8s.io/cluster-api/cmd/clusterctl/log"
 
 	"github.com/pivotcheck/pivotcheck/internal/kube"
 )
@@ -82,53 +74,45 @@ type Options struct {
 	DryRun    bool
 	// ToDirectory / FromDirectory use clusterctl's backup and restore.
 	ToDirectory, FromDirectory string
-	// Progress receives every event, synchronously, from clusterctl's goroutine.
+	// Progress receives every event, synchronously, from the goroutine that
+	// reads clusterctl's log.
 	Progress func(Event)
-	// Log receives clusterctl's own log lines (at their V levels).
+	// Log receives clusterctl's own log lines, ClusterctlLogLevel levels
+	// below their clusterctl level.
 	Log logr.Logger
 }
 
-var moveMu sync.Mutex
+// ClusterctlLogLevel is how many V levels below pivotcheck's own lines
+// clusterctl's lines are logged: its info lines at V(2), its per-object
+// lines at V(3). pivotcheck reports clusterctl's progress itself, so the
+// raw lines are hidden at the default -v 0 and at -v 1, and shown from -v 2.
+const ClusterctlLogLevel = 2
 
-// Move runs clusterctl's Move with opts. Only one runs at a time per process.
+// Runner runs clusterctl move, as cluster-api's ObjectMover does inside
+// clusterctl. Move moves opts.Namespace's objects from opts.From to opts.To
+// (or to/from a directory, or only logs them with DryRun), sends each step
+// and object to opts.Progress and clusterctl's own lines to opts.Log.
+type Runner interface {
+	Move(ctx context.Context, opts Options) error
+}
+
+var (
+	_ Runner = Library{}
+	_ Runner = Binary{}
+)
+
+// For returns the runner for a --clusterctl path: the clusterctl binary at
+// path, or the linked library when path is empty.
+func For(path string) Runner {
+	if path == "" {
+		return Library{}
+	}
+	return Binary{Path: path}
+}
+
+// Move runs the linked clusterctl library's move.
 func Move(ctx context.Context, opts Options) error {
-	moveMu.Lock()
-	defer moveMu.Unlock()
-
-	cfgDir, err := os.MkdirTemp("", "pivotcheck-clusterctl-")
-	if err != nil {
-		return fmt.Errorf("clusterctl config folder: %w", err)
-	}
-	defer os.RemoveAll(cfgDir)
-	// An empty config file: move needs no provider repositories, and the
-	// user's ~/.cluster-api/clusterctl.yaml must not change what moves.
-	cfgFile := filepath.Join(cfgDir, "clusterctl.yaml")
-	if err := os.WriteFile(cfgFile, []byte("{}\n"), 0o600); err != nil {
-		return fmt.Errorf("clusterctl config file: %w", err)
-	}
-
-	prev := clusterctllog.Log
-	clusterctllog.SetLogger(logr.New(&sink{delegate: opts.Log, on: opts.Progress}))
-	defer clusterctllog.SetLogger(prev)
-
-	c, err := clusterctl.New(ctx, cfgFile)
-	if err != nil {
-		return fmt.Errorf("clusterctl client: %w", err)
-	}
-	mo := clusterctl.MoveOptions{
-		FromKubeconfig: clusterctl.Kubeconfig{Path: opts.From.Kubeconfig, Context: opts.From.Context},
-		Namespace:      opts.Namespace,
-		DryRun:         opts.DryRun,
-		ToDirectory:    opts.ToDirectory,
-		FromDirectory:  opts.FromDirectory,
-	}
-	if opts.ToDirectory == "" && !opts.DryRun {
-		mo.ToKubeconfig = clusterctl.Kubeconfig{Path: opts.To.Kubeconfig, Context: opts.To.Context}
-	}
-	if err := c.Move(ctx, mo); err != nil {
-		return fmt.Errorf("clusterctl move of namespace %s: %w", opts.Namespace, err)
-	}
-	return nil
+	return Library{}.Move(ctx, opts)
 }
 
 // Plan runs clusterctl's dry-run move and returns the objects it would move,
@@ -153,18 +137,9 @@ func Plan(ctx context.Context, from kube.Target, namespace string, log logr.Logg
 
 // SortObjects sorts by kind, namespace, name, group.
 func SortObjects(objs []Object) {
-	sort.Slice(objs, func(i, j int) bool {
-		a, b := objs[i], objs[j]
-		if a.Kind != b.Kind {
-			return a.Kind < b.Kind
-		}
-		if a.Namespace != b.Namespace {
-			return a.Namespace < b.Namespace
-		}
-		if a.Name != b.Name {
-			return a.Name < b.Name
-		}
-		return a.Group < b.Group
+	slices.SortFunc(objs, func(a, b Object) int {
+		return cmp.Or(cmp.Compare(a.Kind, b.Kind), cmp.Compare(a.Namespace, b.Namespace),
+			cmp.Compare(a.Name, b.Name), cmp.Compare(a.Group, b.Group))
 	})
 }
 
@@ -185,10 +160,7 @@ func Qualify(planned, existing []Object) ([]Object, error) {
 		have[k] = append(have[k], o)
 	}
 	out := make([]Object, 0, len(planned))
-	keys := make([]Object, 0, len(want))
-	for k := range want {
-		keys = append(keys, k)
-	}
+	keys := slices.Collect(maps.Keys(want))
 	SortObjects(keys)
 	for _, k := range keys {
 		n, c := want[k], have[k]
@@ -204,7 +176,7 @@ func Qualify(planned, existing []Object) ([]Object, error) {
 			for _, o := range c {
 				groups = append(groups, o.Group)
 			}
-			sort.Strings(groups)
+			slices.Sort(groups)
 			return nil, fmt.Errorf("%s exists in API groups %s but clusterctl moves only %d of them and its plan does not say which: give the one that stays an owner or the label clusterctl.cluster.x-k8s.io/move so both move, or rename one", k, strings.Join(groups, " and "), n)
 		}
 	}

@@ -3,7 +3,6 @@ package mover_test
 import (
 	"context"
 	"flag"
-	"fmt"
 	"os"
 	"testing"
 
@@ -22,10 +21,17 @@ var pair *testenv.Pair
 func TestMain(m *testing.M) {
 	flag.Parse()
 	if testing.Short() {
-		fmt.Fprintln(os.Stderr, "mover: integration tests need envtest; skipped with -short")
-		os.Exit(0)
+		// Unit tests run; the integration tests skip themselves (needPair).
+		os.Exit(m.Run())
 	}
 	os.Exit(testenv.RunWithPair(m, &pair, nil))
+}
+
+func needPair(t *testing.T) {
+	t.Helper()
+	if pair == nil {
+		t.Skip("integration test: needs envtest (skipped with -short)")
+	}
 }
 
 func target(c *testenv.Cluster) kube.Target {
@@ -42,6 +48,7 @@ func toObjects(refs []fixture.Ref) []mover.Object {
 }
 
 func TestPlanIsClusterctlsDiscovery(t *testing.T) {
+	needPair(t)
 	ctx := context.Background()
 	res, err := fixture.Build(ctx, pair.Bootstrap.Client, fixture.Options{Namespace: "plan", ControlPlane: 2, Workers: 1, SpareHosts: 1})
 	require.NoError(t, err)
@@ -52,6 +59,7 @@ func TestPlanIsClusterctlsDiscovery(t *testing.T) {
 }
 
 func TestPlanLeavesOrphansBehind(t *testing.T) {
+	needPair(t)
 	ctx := context.Background()
 	res, err := fixture.Build(ctx, pair.Bootstrap.Client, fixture.Options{Namespace: "orphans",
 		Faults: fixture.Faults{OrphanUserDataSecret: true, DanglingOwner: true, IPPoolWithoutClusterName: true}})
@@ -80,6 +88,7 @@ func TestPlanLeavesOrphansBehind(t *testing.T) {
 }
 
 func TestMoveReportsEveryObject(t *testing.T) {
+	needPair(t)
 	ctx := context.Background()
 	res, err := fixture.Build(ctx, pair.Bootstrap.Client, fixture.Options{Namespace: "move", ControlPlane: 1, Workers: 1})
 	require.NoError(t, err)

@@ -1,15 +1,12 @@
 package mover
 
 import (
-	"fmt"
-	"time"
-
 	"github.com/go-logr/logr"
 )
 
-// sink is a logr.LogSink on clusterctl's logger. clusterctl logs objects as
-// Info("Creating", <Kind>, <Name>, "Namespace", <ns>): the kind is the first
-// key and the name its value.
+// sink is a logr.LogSink on the linked clusterctl's logger: every call goes
+// through eventFromCall to on, and to delegate ClusterctlLogLevel levels
+// down.
 type sink struct {
 	delegate logr.Logger
 	on       func(Event)
@@ -27,19 +24,29 @@ func (s *sink) Enabled(int) bool { return true }
 
 func (s *sink) Info(level int, msg string, kv ...any) {
 	if s.on != nil {
-		if e, ok := parse(msg, kv); ok {
+		if e, ok := eventFromCall(msg, kv); ok {
 			s.on(e)
 		}
 	}
 	if s.delegate.GetSink() != nil {
-		s.delegate.WithName(s.name).V(level).Info(msg, append(append([]any{}, s.values...), kv...)...)
+		s.log().V(ClusterctlLogLevel+level).Info(msg, append(append([]any{}, s.values...), kv...)...)
 	}
 }
 
+// Error logs at ClusterctlLogLevel like any other clusterctl line (logr's
+// Error ignores V levels): clusterctl retries what failed, and what finally
+// fails comes back as Move's error.
 func (s *sink) Error(err error, msg string, kv ...any) {
 	if s.delegate.GetSink() != nil {
-		s.delegate.WithName(s.name).Error(err, msg, append(append([]any{}, s.values...), kv...)...)
+		s.log().V(ClusterctlLogLevel).Info(msg, append(append([]any{"error", err}, s.values...), kv...)...)
 	}
+}
+
+func (s *sink) log() logr.Logger {
+	if s.name == "" {
+		return s.delegate
+	}
+	return s.delegate.WithName(s.name)
 }
 
 func (s *sink) WithValues(kv ...any) logr.LogSink {
@@ -55,45 +62,4 @@ func (s *sink) WithName(name string) logr.LogSink {
 	}
 	c.name = name
 	return &c
-}
-
-// phases are clusterctl's phase messages worth showing an operator.
-var phases = map[string]bool{
-	"Performing move...":                            true,
-	"Pausing the source cluster":                    true,
-	"Pausing the source ClusterClasses":             true,
-	"Waiting for all resources to be ready to move": true,
-	"Creating objects in the target cluster":        true,
-	"Deleting objects from the source cluster":      true,
-	"Resuming the target ClusterClasses":            true,
-	"Resuming the target cluster":                   true,
-	"Moving Cluster API objects":                    true,
-	"Starting move of Cluster API objects":          true,
-	"Restoring objects into the target cluster":     true,
-	"Resuming the source cluster":                   true,
-}
-
-func parse(msg string, kv []any) (Event, bool) {
-	now := time.Now()
-	switch Action(msg) {
-	case Creating, Deleting, Saving, Restoring:
-		if len(kv) < 2 {
-			return Event{}, false
-		}
-		kind, ok := kv[0].(string)
-		if !ok {
-			return Event{}, false
-		}
-		o := Object{Kind: kind, Name: fmt.Sprint(kv[1])}
-		for i := 2; i+1 < len(kv); i += 2 {
-			if k, _ := kv[i].(string); k == "Namespace" {
-				o.Namespace = fmt.Sprint(kv[i+1])
-			}
-		}
-		return Event{Time: now, Action: Action(msg), Object: o}, true
-	}
-	if phases[msg] {
-		return Event{Time: now, Phase: msg}, true
-	}
-	return Event{}, false
 }

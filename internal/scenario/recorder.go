@@ -14,6 +14,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/rest"
+	clusterctlv1 "sigs.k8s.io/cluster-api/cmd/clusterctl/api/v1alpha3"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/pivotcheck/pivotcheck/internal/scheme"
@@ -143,7 +144,7 @@ const NotPaused = "(not paused)"
 // included. Pauses appends DeleteForMoveSuffix to a value seen with it, so
 // a test can tell clusterctl's removal of a pause from anyone else's.
 const (
-	DeleteForMoveAnnotation = "clusterctl.cluster.x-k8s.io/delete-for-move"
+	DeleteForMoveAnnotation = clusterctlv1.DeleteForMoveAnnotation
 	DeleteForMoveSuffix     = " +delete-for-move"
 )
 

@@ -5,16 +5,19 @@ import (
 	"strings"
 
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
+	clusterctlv1 "sigs.k8s.io/cluster-api/cmd/clusterctl/api/v1alpha3"
 
 	"github.com/pivotcheck/pivotcheck/internal/bmo"
 )
 
-// Label keys clusterctl reads (docs/facts.md#clusterctl-labels).
+// Label keys clusterctl reads, as cluster-api names them; provider names
+// as `clusterctl init` gives them.
 const (
-	LabelClusterctl          = "clusterctl.cluster.x-k8s.io"
-	LabelMove                = "clusterctl.cluster.x-k8s.io/move"
-	LabelMoveHierarchy       = "clusterctl.cluster.x-k8s.io/move-hierarchy"
-	LabelProvider            = "cluster.x-k8s.io/provider"
+	LabelClusterctl          = clusterctlv1.ClusterctlLabel
+	LabelMove                = clusterctlv1.ClusterctlMoveLabel
+	LabelMoveHierarchy       = clusterctlv1.ClusterctlMoveHierarchyLabel
+	LabelProvider            = clusterv1.ProviderNameLabel
 	providerCAPI             = "cluster-api"
 	providerBootstrapKubeadm = "bootstrap-kubeadm"
 	providerCPKubeadm        = "control-plane-kubeadm"
@@ -52,7 +55,7 @@ func LabelLikeClusterctl(crd *apiextensionsv1.CustomResourceDefinition) {
 		set(LabelClusterctl, "", LabelProvider, providerBootstrapKubeadm)
 	case g == "controlplane.cluster.x-k8s.io":
 		set(LabelClusterctl, "", LabelProvider, providerCPKubeadm)
-	case g == "clusterctl.cluster.x-k8s.io":
+	case g == clusterctlv1.GroupVersion.Group:
 		// The inventory CRD is clusterctl's own and never moved.
 		set(LabelProvider, "clusterctl")
 	case strings.HasSuffix(g, "cluster.x-k8s.io"):

@@ -13,6 +13,7 @@ import (
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	appsv1 "k8s.io/api/apps/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	clusterctlv1 "sigs.k8s.io/cluster-api/cmd/clusterctl/api/v1alpha3"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/pivotcheck/pivotcheck/internal/fixture"
@@ -39,7 +40,7 @@ func addSameNamedIPs(t testing.TB, c client.Client, ns string) []fixture.Ref {
 		u := &unstructured.Unstructured{Object: map[string]any{"apiVersion": r.APIVersion, "kind": r.Kind, "spec": specs[i]}}
 		u.SetNamespace(ns)
 		u.SetName(r.Name)
-		u.SetLabels(map[string]string{moveLabel: ""})
+		u.SetLabels(map[string]string{clusterctlv1.ClusterctlMoveLabel: ""})
 		require.NoError(t, c.Create(context.Background(), u))
 		r.Namespace = ns
 		out = append(out, r)

@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 	appsv1 "k8s.io/api/apps/v1"
 	"k8s.io/apimachinery/pkg/watch"
+	clusterctlv1 "sigs.k8s.io/cluster-api/cmd/clusterctl/api/v1alpha3"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/pivotcheck/pivotcheck/internal/fixture"
@@ -20,10 +21,6 @@ import (
 	"github.com/pivotcheck/pivotcheck/internal/scheme"
 	"github.com/pivotcheck/pivotcheck/internal/testenv"
 )
-
-// deleteForMove is the annotation clusterctl puts on a source object right
-// before it deletes it (replacing every other annotation).
-const deleteForMove = "clusterctl.cluster.x-k8s.io/delete-for-move"
 
 // invariantWatch watches, straight from both API servers (not through a
 // test proxy), every BareMetalHost of one namespace on both sides and the
@@ -119,7 +116,7 @@ func paused(h *bmov1alpha1.BareMetalHost) bool {
 
 func handedOver(h *bmov1alpha1.BareMetalHost) bool {
 	_, status := h.Annotations[bmov1alpha1.StatusAnnotation]
-	_, leaving := h.Annotations[deleteForMove]
+	_, leaving := h.Annotations[clusterctlv1.DeleteForMoveAnnotation]
 	return leaving || h.DeletionTimestamp != nil || (h.Annotations[bmov1alpha1.PausedAnnotation] == hostsafety.PivotcheckPauseValue && status)
 }
 
@@ -208,5 +205,5 @@ func TestInvariantViolations(t *testing.T) {
 	require.Empty(t, violations(map[string]*bmov1alpha1.BareMetalHost{"a": h(nil)}, map[string]*bmov1alpha1.BareMetalHost{"a": h(mine)}, true))
 	require.Equal(t, []string{"the source Ironic is gone while the source still owns BareMetalHost a, which was not handed over"},
 		violations(map[string]*bmov1alpha1.BareMetalHost{"a": h(nil)}, nil, false))
-	require.Empty(t, violations(map[string]*bmov1alpha1.BareMetalHost{"a": h(mine), "b": h(map[string]string{deleteForMove: ""})}, nil, false))
+	require.Empty(t, violations(map[string]*bmov1alpha1.BareMetalHost{"a": h(mine), "b": h(map[string]string{clusterctlv1.DeleteForMoveAnnotation: ""})}, nil, false))
 }

@@ -249,6 +249,4 @@ func needEnv(t testing.TB) {
 	}
 }
 
-func target0(path, ctx string) kube.Target { return kube.Target{Kubeconfig: path, Context: ctx} }
-
 func corev1EnvVar(name, value string) corev1.EnvVar { return corev1.EnvVar{Name: name, Value: value} }

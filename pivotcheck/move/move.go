@@ -67,12 +67,7 @@ func (d *driver) move(ctx context.Context) (string, error) {
 			d.opts.OnEvent(e)
 		}
 	}
-	var err error
-	if d.opts.Clusterctl != "" {
-		err = runClusterctl(ctx, d.opts, on)
-	} else {
-		err = mover.Move(ctx, mover.Options{From: d.opts.Source, To: d.opts.Target, Namespace: d.opts.Namespace, Log: d.log, Progress: on})
-	}
+	err := mover.For(d.opts.Clusterctl).Move(ctx, mover.Options{From: d.opts.Source, To: d.opts.Target, Namespace: d.opts.Namespace, Log: d.log, Progress: on})
 	p.finish()
 	d.report.Created, d.report.Deleted = countDistinct(d.plan, created), countDistinct(d.plan, deleted)
 	if err != nil {

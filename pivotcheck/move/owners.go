@@ -13,6 +13,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
+	clusterctlv1 "sigs.k8s.io/cluster-api/cmd/clusterctl/api/v1alpha3"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 )
 
@@ -21,8 +22,6 @@ var (
 	dataTemplateGVK = schema.GroupVersionKind{Group: "infrastructure.cluster.x-k8s.io", Version: "v1beta2", Kind: "Metal3DataTemplate"}
 	ipPoolGVK       = schema.GroupVersionKind{Group: "ipam.metal3.io", Version: "v1alpha1", Kind: "IPPool"}
 )
-
-const moveLabel = "clusterctl.cluster.x-k8s.io/move"
 
 // OwnerFix is one write that makes clusterctl move take an object along.
 type OwnerFix struct {
@@ -91,7 +90,7 @@ func PlanOwnerFixes(hosts []bmov1alpha1.BareMetalHost, secrets []corev1.Secret, 
 			if len(o.GetOwnerReferences()) > 0 {
 				continue
 			}
-			if _, ok := o.GetLabels()[moveLabel]; ok {
+			if _, ok := o.GetLabels()[clusterctlv1.ClusterctlMoveLabel]; ok {
 				continue
 			}
 			name, _, _ := unstructured.NestedString(o.Object, "spec", "clusterName")
@@ -106,8 +105,8 @@ func PlanOwnerFixes(hosts []bmov1alpha1.BareMetalHost, secrets []corev1.Secret, 
 			}
 			out = append(out, OwnerFix{
 				GVK: set.gvk, Name: o.GetName(),
-				Patch: map[string]any{"metadata": map[string]any{"labels": map[string]any{moveLabel: ""}}},
-				Why:   "has no owner and no Cluster in spec.clusterName: labelled " + moveLabel,
+				Patch: map[string]any{"metadata": map[string]any{"labels": map[string]any{clusterctlv1.ClusterctlMoveLabel: ""}}},
+				Why:   "has no owner and no Cluster in spec.clusterName: labelled " + clusterctlv1.ClusterctlMoveLabel,
 			})
 		}
 	}

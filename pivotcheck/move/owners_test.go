@@ -2,6 +2,7 @@ package move
 
 import (
 	"context"
+	clusterctlv1 "sigs.k8s.io/cluster-api/cmd/clusterctl/api/v1alpha3"
 	"testing"
 
 	bmov1alpha1 "github.com/metal3-io/baremetal-operator/apis/metal3.io/v1alpha1"
@@ -76,5 +77,5 @@ func TestPlanOwnerFixesPure(t *testing.T) {
 	require.Equal(t, "t", fixes[1].Name)
 	require.EqualValues(t, "cluster-uid", ref.UID)
 	require.Equal(t, "p", fixes[2].Name)
-	require.Contains(t, fixes[2].Patch["metadata"].(map[string]any)["labels"], moveLabel)
+	require.Contains(t, fixes[2].Patch["metadata"].(map[string]any)["labels"], clusterctlv1.ClusterctlMoveLabel)
 }

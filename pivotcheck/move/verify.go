@@ -14,21 +14,20 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/utils/ptr"
 	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
+	clusterctlv1 "sigs.k8s.io/cluster-api/cmd/clusterctl/api/v1alpha3"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/pivotcheck/pivotcheck/internal/hostsafety"
 	"github.com/pivotcheck/pivotcheck/internal/mover"
 )
 
-const clusterctlLabel = "clusterctl.cluster.x-k8s.io"
-
 // movableKinds maps each kind clusterctl considers (CRDs with its label, at
 // their storage version, plus Secrets and ConfigMaps) to its GVKs. clusterctl's
 // events carry no group, so a kind may map to more than one.
 func movableKinds(ctx context.Context, c client.Client) (map[string][]schema.GroupVersionKind, error) {
 	crds := &apiextensionsv1.CustomResourceDefinitionList{}
-	if err := c.List(ctx, crds, client.HasLabels{clusterctlLabel}); err != nil {
-		return nil, fmt.Errorf("listing CRDs labelled %s: %w", clusterctlLabel, err)
+	if err := c.List(ctx, crds, client.HasLabels{clusterctlv1.ClusterctlLabel}); err != nil {
+		return nil, fmt.Errorf("listing CRDs labelled %s: %w", clusterctlv1.ClusterctlLabel, err)
 	}
 	out := map[string][]schema.GroupVersionKind{
 		"Secret":    {{Version: "v1", Kind: "Secret"}},

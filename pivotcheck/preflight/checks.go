@@ -8,14 +8,15 @@ import (
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
+	clusterctlv1 "sigs.k8s.io/cluster-api/cmd/clusterctl/api/v1alpha3"
 )
 
 // Label keys clusterctl reads (docs/facts.md#clusterctl-labels).
 const (
-	labelClusterctl    = "clusterctl.cluster.x-k8s.io"
-	labelMove          = "clusterctl.cluster.x-k8s.io/move"
-	labelMoveHierarchy = "clusterctl.cluster.x-k8s.io/move-hierarchy"
-	labelProvider      = "cluster.x-k8s.io/provider"
+	labelClusterctl    = clusterctlv1.ClusterctlLabel
+	labelMove          = clusterctlv1.ClusterctlMoveLabel
+	labelMoveHierarchy = clusterctlv1.ClusterctlMoveHierarchyLabel
+	labelProvider      = clusterv1.ProviderNameLabel
 	labelClusterName   = clusterv1.ClusterNameLabel
 )
 

@@ -52,7 +52,7 @@ func Collect(ctx context.Context, opts Options) (*Snapshot, error) {
 	planWG.Add(1)
 	go func() {
 		defer planWG.Done()
-		snap.Plan, snap.PlanErr = planFunc(planCtx, opts.Source, opts.Namespace, opts.Log.WithName("clusterctl"))
+		snap.Plan, snap.PlanErr = planFunc(planCtx, opts.Source, opts.Namespace, opts.Log)
 	}()
 	if opts.IronicURL != "" {
 		planWG.Add(1)
@@ -384,7 +384,7 @@ func relevantCRD(crd *apiextensionsv1.CustomResourceDefinition) bool {
 	}
 	g := crd.Spec.Group
 	switch {
-	case g == "clusterctl.cluster.x-k8s.io" || g == "runtime.cluster.x-k8s.io":
+	case g == clusterctlv1.GroupVersion.Group || g == "runtime.cluster.x-k8s.io":
 		return false
 	case g == "cluster.x-k8s.io" || strings.HasSuffix(g, ".cluster.x-k8s.io"):
 		return true

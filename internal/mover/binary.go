@@ -1,4 +1,4 @@
-package move
+package mover
 
 import (
 	"bufio"
@@ -8,46 +8,44 @@ import (
 	"io"
 	"os"
 	"os/exec"
-	"regexp"
 	"strings"
 	"sync"
 	"syscall"
 	"time"
-
-	"github.com/pivotcheck/pivotcheck/internal/mover"
 )
 
-// clusterctlArgs is the command line of a user-supplied clusterctl for this move.
-func clusterctlArgs(o Options) []string {
-	args := []string{"move", "--namespace", o.Namespace, "-v", "1"}
-	if o.Source.Kubeconfig != "" {
-		args = append(args, "--kubeconfig", o.Source.Kubeconfig)
-	}
-	if o.Source.Context != "" {
-		args = append(args, "--kubeconfig-context", o.Source.Context)
-	}
-	args = append(args, "--to-kubeconfig", o.Target.Kubeconfig)
-	if o.Target.Context != "" {
-		args = append(args, "--to-kubeconfig-context", o.Target.Context)
-	}
-	return args
+// Binary runs the clusterctl executable at Path (another Cluster API
+// version than the linked one) and reads its progress from its output.
+type Binary struct {
+	Path string
 }
 
-// objectLine matches clusterctl's per-object log lines, e.g.
-// `Creating BareMetalHost="h-0" Namespace="metal3"`.
-var objectLine = regexp.MustCompile(`(Creating|Deleting|Saving|Restoring) ([A-Za-z0-9]+)="([^"]*)"(?: Namespace="([^"]*)")?`)
-
-// ParseClusterctlLine turns one line of clusterctl's output into an event.
-func ParseClusterctlLine(line string) (mover.Event, bool) {
-	if m := objectLine.FindStringSubmatch(line); m != nil {
-		return mover.Event{Time: time.Now(), Action: mover.Action(m[1]), Object: mover.Object{Kind: m[2], Name: m[3], Namespace: m[4]}}, true
+// args is the command line for opts, the flags clusterctl move maps to the
+// MoveOptions Library passes. -v 1 makes it print the per-object lines.
+func (b Binary) args(o Options) []string {
+	args := []string{"move", "--namespace", o.Namespace, "-v", "1"}
+	if o.From.Kubeconfig != "" {
+		args = append(args, "--kubeconfig", o.From.Kubeconfig)
 	}
-	for _, p := range []string{"Pausing the source cluster", "Creating objects in the target cluster", "Deleting objects from the source cluster", "Resuming the target cluster"} {
-		if strings.Contains(line, p) {
-			return mover.Event{Time: time.Now(), Phase: p}, true
+	if o.From.Context != "" {
+		args = append(args, "--kubeconfig-context", o.From.Context)
+	}
+	if o.DryRun {
+		args = append(args, "--dry-run")
+	}
+	if o.ToDirectory != "" {
+		args = append(args, "--to-directory", o.ToDirectory)
+	}
+	if o.FromDirectory != "" {
+		args = append(args, "--from-directory", o.FromDirectory)
+	}
+	if o.ToDirectory == "" && !o.DryRun {
+		args = append(args, "--to-kubeconfig", o.To.Kubeconfig)
+		if o.To.Context != "" {
+			args = append(args, "--to-kubeconfig-context", o.To.Context)
 		}
 	}
-	return mover.Event{}, false
+	return args
 }
 
 // maxLine is how much of one output line is kept: clusterctl's object
@@ -56,38 +54,49 @@ func ParseClusterctlLine(line string) (mover.Event, bool) {
 // blocked writing to a full pipe).
 const maxLine = 64 << 10
 
-// clusterctlStopGrace is how long clusterctl gets to exit after SIGTERM
-// when the run is cancelled, before it is killed.
-const clusterctlStopGrace = 3 * time.Second
+// stopGrace is how long clusterctl gets to exit after SIGTERM when the run
+// is cancelled, before it is killed.
+const stopGrace = 3 * time.Second
 
-// runClusterctl runs the user's clusterctl binary (another CAPI version)
-// and turns its output into progress events. clusterctl runs in its own
-// process group: a cancelled run sends the group SIGTERM, then SIGKILL after
-// clusterctlStopGrace, so nothing it started keeps the output pipe open.
-func runClusterctl(ctx context.Context, o Options, on func(mover.Event)) error {
-	cmd := exec.CommandContext(ctx, o.Clusterctl, clusterctlArgs(o)...)
+// Move runs the binary and turns its output into progress events.
+// clusterctl runs in its own process group: a cancelled run sends the group
+// SIGTERM, then SIGKILL after stopGrace, so nothing it started keeps the
+// output pipe open.
+func (b Binary) Move(ctx context.Context, o Options) error {
+	args := b.args(o)
+	cmd := exec.CommandContext(ctx, b.Path, args...)
 	r, w, err := os.Pipe()
 	if err != nil {
-		return fmt.Errorf("output pipe for %s: %w", o.Clusterctl, err)
+		return fmt.Errorf("output pipe for %s: %w", b.Path, err)
 	}
 	defer r.Close()
 	cmd.Stdout, cmd.Stderr = w, w
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM) }
-	cmd.WaitDelay = clusterctlStopGrace
+	cmd.WaitDelay = stopGrace
 	if err := cmd.Start(); err != nil {
 		w.Close()
-		return fmt.Errorf("starting %s: %w", o.Clusterctl, err)
+		return fmt.Errorf("starting %s: %w", b.Path, err)
 	}
 	w.Close()
+	log := clusterctlLog(o.Log)
 	tail := &tailBuffer{max: 4096}
 	readErr := make(chan error, 1)
 	go func() {
 		err := readLines(r, func(line string) {
-			if e, ok := ParseClusterctlLine(line); ok {
-				on(e)
-			} else {
-				o.Log.V(1).Info(line, "source", "clusterctl")
+			// The text carries no level: per-object lines are clusterctl's
+			// V(1), the rest are taken as its V(0), as Library logs them.
+			level := ClusterctlLogLevel
+			if e, ok := ParseLine(line); ok {
+				if e.Action != "" {
+					level++
+				}
+				if o.Progress != nil {
+					o.Progress(e)
+				}
+			}
+			if log.GetSink() != nil {
+				log.V(level).Info(line)
 			}
 			tail.add(line)
 		})
@@ -103,15 +112,15 @@ func runClusterctl(ctx context.Context, o Options, on func(mover.Event)) error {
 	var rerr error
 	select {
 	case rerr = <-readErr:
-	case <-time.After(clusterctlStopGrace):
+	case <-time.After(stopGrace):
 		r.Close()
 		rerr = <-readErr
 	}
 	if err != nil {
-		return fmt.Errorf("%s %s: %w; last output:\n%s", o.Clusterctl, strings.Join(clusterctlArgs(o), " "), err, tail)
+		return fmt.Errorf("%s %s: %w; last output:\n%s", b.Path, strings.Join(args, " "), err, tail)
 	}
 	if rerr != nil {
-		return fmt.Errorf("reading the output of %s: %w", o.Clusterctl, rerr)
+		return fmt.Errorf("reading the output of %s: %w", b.Path, rerr)
 	}
 	return nil
 }
