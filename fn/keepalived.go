@@ -1,7 +1,8 @@
 package fn
 
 import (
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 
 	kyaml "sigs.k8s.io/kustomize/kyaml/yaml"
@@ -241,11 +242,7 @@ func warnMissingProvisioning(cfg *Config, o *object, idx *index, envFrom *kyaml.
 	if len(need) == 0 {
 		return
 	}
-	missing := make([]string, 0, len(need))
-	for k := range need {
-		missing = append(missing, k)
-	}
-	sort.Strings(missing)
+	missing := slices.Sorted(maps.Keys(need))
 	rs.warn(o, "spec.template.spec.containers[name="+KeepalivedContainer+"]", "keepalived gets no %v (not configured, not in ConfigMaps %v): set spec.keepalived.provisioningIP/provisioningInterface or add them to the ConfigMap", missing, sources)
 }
 

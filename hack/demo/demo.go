@@ -6,10 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strings"
 	"time"
 
@@ -297,11 +298,7 @@ func Run(ctx context.Context, o Options) (res *Result, err error) {
 	res.Source = countKinds(ctx, dst.Client, src.Client, Namespace)
 	res.Target = countKinds(ctx, dst.Client, dst.Client, Namespace)
 	res.SourceTotal, res.TargetTotal = total(res.Source), total(res.Target)
-	kinds := make([]string, 0, len(res.Before))
-	for k := range res.Before {
-		kinds = append(kinds, k)
-	}
-	sort.Strings(kinds)
+	kinds := slices.Sorted(maps.Keys(res.Before))
 	fmt.Fprintf(w, "  %-24s %8s %10s %8s\n", "KIND (ns "+Namespace+")", "BEFORE", "BOOTSTRAP", "TARGET")
 	for _, k := range kinds {
 		fmt.Fprintf(w, "  %-24s %8d %10d %8d\n", k, res.Before[k], res.Source[k], res.Target[k])
@@ -414,7 +411,7 @@ func render(ctx context.Context, o Options, repo, pc string, c client.Client, re
 				added = append(added, fmt.Sprintf("%s=%q", k, v))
 			}
 		}
-		sort.Strings(added)
+		slices.Sort(added)
 		if len(added) > 0 {
 			res.LabelsAdded[u.GetName()] = added
 			crd := &apiextensionsv1.CustomResourceDefinition{}
@@ -423,12 +420,7 @@ func render(ctx context.Context, o Options, repo, pc string, c client.Client, re
 		}
 	}
 	fmt.Fprintf(w, "  %d objects rendered. What the function changed on the CRDs:\n", objects)
-	names := make([]string, 0, len(res.LabelsAdded))
-	for n := range res.LabelsAdded {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	for _, n := range names {
+	for _, n := range slices.Sorted(maps.Keys(res.LabelsAdded)) {
 		fmt.Fprintf(w, "    %-40s + %s\n", n, strings.Join(res.LabelsAdded[n], ", "))
 	}
 	if s := strings.TrimSpace(stderr.String()); s != "" {

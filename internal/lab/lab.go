@@ -9,6 +9,7 @@
 package lab
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -18,7 +19,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -423,7 +424,7 @@ func (l *Lab) Logs(lines int) string {
 	l.mu.Lock()
 	procs := append([]*process(nil), l.procs...)
 	l.mu.Unlock()
-	sort.Slice(procs, func(i, j int) bool { return procs[i].name < procs[j].name })
+	slices.SortFunc(procs, func(a, b *process) int { return cmp.Compare(a.name, b.name) })
 	for _, p := range procs {
 		fmt.Fprintf(&b, "--- %s (%s), last %d lines:\n%s\n", p.name, p.logPath, lines, indent(tail(p.logPath, lines)))
 	}

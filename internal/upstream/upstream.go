@@ -13,7 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strings"
 	"sync"
 )
@@ -94,7 +94,7 @@ func yamlFiles(ctx context.Context, m Module, subdirs ...string) ([]string, erro
 		}
 		files = append(files, matches...)
 	}
-	sort.Strings(files)
+	slices.Sort(files)
 	return files, nil
 }
 
