@@ -32,10 +32,8 @@ func keepalivedSecurityContext() *kyaml.Node {
 
 // isIronicWorkload applies the selector to a Deployment or DaemonSet.
 func isIronicWorkload(sel IronicSelector, o *object, podSpec *kyaml.Node) bool {
-	for _, n := range sel.Names {
-		if n == o.name {
-			return true
-		}
+	if slices.Contains(sel.Names, o.name) {
+		return true
 	}
 	if len(sel.PodLabels) > 0 {
 		labels := path(o.node, "spec", "template", "metadata", "labels")

@@ -565,8 +565,7 @@ func runCmd(ctx context.Context, env []string, bin string, args ...string) (stri
 	cmd := exec.CommandContext(ctx, bin, args...)
 	cmd.Env = env
 	out, err := cmd.CombinedOutput()
-	var ee *exec.ExitError
-	if errors.As(err, &ee) {
+	if ee, ok := errors.AsType[*exec.ExitError](err); ok {
 		return string(out), ee.ExitCode(), nil
 	}
 	if err != nil {
@@ -609,7 +608,7 @@ func hideLogs(s string) string {
 
 func indent(s string) string {
 	var b strings.Builder
-	for _, l := range strings.Split(strings.TrimRight(s, "\n"), "\n") {
+	for l := range strings.SplitSeq(strings.TrimRight(s, "\n"), "\n") {
 		b.WriteString("    " + l + "\n")
 	}
 	return b.String()
@@ -618,7 +617,7 @@ func indent(s string) string {
 // wrap breaks long admission messages at spaces so they read in a terminal.
 func wrap(s string, width int) string {
 	var b strings.Builder
-	for _, para := range strings.Split(s, "\n") {
+	for para := range strings.SplitSeq(s, "\n") {
 		line := 0
 		for i, word := range strings.Fields(para) {
 			if i > 0 && line+len(word)+1 > width {

@@ -240,9 +240,7 @@ func Start(ctx context.Context, c Cluster, o Options) (l *Lab, err error) {
 	errs := make([]error, len(all))
 	var wg sync.WaitGroup
 	for i, s := range all {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			if err := s.p.waitReady(ctx, o.ReadyTimeout, s.ready); err != nil {
 				errs[i] = err
 				return
@@ -252,15 +250,13 @@ func Start(ctx context.Context, c Cluster, o Options) (l *Lab, err error) {
 					errs[i] = s.p.failure("webhook registration failed", err)
 				}
 			}
-		}()
+		})
 	}
 	var nodeErr error
 	if o.Kubernetes {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			nodeErr = l.nodes(ctx, o.Nodes, o.ReadyTimeout)
-		}()
+		})
 	}
 	wg.Wait()
 	if err := errors.Join(append(errs, nodeErr)...); err != nil {
@@ -327,7 +323,7 @@ func (l *Lab) metal3(ctx context.Context, bins Binaries, name string, args func(
 // nodes creates the fake nodes and waits until kwok reports them Ready.
 func (l *Lab) nodes(ctx context.Context, n int, timeout time.Duration) error {
 	c := l.cluster.Client
-	for i := 0; i < n; i++ {
+	for i := range n {
 		name := fmt.Sprintf("%s-node-%d", l.Name, i)
 		l.Nodes = append(l.Nodes, name)
 		capacity := corev1.ResourceList{
@@ -450,8 +446,7 @@ func (l *Lab) Stop() error {
 	l.mu.Unlock()
 	var wg sync.WaitGroup
 	for _, p := range procs {
-		wg.Add(1)
-		go func() { defer wg.Done(); p.stop(5 * time.Second) }()
+		wg.Go(func() { p.stop(5 * time.Second) })
 	}
 	wg.Wait()
 	l.mu.Lock()

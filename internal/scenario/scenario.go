@@ -94,7 +94,7 @@ func WaitAvailable(ctx context.Context, c *testenv.Cluster, ns, name string, tim
 			}
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("Deployment %s/%s in %s not Available within %s (last read: %v, status %+v); controllers: %v",
+			return fmt.Errorf("Deployment %s/%s in %s not Available within %s (last read: %v, status %+v); controllers: %v", //nolint:staticcheck,errorlint // starts with the Kind's name; the last read's error is often nil
 				ns, name, c.Name, timeout, err, d.Status, c.Lab.Check())
 		}
 		select {
