@@ -423,7 +423,7 @@ func BenchmarkFn(b *testing.B) {
 	in10 := genResourceList(10000)
 	in20 := genResourceList(20000)
 	const rounds = 5
-	for i := 0; i < b.N; i++ {
+	for range b.N {
 		best := func(cur, d time.Duration) time.Duration {
 			if cur == 0 || d < cur {
 				return d

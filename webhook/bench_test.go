@@ -122,7 +122,7 @@ func BenchmarkHandlerDenyPath5000Hosts(b *testing.B) {
 	const samples = 5000
 	lat := make([]time.Duration, 0, samples)
 	b.ResetTimer()
-	for n := 0; n < b.N; n++ {
+	for range b.N {
 		lat = lat[:0]
 		for range samples {
 			s := time.Now()
@@ -173,7 +173,7 @@ func BenchmarkHandlerAllowPath5000Hosts(b *testing.B) {
 	lat := make([]time.Duration, 0, deleteSamples)
 	failed := 0
 	b.ResetTimer()
-	for n := 0; n < b.N; n++ {
+	for range b.N {
 		pauses, lat = pauses[:0], lat[:0]
 		for range pauseSamples {
 			s := time.Now()
@@ -291,7 +291,7 @@ func BenchmarkPauseDryRunThroughAPIServer(b *testing.B) {
 	const samples = 500
 	var on, off []time.Duration
 	b.ResetTimer()
-	for n := 0; n < b.N; n++ {
+	for range b.N {
 		on, off = on[:0], off[:0]
 		for range samples {
 			s := time.Now()
@@ -522,7 +522,7 @@ func benchMoveWithWebhook(b *testing.B, size fixture.Options) {
 	bare(fmt.Sprintf("warm-bare-%d", stamp))
 	pivot(fmt.Sprintf("warm-pivot-%d", stamp))
 
-	for i := 0; i < b.N; i++ {
+	for i := range b.N {
 		b.StopTimer()
 		var nss []string
 		var objects int

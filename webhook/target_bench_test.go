@@ -97,7 +97,7 @@ func BenchmarkTargetGuardDecision(b *testing.B) {
 			const samples = 10000
 			lat := make([]time.Duration, 0, samples)
 			b.ResetTimer()
-			for n := 0; n < b.N; n++ {
+			for range b.N {
 				lat = lat[:0]
 				for range samples {
 					s := time.Now()

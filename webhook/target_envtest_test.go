@@ -383,7 +383,7 @@ func BenchmarkMove100MachinesTargetGuard(b *testing.B) {
 	for i := range all {
 		all[i] = i
 	}
-	for i := 0; i < b.N; i++ {
+	for i := range b.N {
 		b.StopTimer()
 		var nss []string
 		objects := 0
@@ -457,7 +457,7 @@ func BenchmarkGuardedHostCreate(b *testing.B) {
 	const samples = 500
 	var on, off []time.Duration
 	b.ResetTimer()
-	for n := 0; n < b.N; n++ {
+	for range b.N {
 		on, off = on[:0], off[:0]
 		before := calls.total()
 		for i := range samples {
