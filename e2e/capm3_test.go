@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"maps"
 	"path/filepath"
 	"testing"
 	"time"
@@ -39,9 +40,7 @@ func annotateHost(ctx context.Context, t *testing.T, c client.Client, ns, name s
 	if h.Annotations == nil {
 		h.Annotations = map[string]string{}
 	}
-	for k, v := range ann {
-		h.Annotations[k] = v
-	}
+	maps.Copy(h.Annotations, ann)
 	require.NoError(t, c.Patch(ctx, h, client.MergeFrom(base)))
 }
 

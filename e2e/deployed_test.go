@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
+	"errors"
 	"io"
 	"net"
 	"net/http"
@@ -11,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -68,9 +70,9 @@ func TestLabWebhookAsDeployed(t *testing.T) {
 	t.Cleanup(func() {
 		// Webhook configuration first: the rest of the shared pair's tests
 		// must not meet a webhook whose server is gone.
-		for i := len(applied) - 1; i >= 0; i-- {
-			if err := src.Client.Delete(context.Background(), applied[i]); err != nil && !apierrors.IsNotFound(err) {
-				t.Errorf("removing %s %s: %v", applied[i].GetKind(), applied[i].GetName(), err)
+		for _, a := range slices.Backward(applied) {
+			if err := src.Client.Delete(context.Background(), a); err != nil && !apierrors.IsNotFound(err) {
+				t.Errorf("removing %s %s: %v", a.GetKind(), a.GetName(), err)
 			}
 		}
 	})
@@ -144,7 +146,7 @@ func decodeAll(t *testing.T, data []byte) []*unstructured.Unstructured {
 	for {
 		u := &unstructured.Unstructured{}
 		if err := dec.Decode(&u.Object); err != nil {
-			if err == io.EOF {
+			if errors.Is(err, io.EOF) {
 				return out
 			}
 			t.Fatalf("decoding rendered manifests: %v", err)
@@ -291,7 +293,7 @@ func readDecisions(url string) (allowed, denied int, err error) {
 	if err != nil {
 		return 0, 0, err
 	}
-	for _, line := range strings.Split(string(body), "\n") {
+	for line := range strings.SplitSeq(string(body), "\n") {
 		m := decisionLine.FindStringSubmatch(line)
 		if m == nil {
 			continue

@@ -279,7 +279,7 @@ func genResourceList(n int) []byte {
     prefix: 24
 `, ns, cl)
 		count += 10
-		for h := 0; h < 4; h++ {
+		for h := range 4 {
 			host := fmt.Sprintf("%s-node-%d", cl, h)
 			fmt.Fprintf(&b, `- apiVersion: metal3.io/v1alpha1
   kind: BareMetalHost
@@ -423,7 +423,7 @@ func BenchmarkFn(b *testing.B) {
 	in10 := genResourceList(10000)
 	in20 := genResourceList(20000)
 	const rounds = 5
-	for i := 0; i < b.N; i++ {
+	for range b.N {
 		best := func(cur, d time.Duration) time.Duration {
 			if cur == 0 || d < cur {
 				return d
@@ -432,7 +432,7 @@ func BenchmarkFn(b *testing.B) {
 		}
 		var fn10, id10, fn20, id20, fnCPU10, idCPU10, fnCPU20 time.Duration
 		var peak10, idPeak10 uint64
-		for r := 0; r < rounds; r++ {
+		for range rounds {
 			d, c, p := measureCPU(b, identity, in10)
 			id10, idCPU10 = best(id10, d), best(idCPU10, c)
 			idPeak10 = max(idPeak10, p)

@@ -4,7 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode"
@@ -344,8 +344,7 @@ func configFromConfigMap(fc *kyaml.RNode) (*Config, error) {
 			case "keepUIDOwnerReferences":
 				s.Owners.KeepUIDOwnerReferences, err = strconv.ParseBool(v)
 			default:
-				keys := append([]string(nil), configMapKeys...)
-				sort.Strings(keys)
+				keys := slices.Sorted(slices.Values(configMapKeys))
 				return nil, fmt.Errorf("functionConfig ConfigMap %q: unknown key data.%s (known: %s)", name, k, strings.Join(keys, ", "))
 			}
 			if err != nil {

@@ -60,7 +60,7 @@ func runGolden(t *testing.T, dir string) {
 		if runErr == nil {
 			t.Fatalf("want an error matching %s, got none", errFile)
 		}
-		for _, line := range strings.Split(strings.TrimSpace(string(wantErr)), "\n") {
+		for line := range strings.SplitSeq(strings.TrimSpace(string(wantErr)), "\n") {
 			if !regexp.MustCompile(line).MatchString(runErr.Error()) {
 				t.Errorf("error %q does not match %q", runErr, line)
 			}
@@ -166,8 +166,8 @@ func fieldString(t *testing.T, n *kyaml.RNode, f string) string {
 }
 
 func firstLine(s string) string {
-	if i := strings.IndexByte(s, '\n'); i >= 0 {
-		return s[:i]
+	if before, _, ok := strings.Cut(s, "\n"); ok {
+		return before
 	}
 	return s
 }

@@ -1,7 +1,8 @@
 package fn
 
 import (
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 
 	kyaml "sigs.k8s.io/kustomize/kyaml/yaml"
@@ -31,10 +32,8 @@ func keepalivedSecurityContext() *kyaml.Node {
 
 // isIronicWorkload applies the selector to a Deployment or DaemonSet.
 func isIronicWorkload(sel IronicSelector, o *object, podSpec *kyaml.Node) bool {
-	for _, n := range sel.Names {
-		if n == o.name {
-			return true
-		}
+	if slices.Contains(sel.Names, o.name) {
+		return true
 	}
 	if len(sel.PodLabels) > 0 {
 		labels := path(o.node, "spec", "template", "metadata", "labels")
@@ -241,11 +240,7 @@ func warnMissingProvisioning(cfg *Config, o *object, idx *index, envFrom *kyaml.
 	if len(need) == 0 {
 		return
 	}
-	missing := make([]string, 0, len(need))
-	for k := range need {
-		missing = append(missing, k)
-	}
-	sort.Strings(missing)
+	missing := slices.Sorted(maps.Keys(need))
 	rs.warn(o, "spec.template.spec.containers[name="+KeepalivedContainer+"]", "keepalived gets no %v (not configured, not in ConfigMaps %v): set spec.keepalived.provisioningIP/provisioningInterface or add them to the ConfigMap", missing, sources)
 }
 

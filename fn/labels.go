@@ -1,7 +1,8 @@
 package fn
 
 import (
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/pivotcheck/pivotcheck/internal/bmo"
@@ -65,13 +66,8 @@ func labelCRDs(cfg *Config, objs []*object, rs *results) {
 		if rule == nil {
 			continue
 		}
-		keys := make([]string, 0, len(rule.Labels))
-		for k := range rule.Labels {
-			keys = append(keys, k)
-		}
 		// Sorted so output and results never depend on map order.
-		sort.Strings(keys)
-		for _, k := range keys {
+		for _, k := range slices.Sorted(maps.Keys(rule.Labels)) {
 			want := rule.Labels[k]
 			have, ok := o.label(k)
 			field := "metadata.labels." + k

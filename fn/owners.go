@@ -1,7 +1,8 @@
 package fn
 
 import (
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 
 	kyaml "sigs.k8s.io/kustomize/kyaml/yaml"
@@ -233,11 +234,7 @@ func fixClusterName(o *object, st *ownerState, rs *results) string {
 		return c
 	}
 	users := st.users[o]
-	names := make([]string, 0, len(users))
-	for c := range users {
-		names = append(names, c)
-	}
-	sort.Strings(names)
+	names := slices.Sorted(maps.Keys(users))
 	if len(names) == 1 && (spec == nil || isMap(spec)) {
 		if spec == nil {
 			spec = ensureMap(o.node, "spec")

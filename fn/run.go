@@ -126,8 +126,7 @@ func RunStandalone(configPath string, files []string, stdin io.Reader, stdout, s
 			fmt.Fprintln(stderr, r.String())
 		}
 	}
-	var rs framework.Results
-	if errors.As(err, &rs) {
+	if rs, ok := errors.AsType[framework.Results](err); ok {
 		return fmt.Errorf("%d error result(s), listed above", len(rs))
 	}
 	if err != nil {

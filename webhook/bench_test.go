@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"sort"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -39,10 +39,7 @@ func percentile(sorted []time.Duration, p float64) time.Duration {
 	if len(sorted) == 0 {
 		return 0
 	}
-	i := int(p*float64(len(sorted))+0.5) - 1
-	if i < 0 {
-		i = 0
-	}
+	i := max(int(p*float64(len(sorted))+0.5)-1, 0)
 	if i >= len(sorted) {
 		i = len(sorted) - 1
 	}
@@ -67,7 +64,7 @@ func createHosts(t testing.TB, c *testenv.Cluster, ns string, n, busy int) {
 		g, gctx := errgroup.WithContext(ctx)
 		g.SetLimit(16)
 		now := metav1.NewTime(time.Now().UTC().Truncate(time.Second))
-		for i := 0; i < n; i++ {
+		for i := range n {
 			g.Go(func() error {
 				name := fmt.Sprintf("bench-host-%05d", i)
 				h := &bmov1alpha1.BareMetalHost{
@@ -119,15 +116,15 @@ func BenchmarkHandlerDenyPath5000Hosts(b *testing.B) {
 		var l bmov1alpha1.BareMetalHostList
 		return wh.h.Cache.List(ctx, &l, client.InNamespace(ns)) == nil && len(l.Items) == 5000
 	}, time.Minute, 100*time.Millisecond)
-	for i := 0; i < 200; i++ { // warm up
+	for range 200 { // warm up
 		wh.h.Handle(ctx, req)
 	}
 	const samples = 5000
 	lat := make([]time.Duration, 0, samples)
 	b.ResetTimer()
-	for n := 0; n < b.N; n++ {
+	for range b.N {
 		lat = lat[:0]
-		for i := 0; i < samples; i++ {
+		for range samples {
 			s := time.Now()
 			resp := wh.h.Handle(ctx, req)
 			lat = append(lat, time.Since(s))
@@ -137,7 +134,7 @@ func BenchmarkHandlerDenyPath5000Hosts(b *testing.B) {
 		}
 	}
 	b.StopTimer()
-	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+	slices.Sort(lat)
 	b.ReportMetric(ms(percentile(lat, 0.50)), "p50-ms")
 	b.ReportMetric(ms(percentile(lat, 0.99)), "p99-ms")
 	b.ReportMetric(ms(lat[len(lat)-1]), "max-ms")
@@ -155,11 +152,11 @@ func BenchmarkHandlerAllowPath5000Hosts(b *testing.B) {
 	const ns = "bench-hosts"
 	createHosts(b, p.Bootstrap, ns, 5000, 10)
 	ctx := context.Background()
-	for i := 0; i < 10; i++ {
+	for i := range 10 {
 		setHostState(ctx, b, p.Bootstrap.Client, ns, fmt.Sprintf("bench-host-%05d", i), bmov1alpha1.StateProvisioned)
 	}
 	defer func() {
-		for i := 0; i < 10; i++ {
+		for i := range 10 {
 			setHostState(ctx, b, p.Bootstrap.Client, ns, fmt.Sprintf("bench-host-%05d", i), bmov1alpha1.StateProvisioning)
 		}
 	}()
@@ -176,9 +173,9 @@ func BenchmarkHandlerAllowPath5000Hosts(b *testing.B) {
 	lat := make([]time.Duration, 0, deleteSamples)
 	failed := 0
 	b.ResetTimer()
-	for n := 0; n < b.N; n++ {
+	for range b.N {
 		pauses, lat = pauses[:0], lat[:0]
-		for i := 0; i < pauseSamples; i++ {
+		for range pauseSamples {
 			s := time.Now()
 			resp := wh.h.Handle(ctx, realPause)
 			pauses = append(pauses, time.Since(s))
@@ -189,7 +186,7 @@ func BenchmarkHandlerAllowPath5000Hosts(b *testing.B) {
 			}
 		}
 		before := live.confirmations.Load()
-		for i := 0; i < deleteSamples; i++ {
+		for i := range deleteSamples {
 			req := deletes[i%len(deletes)]
 			s := time.Now()
 			resp := wh.h.Handle(ctx, req)
@@ -204,7 +201,7 @@ func BenchmarkHandlerAllowPath5000Hosts(b *testing.B) {
 	}
 	b.StopTimer()
 	for _, l := range [][]time.Duration{pauses, lat} {
-		sort.Slice(l, func(i, j int) bool { return l[i] < l[j] })
+		slices.Sort(l)
 	}
 	b.ReportMetric(ms(percentile(lat, 0.50)), "p50-ms")
 	b.ReportMetric(ms(percentile(lat, 0.99)), "p99-ms")
@@ -287,16 +284,16 @@ func BenchmarkPauseDryRunThroughAPIServer(b *testing.B) {
 	defer wh.stop(b)
 	ctx := context.Background()
 	c := p.Bootstrap.Client
-	for i := 0; i < 50; i++ { // warm up both paths (first LISTs are slow in envtest)
+	for range 50 { // warm up both paths (first LISTs are slow in envtest)
 		require.NoError(b, pause(ctx, c, "bench-on", "test1", true))
 		require.NoError(b, pause(ctx, c, "bench-off", "test1", true))
 	}
 	const samples = 500
 	var on, off []time.Duration
 	b.ResetTimer()
-	for n := 0; n < b.N; n++ {
+	for range b.N {
 		on, off = on[:0], off[:0]
-		for i := 0; i < samples; i++ {
+		for range samples {
 			s := time.Now()
 			if err := pause(ctx, c, "bench-on", "test1", true); err != nil {
 				b.Fatal(err)
@@ -311,7 +308,7 @@ func BenchmarkPauseDryRunThroughAPIServer(b *testing.B) {
 	}
 	b.StopTimer()
 	for _, l := range [][]time.Duration{on, off} {
-		sort.Slice(l, func(i, j int) bool { return l[i] < l[j] })
+		slices.Sort(l)
 	}
 	b.ReportMetric(ms(percentile(on, 0.50)), "webhook-p50-ms")
 	b.ReportMetric(ms(percentile(on, 0.99)), "webhook-p99-ms")
@@ -322,14 +319,14 @@ func BenchmarkPauseDryRunThroughAPIServer(b *testing.B) {
 	// Split: the handler alone (cache read + live confirmation) on the same request.
 	req := pauseRequest(b, "bench-on")
 	handler := make([]time.Duration, 0, samples)
-	for i := 0; i < samples; i++ {
+	for range samples {
 		s := time.Now()
 		if resp := wh.h.Handle(ctx, req); !resp.Allowed {
 			b.Fatalf("expected an allow: %v", resp.Result)
 		}
 		handler = append(handler, time.Since(s))
 	}
-	sort.Slice(handler, func(i, j int) bool { return handler[i] < handler[j] })
+	slices.Sort(handler)
 	b.ReportMetric(ms(percentile(handler, 0.50)), "handler-p50-ms")
 	b.ReportMetric(ms(percentile(handler, 0.99)), "handler-p99-ms")
 }
@@ -353,7 +350,7 @@ func TestSustainedLoad(t *testing.T) {
 	if v := os.Getenv("PIVOTCHECK_WEBHOOK_LOAD_NS"); v != "" {
 		ns = v
 	}
-	for i := 0; i < 50; i++ {
+	for range 50 {
 		require.NoError(t, pause(ctx, c, ns, "test1", true))
 	}
 	const (
@@ -371,10 +368,8 @@ func TestSustainedLoad(t *testing.T) {
 		firstEr atomic.Value
 		wg      sync.WaitGroup
 	)
-	for w := 0; w < workers; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+	for range workers {
+		wg.Go(func() {
 			for sched := range jobs {
 				if time.Since(sched) > time.Second {
 					late.Add(1)
@@ -390,18 +385,18 @@ func TestSustainedLoad(t *testing.T) {
 				lat = append(lat, d)
 				mu.Unlock()
 			}
-		}()
+		})
 	}
 	start := time.Now()
 	tick := time.NewTicker(time.Second / rate)
-	for i := 0; i < total; i++ {
+	for range total {
 		jobs <- <-tick.C
 	}
 	tick.Stop()
 	close(jobs)
 	wg.Wait()
 	elapsed := time.Since(start)
-	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+	slices.Sort(lat)
 	t.Logf("load on %s: %d requests in %s (%.1f req/s), %d errors, %d started > 1 s late; latency p50 %.1f ms, p99 %.1f ms, max %.1f ms",
 		ns, len(lat), elapsed.Round(time.Millisecond), float64(len(lat))/elapsed.Seconds(), errs.Load(), late.Load(),
 		ms(percentile(lat, 0.5)), ms(percentile(lat, 0.99)), ms(lat[len(lat)-1]))
@@ -527,11 +522,11 @@ func benchMoveWithWebhook(b *testing.B, size fixture.Options) {
 	bare(fmt.Sprintf("warm-bare-%d", stamp))
 	pivot(fmt.Sprintf("warm-pivot-%d", stamp))
 
-	for i := 0; i < b.N; i++ {
+	for i := range b.N {
 		b.StopTimer()
 		var nss []string
 		var objects int
-		for j := 0; j < 4; j++ {
+		for j := range 4 {
 			ns := fmt.Sprintf("wbench-%d-%d-%d", time.Now().UnixNano(), i, j)
 			objects = build(ns, size, j == 0 || j == 3)
 			nss = append(nss, ns)

@@ -274,7 +274,7 @@ func newNotSyncedServer(t testing.TB, c *testenv.Cluster) (stop func()) {
 	done := make(chan error, 1)
 	go func() { done <- srv.Start(ctx) }()
 	waitServing(t, wio.LocalServingHost, wio.LocalServingPort)
-	return func() { cancel(); <-done }
+	return func() { cancel(); <-done } //nolint:errcheck // the server's exit after cancel is not under test
 }
 
 func nsLabel(ctx context.Context, t testing.TB, c client.Client, ns string, value *string) {

@@ -1,11 +1,12 @@
 package webhook
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"net/http"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -370,8 +371,8 @@ func (h *Handler) live(ctx context.Context, ns string) (Snapshot, error) {
 			}
 		}
 	}
-	sort.Slice(pods, func(i, j int) bool {
-		return pods[i].Namespace+"/"+pods[i].Name < pods[j].Namespace+"/"+pods[j].Name
+	slices.SortFunc(pods, func(a, b corev1.Pod) int {
+		return cmp.Or(cmp.Compare(a.Namespace, b.Namespace), cmp.Compare(a.Name, b.Name))
 	})
 	is := ironic.Snapshot{Deployments: deps.Items, DaemonSets: dss.Items, Pods: pods, IrSO: irso.Items}
 	return Snapshot{Hosts: hosts, Ironic: ironic.Running(is, h.Workloads)}, nil

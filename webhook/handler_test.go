@@ -249,7 +249,7 @@ func TestHandlerBypassNotSyncedAndReadErrors(t *testing.T) {
 
 	// Many changed hosts: one full live LIST instead of a GET each.
 	var many, manyLive []client.Object
-	for i := 0; i < MaxStale+5; i++ {
+	for i := range MaxStale + 5 {
 		many = append(many, bmh(fmt.Sprintf("m%02d", i), bmov1alpha1.StateProvisioned))
 		manyLive = append(manyLive, bmh(fmt.Sprintf("m%02d", i), bmov1alpha1.StateProvisioned))
 	}

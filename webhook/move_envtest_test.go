@@ -49,7 +49,7 @@ func TestClusterctlMoveGated(t *testing.T) {
 	defer wh.stop(t)
 
 	t.Setenv("HOME", t.TempDir()) // clusterctl writes its config folder there
-	var log logr.Logger = logr.Discard()
+	log := logr.Discard()
 	if testing.Verbose() {
 		log = funcr.New(func(prefix, args string) { t.Log("clusterctl", prefix, args) }, funcr.Options{Verbosity: 1})
 	}

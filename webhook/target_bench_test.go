@@ -4,7 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"sort"
+	"slices"
 	"testing"
 	"time"
 
@@ -91,15 +91,15 @@ func BenchmarkTargetGuardDecision(b *testing.B) {
 	}
 	for _, c := range cases {
 		b.Run(c.name, func(b *testing.B) {
-			for i := 0; i < 1000; i++ { // warm up
+			for range 1000 { // warm up
 				h.Handle(ctx, c.req)
 			}
 			const samples = 10000
 			lat := make([]time.Duration, 0, samples)
 			b.ResetTimer()
-			for n := 0; n < b.N; n++ {
+			for range b.N {
 				lat = lat[:0]
-				for i := 0; i < samples; i++ {
+				for range samples {
 					s := time.Now()
 					resp := h.Handle(ctx, c.req)
 					lat = append(lat, time.Since(s))
@@ -109,7 +109,7 @@ func BenchmarkTargetGuardDecision(b *testing.B) {
 				}
 			}
 			b.StopTimer()
-			sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+			slices.Sort(lat)
 			b.ReportMetric(ms(percentile(lat, 0.50)), "p50-ms")
 			b.ReportMetric(ms(percentile(lat, 0.99)), "p99-ms")
 			b.ReportMetric(ms(lat[len(lat)-1]), "max-ms")

@@ -5,7 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -60,9 +61,7 @@ func (g *guardCalls) snapshot() map[string]int {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	out := map[string]int{}
-	for k, v := range g.counts {
-		out[k] = v
-	}
+	maps.Copy(out, g.counts)
 	return out
 }
 
@@ -384,11 +383,11 @@ func BenchmarkMove100MachinesTargetGuard(b *testing.B) {
 	for i := range all {
 		all[i] = i
 	}
-	for i := 0; i < b.N; i++ {
+	for i := range b.N {
 		b.StopTimer()
 		var nss []string
 		objects := 0
-		for j := 0; j < 4; j++ {
+		for j := range 4 {
 			ns := fmt.Sprintf("guard-bench-%d-%d-%d", time.Now().UnixNano(), i, j)
 			res, err := fixture.Build(ctx, p.Bootstrap.Client, fixture.Options{Namespace: ns, ControlPlane: 3, Workers: 97, Faults: fixture.Faults{StatusAnnotation: all}})
 			if err != nil {
@@ -451,17 +450,17 @@ func BenchmarkGuardedHostCreate(b *testing.B) {
 		}
 		return time.Since(t0)
 	}
-	for i := 0; i < 100; i++ { // warm up both paths
+	for i := range 100 { // warm up both paths
 		create("create-on", i)
 		create("create-off", i)
 	}
 	const samples = 500
 	var on, off []time.Duration
 	b.ResetTimer()
-	for n := 0; n < b.N; n++ {
+	for range b.N {
 		on, off = on[:0], off[:0]
 		before := calls.total()
-		for i := 0; i < samples; i++ {
+		for i := range samples {
 			if i%2 == 0 {
 				on = append(on, create("create-on", i))
 				off = append(off, create("create-off", i))
@@ -483,8 +482,8 @@ func BenchmarkGuardedHostCreate(b *testing.B) {
 		return s / time.Duration(len(d))
 	}
 	mOn, mOff := mean(on), mean(off)
-	sort.Slice(on, func(i, j int) bool { return on[i] < on[j] })
-	sort.Slice(off, func(i, j int) bool { return off[i] < off[j] })
+	slices.Sort(on)
+	slices.Sort(off)
 	b.ReportMetric(ms(mOn), "mean-ms-guard")
 	b.ReportMetric(ms(mOff), "mean-ms-no-guard")
 	b.ReportMetric(ms(mOn-mOff), "mean-overhead-ms")

@@ -1,8 +1,9 @@
 package webhook
 
 import (
+	"cmp"
 	"fmt"
-	"sort"
+	"slices"
 	"strings"
 
 	bmov1alpha1 "github.com/metal3-io/baremetal-operator/apis/metal3.io/v1alpha1"
@@ -135,7 +136,7 @@ func Decide(t Target, s Snapshot, maxListed int) Decision {
 		maxListed = 5
 	}
 	hosts := append([]*bmov1alpha1.BareMetalHost(nil), s.Hosts...)
-	sort.Slice(hosts, func(i, j int) bool { return hosts[i].Name < hosts[j].Name })
+	slices.SortFunc(hosts, func(a, b *bmov1alpha1.BareMetalHost) int { return cmp.Compare(a.Name, b.Name) })
 
 	var busy []string
 	warn := map[hostsafety.Reason][]string{}

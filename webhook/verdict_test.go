@@ -148,7 +148,7 @@ func TestDecideIronicAndListing(t *testing.T) {
 	require.Contains(t, d.Message, "Deployment baremetal-operator-system/baremetal-operator-ironic (replicas 1); remove it: kubectl -n baremetal-operator-system delete deployment baremetal-operator-ironic")
 
 	var hosts []*bmov1alpha1.BareMetalHost
-	for i := 0; i < 12; i++ {
+	for i := range 12 {
 		hosts = append(hosts, host(fmt.Sprintf("h%02d", i), bmov1alpha1.StateProvisioning, "OK"))
 	}
 	d = Decide(pauseTarget, Snapshot{Hosts: hosts, Ironic: []ironic.Instance{in}}, 3)

@@ -3,6 +3,7 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"errors"
 	"flag"
 	"os"
 	"os/exec"
@@ -108,7 +109,7 @@ func replaceInFile(t *testing.T, p, old, repl string) {
 func objects(t *testing.T, stream string) map[string]*kyaml.RNode {
 	t.Helper()
 	out := map[string]*kyaml.RNode{}
-	for _, doc := range strings.Split(stream, "\n---\n") {
+	for doc := range strings.SplitSeq(stream, "\n---\n") {
 		if strings.TrimSpace(doc) == "" {
 			continue
 		}
@@ -358,7 +359,7 @@ func TestCLI(t *testing.T) {
 			var stderr bytes.Buffer
 			cmd.Stderr = &stderr
 			err := cmd.Run()
-			ee, ok := err.(*exec.ExitError)
+			ee, ok := errors.AsType[*exec.ExitError](err)
 			if !ok || ee.ExitCode() != 1 {
 				t.Fatalf("want exit code 1, got %v; stderr:\n%s", err, stderr.String())
 			}
@@ -387,7 +388,7 @@ func TestCLI(t *testing.T) {
 		writeFile(t, filepath.Join(dir, "config.yaml"), "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n")
 		writeFile(t, filepath.Join(dir, "ironic.yaml"), "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: metal3-ironic\nspec:\n  template:\n    spec:\n      hostNetwork: false\n      containers:\n      - name: ironic\n")
 		_, stderr, err := runErr("", bin, "fn", filepath.Join(dir, "config.yaml"), filepath.Join(dir, "ironic.yaml"))
-		if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 1 || !strings.Contains(stderr, "hostNetwork") {
+		if ee, ok := errors.AsType[*exec.ExitError](err); !ok || ee.ExitCode() != 1 || !strings.Contains(stderr, "hostNetwork") {
 			t.Fatalf("want exit 1 naming hostNetwork, got %v\n%s", err, stderr)
 		}
 	})

@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -95,7 +96,7 @@ metadata:
 
 func ironicDeployment(t *testing.T, stream string) (*appsv1.Deployment, corev1.Container) {
 	t.Helper()
-	for _, doc := range strings.Split(stream, "\n---\n") {
+	for doc := range strings.SplitSeq(stream, "\n---\n") {
 		if !strings.Contains(doc, "kind: Deployment") {
 			continue
 		}
@@ -153,7 +154,7 @@ func expectedSection1(crd *apiextensionsv1.CustomResourceDefinition) map[string]
 func decodeCRDs(t *testing.T, stream string) []*apiextensionsv1.CustomResourceDefinition {
 	t.Helper()
 	var out []*apiextensionsv1.CustomResourceDefinition
-	for _, doc := range strings.Split(stream, "\n---\n") {
+	for doc := range strings.SplitSeq(stream, "\n---\n") {
 		if strings.TrimSpace(strings.TrimPrefix(doc, "---")) == "" {
 			continue
 		}
@@ -207,12 +208,8 @@ func TestUpstreamCRDs(t *testing.T) {
 			t.Fatalf("unexpected CRD %s", got.Name)
 		}
 		want := map[string]string{}
-		for k, v := range orig.Labels {
-			want[k] = v
-		}
-		for k, v := range expectedSection1(orig) {
-			want[k] = v
-		}
+		maps.Copy(want, orig.Labels)
+		maps.Copy(want, expectedSection1(orig))
 		gotLabels := got.Labels
 		if gotLabels == nil {
 			gotLabels = map[string]string{}

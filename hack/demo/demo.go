@@ -6,10 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strings"
 	"time"
 
@@ -297,11 +298,7 @@ func Run(ctx context.Context, o Options) (res *Result, err error) {
 	res.Source = countKinds(ctx, dst.Client, src.Client, Namespace)
 	res.Target = countKinds(ctx, dst.Client, dst.Client, Namespace)
 	res.SourceTotal, res.TargetTotal = total(res.Source), total(res.Target)
-	kinds := make([]string, 0, len(res.Before))
-	for k := range res.Before {
-		kinds = append(kinds, k)
-	}
-	sort.Strings(kinds)
+	kinds := slices.Sorted(maps.Keys(res.Before))
 	fmt.Fprintf(w, "  %-24s %8s %10s %8s\n", "KIND (ns "+Namespace+")", "BEFORE", "BOOTSTRAP", "TARGET")
 	for _, k := range kinds {
 		fmt.Fprintf(w, "  %-24s %8d %10d %8d\n", k, res.Before[k], res.Source[k], res.Target[k])
@@ -414,7 +411,7 @@ func render(ctx context.Context, o Options, repo, pc string, c client.Client, re
 				added = append(added, fmt.Sprintf("%s=%q", k, v))
 			}
 		}
-		sort.Strings(added)
+		slices.Sort(added)
 		if len(added) > 0 {
 			res.LabelsAdded[u.GetName()] = added
 			crd := &apiextensionsv1.CustomResourceDefinition{}
@@ -423,12 +420,7 @@ func render(ctx context.Context, o Options, repo, pc string, c client.Client, re
 		}
 	}
 	fmt.Fprintf(w, "  %d objects rendered. What the function changed on the CRDs:\n", objects)
-	names := make([]string, 0, len(res.LabelsAdded))
-	for n := range res.LabelsAdded {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	for _, n := range names {
+	for _, n := range slices.Sorted(maps.Keys(res.LabelsAdded)) {
 		fmt.Fprintf(w, "    %-40s + %s\n", n, strings.Join(res.LabelsAdded[n], ", "))
 	}
 	if s := strings.TrimSpace(stderr.String()); s != "" {
@@ -573,8 +565,7 @@ func runCmd(ctx context.Context, env []string, bin string, args ...string) (stri
 	cmd := exec.CommandContext(ctx, bin, args...)
 	cmd.Env = env
 	out, err := cmd.CombinedOutput()
-	var ee *exec.ExitError
-	if errors.As(err, &ee) {
+	if ee, ok := errors.AsType[*exec.ExitError](err); ok {
 		return string(out), ee.ExitCode(), nil
 	}
 	if err != nil {
@@ -617,7 +608,7 @@ func hideLogs(s string) string {
 
 func indent(s string) string {
 	var b strings.Builder
-	for _, l := range strings.Split(strings.TrimRight(s, "\n"), "\n") {
+	for l := range strings.SplitSeq(strings.TrimRight(s, "\n"), "\n") {
 		b.WriteString("    " + l + "\n")
 	}
 	return b.String()
@@ -626,7 +617,7 @@ func indent(s string) string {
 // wrap breaks long admission messages at spaces so they read in a terminal.
 func wrap(s string, width int) string {
 	var b strings.Builder
-	for _, para := range strings.Split(s, "\n") {
+	for para := range strings.SplitSeq(s, "\n") {
 		line := 0
 		for i, word := range strings.Fields(para) {
 			if i > 0 && line+len(word)+1 > width {

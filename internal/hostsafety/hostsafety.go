@@ -2,7 +2,7 @@ package hostsafety
 
 import (
 	"fmt"
-	"sort"
+	"slices"
 	"strings"
 
 	bmov1alpha1 "github.com/metal3-io/baremetal-operator/apis/metal3.io/v1alpha1"
@@ -148,7 +148,7 @@ func rebootKeys(ann map[string]string) []string {
 			keys = append(keys, k)
 		}
 	}
-	sort.Strings(keys)
+	slices.Sort(keys)
 	return keys
 }
 

@@ -1,6 +1,7 @@
 package lab
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -10,7 +11,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -231,9 +232,7 @@ func Start(ctx context.Context, c Cluster, o Options) (l *Lab, err error) {
 	errs := make([]error, len(all))
 	var wg sync.WaitGroup
 	for i, s := range all {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			if err := s.p.waitReady(ctx, o.ReadyTimeout, s.ready); err != nil {
 				errs[i] = err
 				return
@@ -243,15 +242,13 @@ func Start(ctx context.Context, c Cluster, o Options) (l *Lab, err error) {
 					errs[i] = s.p.failure("webhook registration failed", err)
 				}
 			}
-		}()
+		})
 	}
 	var nodeErr error
 	if o.Kubernetes {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			nodeErr = l.nodes(ctx, o.Nodes, o.ReadyTimeout)
-		}()
+		})
 	}
 	wg.Wait()
 	if err := errors.Join(append(errs, nodeErr)...); err != nil {
@@ -318,7 +315,7 @@ func (l *Lab) metal3(ctx context.Context, bins Binaries, name string, args func(
 // nodes creates the fake nodes and waits until kwok reports them Ready.
 func (l *Lab) nodes(ctx context.Context, n int, timeout time.Duration) error {
 	c := l.cluster.Client
-	for i := 0; i < n; i++ {
+	for i := range n {
 		name := fmt.Sprintf("%s-node-%d", l.Name, i)
 		l.Nodes = append(l.Nodes, name)
 		capacity := corev1.ResourceList{
@@ -415,7 +412,7 @@ func (l *Lab) Logs(lines int) string {
 	l.mu.Lock()
 	procs := append([]*process(nil), l.procs...)
 	l.mu.Unlock()
-	sort.Slice(procs, func(i, j int) bool { return procs[i].name < procs[j].name })
+	slices.SortFunc(procs, func(a, b *process) int { return cmp.Compare(a.name, b.name) })
 	for _, p := range procs {
 		fmt.Fprintf(&b, "--- %s (%s), last %d lines:\n%s\n", p.name, p.logPath, lines, indent(tail(p.logPath, lines)))
 	}
@@ -441,8 +438,7 @@ func (l *Lab) Stop() error {
 	l.mu.Unlock()
 	var wg sync.WaitGroup
 	for _, p := range procs {
-		wg.Add(1)
-		go func() { defer wg.Done(); p.stop(5 * time.Second) }()
+		wg.Go(func() { p.stop(5 * time.Second) })
 	}
 	wg.Wait()
 	l.mu.Lock()

@@ -56,11 +56,9 @@ func ProxyServices(ctx context.Context, c client.Client, ns string) (*ServicePro
 			p.listeners = append(p.listeners, ln)
 			sel := labels.SelectorFromSet(svc.Spec.Selector)
 			target := port.TargetPort
-			p.wg.Add(1)
-			go func() {
-				defer p.wg.Done()
+			p.wg.Go(func() {
 				p.serve(ln, sel, target)
-			}()
+			})
 		}
 	}
 	if len(p.listeners) == 0 {

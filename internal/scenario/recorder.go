@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
-	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -236,7 +235,7 @@ func Disturbed(before map[string]bmov1alpha1.ProvisioningState, seen map[string]
 			}
 		}
 	}
-	sort.Strings(out)
+	slices.Sort(out)
 	return out
 }
 
@@ -258,7 +257,7 @@ func Settled(before map[string]bmov1alpha1.ProvisioningState, last map[string]*b
 			}
 		}
 	}
-	sort.Strings(pending)
+	slices.Sort(pending)
 	return len(pending) == 0, strings.Join(pending, ", ")
 }
 
@@ -275,6 +274,6 @@ func Journeys(seen map[string][]bmov1alpha1.ProvisioningState) []string {
 		}
 		out = append(out, name+": "+strings.Join(parts, " → "))
 	}
-	sort.Strings(out)
+	slices.Sort(out)
 	return out
 }

@@ -89,8 +89,8 @@ func WaitAvailable(ctx context.Context, c *testenv.Cluster, ns, name string, tim
 			}
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("Deployment %s/%s in %s not Available within %s (last read: %v, status %+v); controllers: %v",
-				ns, name, c.Name, timeout, err, d.Status, c.Lab.Check())
+			return fmt.Errorf("Deployment %s/%s in %s not Available within %s (last read: %v, status %+v); controllers: %v", //nolint:staticcheck // starts with the Kind's name
+				ns, name, c.Name, timeout, err, d.Status, c.Lab.Check()) //nolint:errorlint // the last read's error is often nil
 		}
 		select {
 		case <-ctx.Done():

@@ -8,7 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strings"
 	"sync"
 )
@@ -56,7 +56,7 @@ func Dir(ctx context.Context, m Module) (string, error) {
 	runErr := cmd.Run()
 	var info struct{ Dir, Error string }
 	if err := json.Unmarshal(stdout.Bytes(), &info); err != nil {
-		return "", fmt.Errorf("go mod download %s: %v: %s", m, runErr, strings.TrimSpace(stderr.String()))
+		return "", fmt.Errorf("go mod download %s: %v: %s", m, runErr, strings.TrimSpace(stderr.String())) //nolint:errorlint // runErr may be nil; the output is what explains it
 	}
 	if info.Error != "" || info.Dir == "" {
 		return "", fmt.Errorf("go mod download %s: %s", m, info.Error)
@@ -89,7 +89,7 @@ func yamlFiles(ctx context.Context, m Module, subdirs ...string) ([]string, erro
 		}
 		files = append(files, matches...)
 	}
-	sort.Strings(files)
+	slices.Sort(files)
 	return files, nil
 }
 
