@@ -28,7 +28,7 @@ func TestZapLevel(t *testing.T) {
 // itself: its logger is named clusterctl under pivotcheck's.
 func clusterctlLines(stderr string) []string {
 	var out []string
-	for _, l := range strings.Split(stderr, "\n") {
+	for l := range strings.SplitSeq(stderr, "\n") {
 		if strings.Contains(l, `.clusterctl","msg"`) {
 			out = append(out, l)
 		}

@@ -232,13 +232,21 @@ func resumeCommand(cmd *cobra.Command, name, backupDir string) string {
 }
 
 func shellQuote(s string) string {
-	if s != "" && strings.IndexFunc(s, func(r rune) bool {
-		return !(r == '/' || r == '.' || r == '-' || r == '_' || r == ':' || r == '=' || r == ',' ||
-			(r >= 'a' && r <= 'z') || (r >= 'A' && r <= 'Z') || (r >= '0' && r <= '9'))
-	}) < 0 {
+	if s != "" && !strings.ContainsFunc(s, needsShellQuote) {
 		return s
 	}
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// needsShellQuote: any rune outside the set a POSIX shell leaves alone in a
+// word.
+func needsShellQuote(r rune) bool {
+	switch {
+	case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9':
+		return false
+	default:
+		return !strings.ContainsRune("/.-_:=,", r)
+	}
 }
 
 func writeMoveReport(w io.Writer, format string, rep *move.Report) error {

@@ -7,7 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
-	"sort"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -124,7 +124,7 @@ func ironicDeployment(t *testing.T, stream string) (*appsv1.Deployment, corev1.C
 
 func sortContainers(d *appsv1.Deployment) {
 	c := d.Spec.Template.Spec.Containers
-	sort.Slice(c, func(i, j int) bool { return c[i].Name < c[j].Name })
+	slices.SortFunc(c, func(a, b corev1.Container) int { return strings.Compare(a.Name, b.Name) })
 }
 
 // expectedSection1 is the label set the default config gives a CRD (nil:

@@ -1,7 +1,6 @@
 package move
 
 import (
-	"context"
 	"net/http"
 	"net/http/httptest"
 	"sync/atomic"
@@ -41,8 +40,7 @@ func ironicAPI(t *testing.T, healthy int32) (*httptest.Server, *atomic.Int32) {
 // checked before and after the move.
 func TestWaitForHostsNeedsAdoption(t *testing.T) {
 	needEnv(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
+	ctx := t.Context()
 	const ns = "adoption"
 	installIronic(t, pair.Bootstrap.Client, "v0.13.2", true)
 	installIronic(t, pair.Target.Client, "v0.13.2", true)
@@ -88,8 +86,7 @@ func TestWaitForHostsNeedsAdoption(t *testing.T) {
 // hosts are unpaused.
 func TestIronicURLBeforeAndAfter(t *testing.T) {
 	needEnv(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
+	ctx := t.Context()
 	installIronic(t, pair.Target.Client, "v0.13.2", true)
 
 	t.Run("down before the move: nothing is moved", func(t *testing.T) {

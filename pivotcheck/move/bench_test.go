@@ -55,11 +55,11 @@ func BenchmarkMove100Machines(b *testing.B) {
 	}
 	// ABBA order (bare, pivotcheck, pivotcheck, bare) so that a target
 	// growing by thousands of objects, or a neighbour's load, weighs on both.
-	for i := 0; i < b.N; i++ {
+	for i := range b.N {
 		b.StopTimer()
 		var nss []string
 		var objects int
-		for j := 0; j < 4; j++ {
+		for j := range 4 {
 			ns := fmt.Sprintf("bench-%d-%d-%d", time.Now().UnixNano(), i, j)
 			res, err := fixture.Build(ctx, pair.Bootstrap.Client, fixture.Options{Namespace: ns, ControlPlane: 3, Workers: 97})
 			if err != nil {

@@ -47,8 +47,7 @@ func labelCRD(t *testing.T, name, label string) {
 // status annotation, and the target's BMO adopts them.
 func TestMoveWithCAPM3v114(t *testing.T) {
 	needEnv(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
+	ctx := t.Context()
 	const ns = "capm3-114"
 	// CAPM3 1.14's Metal3DataTemplate CRD carries the move label (its
 	// templates have no Cluster owner any more).

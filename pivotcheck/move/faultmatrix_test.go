@@ -54,7 +54,7 @@ func pivotcheckBinary(t *testing.T) string {
 		cmd := exec.Command("go", "build", "-o", binPath, "github.com/pivotcheck/pivotcheck/cmd/pivotcheck")
 		cmd.Env = append(os.Environ(), "HOME="+origHome)
 		if out, err := cmd.CombinedOutput(); err != nil {
-			binErr = fmt.Errorf("go build ./cmd/pivotcheck: %v\n%s", err, out)
+			binErr = fmt.Errorf("go build ./cmd/pivotcheck: %w\n%s", err, out)
 		}
 	})
 	require.NoError(t, binErr)
@@ -148,15 +148,6 @@ func (m *runningMove) current() string {
 	return m.phase
 }
 
-// on returns a channel closed once a stderr line contains s.
-func (m *runningMove) on(s string) <-chan struct{} {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	ch := make(chan struct{})
-	m.seen[s] = ch
-	return ch
-}
-
 func (m *runningMove) wait(t *testing.T, timeout time.Duration) {
 	t.Helper()
 	select {
@@ -191,8 +182,7 @@ func (m *runningMove) killedBySignal(sig syscall.Signal) bool {
 }
 
 func exitCode(err error) int {
-	var ee *exec.ExitError
-	if errors.As(err, &ee) {
+	if ee, ok := errors.AsType[*exec.ExitError](err); ok {
 		return ee.ExitCode()
 	}
 	if err != nil {
@@ -638,7 +628,7 @@ func (e *matrixEnv) runRow(t *testing.T, row *matrixRow) {
 // phaseLines keeps the phase lines of a run's progress output.
 func phaseLines(s string) string {
 	var out []string
-	for _, l := range strings.Split(s, "\n") {
+	for l := range strings.SplitSeq(s, "\n") {
 		if strings.HasPrefix(l, "==> ") || strings.HasPrefix(l, "    ") {
 			out = append(out, l)
 		}

@@ -41,7 +41,7 @@ func jsonIndent(v any) ([]byte, error) {
 func parallel(ctx context.Context, n int, f func(ctx context.Context, i int) error) error {
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(8)
-	for i := 0; i < n; i++ {
+	for i := range n {
 		g.Go(func() error { return f(gctx, i) })
 	}
 	return g.Wait()

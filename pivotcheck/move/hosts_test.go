@@ -34,7 +34,7 @@ func TestStatusAnnotation(t *testing.T) {
 	var m map[string]json.RawMessage
 	require.NoError(t, json.Unmarshal([]byte(ann), &m))
 	keys := []string{}
-	for _, part := range strings.Split(strings.Trim(ann, "{}"), `,"`) {
+	for part := range strings.SplitSeq(strings.Trim(ann, "{}"), `,"`) {
 		if i := strings.Index(part, `":`); i > 0 && !strings.Contains(part[:i], "{") {
 			keys = append(keys, strings.Trim(part[:i], `"`))
 		}

@@ -73,9 +73,7 @@ func watchInvariants(t *testing.T, ns string) *invariantWatch {
 }
 
 func (w *invariantWatch) loop(ctx context.Context, c client.WithWatch, list client.ObjectList, opts []client.ListOption, apply func(watch.Event)) {
-	w.wg.Add(1)
-	go func() {
-		defer w.wg.Done()
+	w.wg.Go(func() {
 		for ctx.Err() == nil {
 			wi, err := c.Watch(ctx, list, opts...)
 			if err != nil {
@@ -91,7 +89,7 @@ func (w *invariantWatch) loop(ctx context.Context, c client.WithWatch, list clie
 			}
 			wi.Stop()
 		}
-	}()
+	})
 }
 
 func (w *invariantWatch) host(m map[string]*bmov1alpha1.BareMetalHost, e watch.Event) {

@@ -89,8 +89,7 @@ func (w *testWriter) Write(p []byte) (int, error) {
 // everything home the same way.
 func TestMoveTenMachinesAndBack(t *testing.T) {
 	needEnv(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
+	ctx := t.Context()
 	const ns = "e2e"
 	installIronic(t, pair.Bootstrap.Client, "v0.13.2", true)
 	installIronic(t, pair.Target.Client, "v0.13.2", true)

@@ -3,6 +3,7 @@ package move
 import (
 	"encoding/pem"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -80,15 +81,6 @@ func (p *apiProxy) set(f *proxyFault) int {
 	return n
 }
 
-func (p *apiProxy) hits() int {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.fault == nil {
-		return 0
-	}
-	return p.fault.hits
-}
-
 func (p *apiProxy) serve(w http.ResponseWriter, r *http.Request) {
 	p.mu.Lock()
 	f := p.fault
@@ -116,9 +108,7 @@ func (p *apiProxy) serve(w http.ResponseWriter, r *http.Request) {
 		rec := httptest.NewRecorder()
 		p.rp.ServeHTTP(rec, r)
 		f.afterForward()
-		for k, v := range rec.Header() {
-			w.Header()[k] = v
-		}
+		maps.Copy(w.Header(), rec.Header())
 		w.WriteHeader(rec.Code)
 		_, _ = w.Write(rec.Body.Bytes())
 		return

@@ -76,7 +76,7 @@ func benchPreflight(b *testing.B, hosts int) {
 	}
 	var pre, dry []time.Duration
 	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
+	for range b.N {
 		pre = append(pre, runPreflight())
 		dry = append(dry, runDryRun(), runDryRun())
 		pre = append(pre, runPreflight())
@@ -96,7 +96,7 @@ func benchPreflight(b *testing.B, hosts int) {
 	restore := preflight.SetPlanFunc(func(context.Context, kube.Target, string, logr.Logger) ([]mover.Object, error) { return plan, nil })
 	defer restore()
 	var own []time.Duration
-	for i := 0; i < 3; i++ {
+	for range 3 {
 		own = append(own, runPreflight())
 	}
 	b.ReportMetric(mean(own).Seconds(), "s/own-reads+checks")

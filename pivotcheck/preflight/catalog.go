@@ -92,12 +92,3 @@ var Catalog = []Check{
 	{TargetCollision, 8, "Objects with the same kind and name already exist in the target namespace (warning): clusterctl updates them.", "Expected when re-running after a failed move; otherwise check you point at the right target."},
 	{ManualChecks, 9, "What the API cannot show (info): a static IP on the target's provisioning interface, DHCP leases not moved.", "Do the manual check in the finding."},
 }
-
-func checkGroup(id string) int {
-	for _, c := range Catalog {
-		if c.ID == id {
-			return c.Group
-		}
-	}
-	return 0
-}

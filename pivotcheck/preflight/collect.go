@@ -49,17 +49,13 @@ func Collect(ctx context.Context, opts Options) (*Snapshot, error) {
 	planCtx, cancelPlan := context.WithCancel(ctx)
 	defer cancelPlan()
 	var planWG sync.WaitGroup
-	planWG.Add(1)
-	go func() {
-		defer planWG.Done()
+	planWG.Go(func() {
 		snap.Plan, snap.PlanErr = planFunc(planCtx, opts.Source, opts.Namespace, opts.Log)
-	}()
+	})
 	if opts.IronicURL != "" {
-		planWG.Add(1)
-		go func() {
-			defer planWG.Done()
+		planWG.Go(func() {
 			snap.IronicProbe = ironic.ProbeAPI(ctx, opts.IronicURL)
-		}()
+		})
 	}
 
 	g, gctx := errgroup.WithContext(ctx)

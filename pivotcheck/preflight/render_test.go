@@ -9,7 +9,7 @@ import (
 
 func TestTableCapsLines(t *testing.T) {
 	r := &Report{Namespace: "ns", Checks: []string{HostInProgress, StatusMissing}}
-	for i := 0; i < 60; i++ {
+	for range 60 {
 		r.Findings = append(r.Findings, Finding{Check: HostInProgress, Severity: SeverityError, Message: "e"},
 			Finding{Check: StatusMissing, Severity: SeverityWarning, Message: "w"})
 	}
