@@ -127,9 +127,9 @@ func sortContainers(d *appsv1.Deployment) {
 	slices.SortFunc(c, func(a, b corev1.Container) int { return strings.Compare(a.Name, b.Name) })
 }
 
-// expectedSection1 is the label set the default config gives a CRD (nil:
+// expectedCRDLabels is the label set the default config gives a CRD (nil:
 // untouched): the README's table of labels.
-func expectedSection1(crd *apiextensionsv1.CustomResourceDefinition) map[string]string {
+func expectedCRDLabels(crd *apiextensionsv1.CustomResourceDefinition) map[string]string {
 	g, k := crd.Spec.Group, crd.Spec.Names.Kind
 	switch {
 	case g == "infrastructure.cluster.x-k8s.io" && k == "Metal3DataTemplate":
@@ -209,7 +209,7 @@ func TestUpstreamCRDs(t *testing.T) {
 		}
 		want := map[string]string{}
 		maps.Copy(want, orig.Labels)
-		maps.Copy(want, expectedSection1(orig))
+		maps.Copy(want, expectedCRDLabels(orig))
 		gotLabels := got.Labels
 		if gotLabels == nil {
 			gotLabels = map[string]string{}
