@@ -87,7 +87,9 @@ type LabelRule struct {
 // KeepalivedSpec configures the ironic-endpoint-keepalived container.
 type KeepalivedSpec struct {
 	Disabled bool `json:"disabled,omitempty"`
-	// Image of the keepalived container (default DefaultKeepalivedImage).
+	// Image of the keepalived container the function adds (default
+	// DefaultKeepalivedImage). When set, an existing keepalived container is
+	// moved to it too; when not, an existing container keeps its own image.
 	Image string `json:"image,omitempty"`
 	// ProvisioningIP becomes PROVISIONING_IP on the keepalived container.
 	ProvisioningIP string `json:"provisioningIP,omitempty"`
@@ -126,6 +128,10 @@ type Config struct {
 	// provisioningInterfaceGiven: the field was present, so "" is an error
 	// rather than "not configured".
 	provisioningInterfaceGiven bool
+	// imageGiven: the config names an image, so an existing keepalived
+	// container is moved to it; without one, a user's own pinned image is
+	// kept rather than replaced by the untagged default.
+	imageGiven bool
 }
 
 func defaultRules() []LabelRule {
@@ -173,7 +179,7 @@ func DefaultConfig() *Config {
 }
 
 func newConfig(s Spec, ifaceGiven bool) (*Config, error) {
-	c := &Config{Spec: s, provisioningInterfaceGiven: ifaceGiven}
+	c := &Config{Spec: s, provisioningInterfaceGiven: ifaceGiven, imageGiven: s.Keepalived.Image != ""}
 	if c.Keepalived.Image == "" {
 		c.Keepalived.Image = DefaultKeepalivedImage
 	}

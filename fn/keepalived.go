@@ -121,7 +121,7 @@ func keepaliveWorkload(cfg *Config, o *object, idx *index, rs *results) {
 		rs.info(o, podPath+".containers", "added container %s (image %s, envFrom copied from container %s%s): it keeps the Ironic endpoint IP on the node that runs Ironic, so the IP follows Ironic to the target cluster after the pivot", KeepalivedContainer, cfg.Keepalived.Image, str(get(ironic, "name")), envNote(cfg))
 	} else {
 		fieldBase := podPath + ".containers[name=" + KeepalivedContainer + "]"
-		if str(get(kc, "image")) != cfg.Keepalived.Image {
+		if cfg.imageGiven && str(get(kc, "image")) != cfg.Keepalived.Image {
 			old := str(get(kc, "image"))
 			set(kc, "image", newString(cfg.Keepalived.Image))
 			rs.info(o, fieldBase+".image", "changed keepalived image from %q to %q as configured", old, cfg.Keepalived.Image)

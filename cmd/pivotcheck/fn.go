@@ -59,7 +59,7 @@ are errors; no config means the defaults):
   spec.labels.overwriteProvider            replace a conflicting cluster.x-k8s.io/provider
   spec.labels.rules[]                      {group, kind ("" all, "Metal3*" prefix), labels}; tried first
   spec.keepalived.disabled                 do not add the keepalived container
-  spec.keepalived.image                    default ` + fn.DefaultKeepalivedImage + `
+  spec.keepalived.image                    default ` + fn.DefaultKeepalivedImage + ` for an added container; when set, also replaces an existing one's
   spec.keepalived.provisioningIP           IPv4 or IPv6 -> PROVISIONING_IP
   spec.keepalived.provisioningInterface    e.g. eth2 -> PROVISIONING_INTERFACE
   spec.keepalived.ironicSelector           names, podLabels, containerNames of the Ironic workload
