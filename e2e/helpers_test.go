@@ -64,8 +64,8 @@ func run(ctx context.Context, t *testing.T, bin string, args ...string) (string,
 
 // kubeconfigArgs are the source and target flags, pivotcheck's and clusterctl's.
 func pivotcheckArgs(ns string) []string {
-	return []string{"--kubeconfig", pair.Bootstrap.Kubeconfig, "--context", pair.Bootstrap.Context,
-		"--to-kubeconfig", pair.Target.Kubeconfig, "--to-context", pair.Target.Context, "-n", ns}
+	return []string{"--kubeconfig", pair.Bootstrap.Kubeconfig, "--kubeconfig-context", pair.Bootstrap.Context,
+		"--to-kubeconfig", pair.Target.Kubeconfig, "--to-kubeconfig-context", pair.Target.Context, "-n", ns}
 }
 
 func clusterctlArgs(ns string) []string {

@@ -181,8 +181,8 @@ func Run(ctx context.Context, o Options) (res *Result, err error) {
 
 	// ── 4 ──────────────────────────────────────────────────────────────
 	step(w, 4, "`pivotcheck preflight` checks both clusters, read-only")
-	pfArgs := []string{"preflight", "--kubeconfig", src.Kubeconfig, "--context", src.Context,
-		"--to-kubeconfig", dst.Kubeconfig, "--to-context", dst.Context, "-n", Namespace}
+	pfArgs := []string{"preflight", "--kubeconfig", src.Kubeconfig, "--kubeconfig-context", src.Context,
+		"--to-kubeconfig", dst.Kubeconfig, "--to-kubeconfig-context", dst.Context, "-n", Namespace}
 	fmt.Fprintf(w, "  $ pivotcheck %s\n", strings.Join(short(pfArgs), " "))
 	res.PreflightOutput, res.PreflightExit, err = runCmd(ctx, env, pc, pfArgs...)
 	if err != nil {
@@ -268,8 +268,8 @@ func Run(ctx context.Context, o Options) (res *Result, err error) {
 		return res, err
 	}
 	backup := filepath.Join(home, "backup")
-	mvArgs := []string{"move", "--kubeconfig", src.Kubeconfig, "--context", src.Context,
-		"--to-kubeconfig", dst.Kubeconfig, "--to-context", dst.Context, "-n", Namespace,
+	mvArgs := []string{"move", "--kubeconfig", src.Kubeconfig, "--kubeconfig-context", src.Context,
+		"--to-kubeconfig", dst.Kubeconfig, "--to-kubeconfig-context", dst.Context, "-n", Namespace,
 		"--fix-owners", "--wait-for-hosts", "--host-timeout", "3m", "--backup-dir", backup}
 	fmt.Fprintf(w, "  $ pivotcheck %s\n", strings.Join(short(mvArgs), " "))
 	rec, err = scenario.Record(ctx, dst.Config, Namespace)
