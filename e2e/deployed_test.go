@@ -117,7 +117,7 @@ func TestLabWebhookAsDeployed(t *testing.T) {
 	// The API server resolves the webhook Service to its ClusterIP (on
 	// loopback in the lab); the kube-proxy stand-in forwards it to the pods.
 	svc := &corev1.Service{}
-	require.NoError(t, src.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: find(objs, "Service", "").GetName()}, svc))
+	require.NoError(t, src.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: find(objs, "Service", "pivotcheck-webhook").GetName()}, svc))
 	require.True(t, net.ParseIP(svc.Spec.ClusterIP).IsLoopback(), "Service %s has the loopback ClusterIP %s", svc.Name, svc.Spec.ClusterIP)
 	proxy, err := lab.ProxyServices(ctx, src.Client, ns)
 	require.NoError(t, err, "the kube-proxy stand-in listens on the Service's ClusterIP and port (port 443 needs root or CAP_NET_BIND_SERVICE)")
