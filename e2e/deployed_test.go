@@ -3,8 +3,10 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -21,6 +23,7 @@ import (
 	"github.com/stretchr/testify/require"
 	authenticationv1 "k8s.io/api/authentication/v1"
 	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -52,7 +55,9 @@ import (
 //
 // Through that path the webhook refuses an unsafe pause, then a full
 // `pivotcheck move` goes through it, and the webhook's own metrics show it
-// judged the move's writes.
+// judged the move's writes. The metrics are the bundle's secure ones:
+// HTTPS, a request without a token refused, read with the token of a
+// ServiceAccount bound to the bundle's metrics-reader role.
 func TestLabWebhookAsDeployed(t *testing.T) {
 	ctx := labTest(t)
 	kustomize, err := exec.LookPath("kustomize")
@@ -96,16 +101,25 @@ func TestLabWebhookAsDeployed(t *testing.T) {
 		ip := pod.Status.PodIP
 		require.True(t, net.ParseIP(ip).IsLoopback(), "kwok gives pod %s the loopback IP %s", pod.Name, ip)
 		args := append(webhookArgs(t, dep), "--kubeconfig", kubeconfig, "--cert-dir", certDir, "--host", ip,
-			"--metrics-bind-address", ip+":8080", "--health-probe-bind-address", ip+":8081")
+			"--metrics-bind-address", ip+":8443", "--health-probe-bind-address", ip+":8081")
 		stop, err := src.Lab.Run(ctx, "webhook-"+pod.Name, pivotcheck, args, 60*time.Second, lab.HTTPReady("http://"+ip+":8081/readyz"))
 		require.NoError(t, err)
 		t.Cleanup(stop)
-		metrics = append(metrics, "http://"+ip+":8080/metrics")
+		metrics = append(metrics, "https://"+ip+":8443/metrics")
 	}
+	// The metrics are the bundle's secure ones: a request without a token
+	// is refused, a ServiceAccount bound to the bundle's metrics-reader
+	// role (as Prometheus's would be) reads them.
+	require.NotNil(t, find(objs, "ClusterRole", "pivotcheck-metrics-reader"), "config/default has the metrics reader role")
+	scraper := scraperToken(ctx, t, src, ns, "pivotcheck-metrics-reader")
+	require.Eventually(t, func() bool {
+		code, err := metricsStatus(metrics[0], "")
+		return err == nil && code == http.StatusUnauthorized
+	}, 30*time.Second, 100*time.Millisecond, "metrics without a token are refused with 401")
 	// The API server resolves the webhook Service to its ClusterIP (on
 	// loopback in the lab); the kube-proxy stand-in forwards it to the pods.
 	svc := &corev1.Service{}
-	require.NoError(t, src.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: find(objs, "Service", "").GetName()}, svc))
+	require.NoError(t, src.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: find(objs, "Service", "pivotcheck-webhook").GetName()}, svc))
 	require.True(t, net.ParseIP(svc.Spec.ClusterIP).IsLoopback(), "Service %s has the loopback ClusterIP %s", svc.Name, svc.Spec.ClusterIP)
 	proxy, err := lab.ProxyServices(ctx, src.Client, ns)
 	require.NoError(t, err, "the kube-proxy stand-in listens on the Service's ClusterIP and port (port 443 needs root or CAP_NET_BIND_SERVICE)")
@@ -130,7 +144,8 @@ func TestLabWebhookAsDeployed(t *testing.T) {
 
 	allowed, denied := 0, 0
 	for _, url := range metrics {
-		a, d := decisions(t, url)
+		a, d, err := readDecisionsAs(url, scraper)
+		require.NoError(t, err)
 		allowed += a
 		denied += d
 	}
@@ -242,6 +257,36 @@ func serviceAccountKubeconfig(ctx context.Context, t *testing.T, c *testenv.Clus
 
 func ptrInt64(v int64) *int64 { return &v }
 
+// scraperToken creates the ServiceAccount pivotcheck-metrics-scraper in ns,
+// binds clusterRole to it, as a user binds the bundle's metrics reader
+// role to Prometheus, and returns a token of it.
+func scraperToken(ctx context.Context, t *testing.T, c *testenv.Cluster, ns, clusterRole string) string {
+	t.Helper()
+	const name = "pivotcheck-metrics-scraper"
+	sa := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}}
+	require.NoError(t, c.Client.Create(ctx, sa))
+	crb := &rbacv1.ClusterRoleBinding{
+		ObjectMeta: metav1.ObjectMeta{Name: name},
+		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: clusterRole},
+		Subjects:   []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Namespace: ns, Name: name}},
+	}
+	require.NoError(t, c.Client.Create(ctx, crb))
+	t.Cleanup(func() {
+		for _, o := range []client.Object{crb, sa} {
+			if err := c.Client.Delete(context.Background(), o); err != nil && !apierrors.IsNotFound(err) {
+				t.Errorf("removing %s: %v", o.GetName(), err)
+			}
+		}
+	})
+	cs, err := kubernetes.NewForConfig(c.Config)
+	require.NoError(t, err)
+	tok, err := cs.CoreV1().ServiceAccounts(ns).CreateToken(ctx, name, &authenticationv1.TokenRequest{
+		Spec: authenticationv1.TokenRequestSpec{ExpirationSeconds: ptrInt64(3600)},
+	}, metav1.CreateOptions{})
+	require.NoError(t, err, "token of ServiceAccount %s/%s", ns, name)
+	return tok.Status.Token
+}
+
 // writeSecret writes a TLS Secret's files into a folder, as its volume mount would.
 func writeSecret(ctx context.Context, t *testing.T, c client.Client, ns, name string) string {
 	t.Helper()
@@ -282,9 +327,44 @@ func decisions(t *testing.T, url string) (allowed, denied int) {
 	return allowed, denied
 }
 
-// readDecisions reads the decisions counter (safe from any goroutine).
+// readDecisions reads the decisions counter of a plain-HTTP metrics
+// endpoint (safe from any goroutine).
 func readDecisions(url string) (allowed, denied int, err error) {
-	resp, err := http.Get(url) //nolint:noctx // loopback metrics
+	return readDecisionsAs(url, "")
+}
+
+// metricsClient reads HTTPS metrics without verifying their certificate:
+// the webhook generates a self-signed one at start.
+var metricsClient = &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
+	TLSClientConfig: &tls.Config{InsecureSkipVerify: true}, //nolint:gosec // self-signed metrics certificate on loopback
+}}
+
+// metricsStatus GETs url with token as bearer (none if empty).
+func metricsStatus(url, token string) (int, error) {
+	resp, err := getMetrics(url, token)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	_, _ = io.Copy(io.Discard, resp.Body)
+	return resp.StatusCode, nil
+}
+
+func getMetrics(url, token string) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(context.Background(), http.MethodGet, url, nil)
+	if err != nil {
+		return nil, err
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	return metricsClient.Do(req)
+}
+
+// readDecisionsAs reads the decisions counter with token as bearer (none
+// if empty).
+func readDecisionsAs(url, token string) (allowed, denied int, err error) {
+	resp, err := getMetrics(url, token)
 	if err != nil {
 		return 0, 0, err
 	}
@@ -292,6 +372,9 @@ func readDecisions(url string) (allowed, denied int, err error) {
 	body, err := io.ReadAll(resp.Body)
 	if err != nil {
 		return 0, 0, err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return 0, 0, fmt.Errorf("GET %s: %s: %s", url, resp.Status, body)
 	}
 	for line := range strings.SplitSeq(string(body), "\n") {
 		m := decisionLine.FindStringSubmatch(line)

@@ -46,7 +46,7 @@ func startTargetGuard(ctx context.Context, t *testing.T) string {
 	addr := func(i int) string { return "127.0.0.1:" + strconv.Itoa(ports[i]) }
 	args := []string{"webhook", "--mode", "target", "--kubeconfig", dst.Kubeconfig, "--host", "127.0.0.1",
 		"--port", strconv.Itoa(ports[0]), "--cert-dir", certDir,
-		"--metrics-bind-address", addr(1), "--health-probe-bind-address", addr(2)}
+		"--metrics-bind-address", addr(1), "--metrics-secure=false", "--health-probe-bind-address", addr(2)}
 	stop, err := dst.Lab.Run(ctx, "target-guard", pivotcheck, args, 60*time.Second, lab.HTTPReady("http://"+addr(2)+"/readyz"))
 	require.NoError(t, err)
 	f, err := os.Open("../config/target/manifests.yaml")

@@ -22,23 +22,29 @@ func TestTargetBundleRenders(t *testing.T) {
 	byKind := map[string][]unstructured.Unstructured{}
 	for _, u := range splitDocs(t, out) {
 		byKind[u.GetKind()] = append(byKind[u.GetKind()], u)
-		if u.GetKind() != "ValidatingWebhookConfiguration" && u.GetKind() != "Namespace" {
+		switch u.GetKind() {
+		case "ValidatingWebhookConfiguration", "Namespace", "ClusterRole", "ClusterRoleBinding":
+		default:
 			require.Equal(t, "pivotcheck-target-system", u.GetNamespace(), "%s %s", u.GetKind(), u.GetName())
 		}
 	}
-	for _, k := range []string{"Namespace", "ServiceAccount", "Service", "Deployment", "PodDisruptionBudget", "Issuer", "Certificate", "ValidatingWebhookConfiguration"} {
-		require.Len(t, byKind[k], 1, k)
+	for k, n := range map[string]int{"Namespace": 1, "ServiceAccount": 1, "Service": 2, "Deployment": 1, "PodDisruptionBudget": 1,
+		"Issuer": 1, "Certificate": 1, "ValidatingWebhookConfiguration": 1, "NetworkPolicy": 2} {
+		require.Len(t, byKind[k], n, k)
 	}
-	// The guard reads nothing: no role, no binding.
-	for _, k := range []string{"Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding"} {
-		require.Empty(t, byKind[k], k)
-	}
+	// The guard reads nothing: its only binding is the metrics one
+	// (TokenReviews and SubjectAccessReviews, checked below).
+	require.Empty(t, byKind["Role"])
+	require.Empty(t, byKind["RoleBinding"])
+	require.Len(t, byKind["ClusterRole"], 2)
+	require.Len(t, byKind["ClusterRoleBinding"], 1)
+	require.Equal(t, "pivotcheck-target-metrics-auth-role", byKind["ClusterRoleBinding"][0].Object["roleRef"].(map[string]any)["name"])
 
 	vwc := convert[admissionregistrationv1.ValidatingWebhookConfiguration](t, byKind["ValidatingWebhookConfiguration"][0])
 	require.Equal(t, "pivotcheck-target", vwc.Name, "not the bootstrap webhook's name: both may live in one cluster")
 	cert := byKind["Certificate"][0]
 	require.Equal(t, cert.GetNamespace()+"/"+cert.GetName(), vwc.Annotations["cert-manager.io/inject-ca-from"])
-	svc := convert[corev1.Service](t, byKind["Service"][0])
+	svc := convert[corev1.Service](t, byName(t, byKind, "Service", "pivotcheck-target-guard"))
 	require.Len(t, vwc.Webhooks, 1)
 	w := vwc.Webhooks[0]
 	require.Equal(t, "target-host.pivotcheck.dev", w.Name)
@@ -71,4 +77,5 @@ func TestTargetBundleRenders(t *testing.T) {
 	for _, name := range cert.Object["spec"].(map[string]any)["dnsNames"].([]any) {
 		require.True(t, strings.HasPrefix(name.(string), svc.Name+"."+svc.Namespace+".svc"), name)
 	}
+	requireSecureMetrics(t, byKind, dep, "pivotcheck-target-guard-metrics-service", "pivotcheck-target-metrics-auth-role", "pivotcheck-target-metrics-reader")
 }

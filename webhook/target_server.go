@@ -7,7 +7,6 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
-	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 	crwebhook "sigs.k8s.io/controller-runtime/pkg/webhook"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
@@ -22,8 +21,8 @@ const (
 
 // NewTargetManager builds the manager serving the target guard on
 // TargetPath. It does not start it. The guard starts no informer and makes
-// no API call, so its ServiceAccount needs no RBAC at all; the manager only
-// brings the TLS server, metrics, health probes and signal handling. Of o,
+// no API call, so its ServiceAccount needs no RBAC beyond the TokenReviews
+// and SubjectAccessReviews of secure metrics; the manager only brings the TLS server, metrics, health probes and signal handling. Of o,
 // only the serving, TLS, metrics, probe and log settings are used.
 func NewTargetManager(cfg *rest.Config, o Options) (manager.Manager, *TargetHandler, error) {
 	if o.MetricsBindAddress == "" {
@@ -39,7 +38,7 @@ func NewTargetManager(cfg *rest.Config, o Options) (manager.Manager, *TargetHand
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme:                 scheme.Scheme,
 		Logger:                 o.Log,
-		Metrics:                metricsserver.Options{BindAddress: o.MetricsBindAddress},
+		Metrics:                MetricsOptions(o),
 		HealthProbeBindAddress: o.HealthProbeBindAddress,
 		WebhookServer:          srv,
 		LeaderElection:         false,

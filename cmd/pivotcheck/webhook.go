@@ -32,7 +32,7 @@ cluster, an allowed pause warns with the Ironic endpoint BMO is configured
 for (it may run outside the cluster). A maintenance pause or the pause of
 clusterctl move --to-directory is refused alike: annotate the Cluster as
 below, pause, then remove the annotation. Install it with
-kubectl apply -k config/webhook (needs cert-manager).
+kubectl apply -k config/default (needs cert-manager).
 
 With --mode target it serves the target guard instead, for the cluster a move
 copies into (kubectl apply -k config/target): it refuses to create a consumed
@@ -46,7 +46,7 @@ Preflight for free:
 Bypass (at your own risk):
   kubectl annotate cluster NAME pivotcheck.dev/allow-unsafe-move="<reason>"
   kubectl label namespace NS pivotcheck.dev/allow-unsafe-move=<reason>`,
-		Example: `  # in the cluster (what config/webhook deploys)
+		Example: `  # in the cluster (what config/default deploys)
   pivotcheck webhook --cert-dir /tmp/k8s-webhook-server/serving-certs
   # on a workstation against a bootstrap cluster, with one extra Ironic workload
   pivotcheck webhook --kubeconfig bootstrap.kubeconfig --cert-dir ./certs --ironic-workload metal3/my-ironic
@@ -87,7 +87,7 @@ Bypass (at your own risk):
 			if err != nil {
 				return err
 			}
-			o.Log.Info("starting", "mode", mode, "port", o.Port, "certDir", o.CertDir, "metrics", o.MetricsBindAddress, "probes", o.HealthProbeBindAddress)
+			o.Log.Info("starting", "mode", mode, "port", o.Port, "certDir", o.CertDir, "metrics", o.MetricsBindAddress, "metricsSecure", o.MetricsSecure, "probes", o.HealthProbeBindAddress)
 			if err := mgr.Start(ctrl.SetupSignalHandler()); err != nil {
 				return fmt.Errorf("running webhook: %w", err)
 			}
@@ -103,7 +103,8 @@ Bypass (at your own risk):
 	fl.StringVar(&o.KeyName, "key-name", "tls.key", "serving key file name in --cert-dir")
 	fl.StringVar(&tlsMin, "tls-min-version", "1.2", "minimum TLS version: 1.2 or 1.3")
 	fl.BoolVar(&o.EnableHTTP2, "enable-http2", false, "serve HTTP/2 too (off: HTTP/2 rapid-reset and stream CVEs)")
-	fl.StringVar(&o.MetricsBindAddress, "metrics-bind-address", ":8080", "address of the Prometheus /metrics endpoint (plain HTTP; \"0\" disables)")
+	fl.StringVar(&o.MetricsBindAddress, "metrics-bind-address", ":8443", "address of the Prometheus /metrics endpoint (\"0\" disables)")
+	fl.BoolVar(&o.MetricsSecure, "metrics-secure", true, "serve /metrics over HTTPS to callers the API server authenticates and authorizes for GET /metrics (false: plain HTTP, no authentication)")
 	fl.StringVar(&o.HealthProbeBindAddress, "health-probe-bind-address", ":8081", "address of /healthz and /readyz (\"0\" disables)")
 	bindTarget(cmd, &target, "", "the cluster the webhook serves")
 	bindWorkloads(fl, &ironicArgs)

@@ -12,6 +12,9 @@ func TestWebhookFlags(t *testing.T) {
 		require.NotNil(t, cmd.Flags().Lookup(name), name)
 	}
 	require.Equal(t, "9443", cmd.Flags().Lookup("port").DefValue)
+	// Metrics as kubebuilder v4 serves them: HTTPS on 8443 with authn/authz.
+	require.Equal(t, ":8443", cmd.Flags().Lookup("metrics-bind-address").DefValue)
+	require.Equal(t, "true", cmd.Flags().Lookup("metrics-secure").DefValue)
 
 	for args, want := range map[string][]string{
 		"bad ironic": {"--ironic", "no-slash"},
