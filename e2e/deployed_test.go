@@ -32,6 +32,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
+	"k8s.io/utils/ptr"
 	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -236,18 +237,13 @@ func applyWithCertManagerStandIn(ctx context.Context, t *testing.T, c client.Cli
 // ServiceAccount ns/name (TokenRequest), so a process has exactly its RBAC.
 func serviceAccountKubeconfig(ctx context.Context, t *testing.T, c *testenv.Cluster, ns, name string) string {
 	t.Helper()
-	cs, err := kubernetes.NewForConfig(c.Config)
-	require.NoError(t, err)
-	tok, err := cs.CoreV1().ServiceAccounts(ns).CreateToken(ctx, name, &authenticationv1.TokenRequest{
-		Spec: authenticationv1.TokenRequestSpec{ExpirationSeconds: ptrInt64(3600)},
-	}, metav1.CreateOptions{})
-	require.NoError(t, err, "token of ServiceAccount %s/%s", ns, name)
+	token := serviceAccountToken(ctx, t, c, ns, name)
 	admin, err := clientcmd.LoadFromFile(c.Kubeconfig)
 	require.NoError(t, err)
 	cluster := admin.Clusters[admin.Contexts[admin.CurrentContext].Cluster]
 	cfg := clientcmdapi.NewConfig()
 	cfg.Clusters["lab"] = cluster
-	cfg.AuthInfos[name] = &clientcmdapi.AuthInfo{Token: tok.Status.Token}
+	cfg.AuthInfos[name] = &clientcmdapi.AuthInfo{Token: token}
 	cfg.Contexts[name] = &clientcmdapi.Context{Cluster: "lab", AuthInfo: name, Namespace: ns}
 	cfg.CurrentContext = name
 	path := filepath.Join(t.TempDir(), name+".kubeconfig")
@@ -255,7 +251,18 @@ func serviceAccountKubeconfig(ctx context.Context, t *testing.T, c *testenv.Clus
 	return path
 }
 
-func ptrInt64(v int64) *int64 { return &v }
+// serviceAccountToken asks the API server for an hour-long token of the
+// ServiceAccount ns/name (TokenRequest).
+func serviceAccountToken(ctx context.Context, t *testing.T, c *testenv.Cluster, ns, name string) string {
+	t.Helper()
+	cs, err := kubernetes.NewForConfig(c.Config)
+	require.NoError(t, err)
+	tok, err := cs.CoreV1().ServiceAccounts(ns).CreateToken(ctx, name, &authenticationv1.TokenRequest{
+		Spec: authenticationv1.TokenRequestSpec{ExpirationSeconds: ptr.To[int64](3600)},
+	}, metav1.CreateOptions{})
+	require.NoError(t, err, "token of ServiceAccount %s/%s", ns, name)
+	return tok.Status.Token
+}
 
 // scraperToken creates the ServiceAccount pivotcheck-metrics-scraper in ns,
 // binds clusterRole to it, as a user binds the bundle's metrics reader
@@ -278,13 +285,7 @@ func scraperToken(ctx context.Context, t *testing.T, c *testenv.Cluster, ns, clu
 			}
 		}
 	})
-	cs, err := kubernetes.NewForConfig(c.Config)
-	require.NoError(t, err)
-	tok, err := cs.CoreV1().ServiceAccounts(ns).CreateToken(ctx, name, &authenticationv1.TokenRequest{
-		Spec: authenticationv1.TokenRequestSpec{ExpirationSeconds: ptrInt64(3600)},
-	}, metav1.CreateOptions{})
-	require.NoError(t, err, "token of ServiceAccount %s/%s", ns, name)
-	return tok.Status.Token
+	return serviceAccountToken(ctx, t, c, ns, name)
 }
 
 // writeSecret writes a TLS Secret's files into a folder, as its volume mount would.

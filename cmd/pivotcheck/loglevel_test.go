@@ -9,13 +9,8 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
-	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
-	appsv1 "k8s.io/api/apps/v1"
-	"k8s.io/utils/ptr"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/pivotcheck/pivotcheck/internal/fixture"
-	"github.com/pivotcheck/pivotcheck/internal/testenv"
 )
 
 func TestZapLevel(t *testing.T) {
@@ -48,26 +43,9 @@ func TestClusterctlLogsOnlyFromV2(t *testing.T) {
 	bin := filepath.Join(t.TempDir(), "pivotcheck")
 	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
 	require.NoError(t, err, string(out))
-	assets, err := testenv.AssetsDir()
-	require.NoError(t, err)
-	t.Setenv("KUBEBUILDER_ASSETS", assets)
-	t.Setenv("HOME", t.TempDir()) // clusterctl writes under HOME
-
 	ctx := context.Background()
-	pair, err := testenv.StartPair(ctx, testenv.Options{LabelCRD: testenv.LabelLikeClusterctl}, testenv.Options{LabelCRD: testenv.LabelLikeClusterctl})
-	require.NoError(t, err)
-	defer func() { _ = pair.Stop() }()
-	src, dst := pair.Bootstrap.Client, pair.Target.Client
-	require.NoError(t, fixture.InstallManagement(ctx, src, fixture.Management{
-		Ironic: ptr.To(int32(0)), Keepalived: true, BMOVersion: fixture.BMODefaultVersion, Providers: fixture.CAPIProviders()}))
-	require.NoError(t, fixture.InstallManagement(ctx, dst, fixture.Management{
-		Ironic: ptr.To(int32(1)), Keepalived: true, BMOVersion: fixture.BMODefaultVersion, Providers: fixture.CAPIProviders()}))
-	require.NoError(t, fixture.InstallBMOWebhook(ctx, dst, admissionregistrationv1.Ignore))
-	// No controller runs in envtest: report the target's Ironic available.
-	d := &appsv1.Deployment{}
-	require.NoError(t, dst.Get(ctx, client.ObjectKey{Namespace: fixture.BMONamespace, Name: fixture.IronicName}, d))
-	d.Status = appsv1.DeploymentStatus{Replicas: 1, ReadyReplicas: 1, AvailableReplicas: 1, UpdatedReplicas: 1}
-	require.NoError(t, dst.Status().Update(ctx, d))
+	pair := startMovePair(ctx, t, 0)
+	src := pair.Bootstrap.Client
 
 	run := func(args ...string) (string, string) {
 		t.Helper()

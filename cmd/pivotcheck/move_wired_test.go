@@ -7,7 +7,6 @@ import (
 
 	bmov1alpha1 "github.com/metal3-io/baremetal-operator/apis/metal3.io/v1alpha1"
 	"github.com/stretchr/testify/require"
-	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -16,7 +15,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/pivotcheck/pivotcheck/internal/fixture"
-	"github.com/pivotcheck/pivotcheck/internal/testenv"
 )
 
 // TestMoveRunsRealPreflight drives `pivotcheck move` with the real preflight
@@ -28,25 +26,9 @@ func TestMoveRunsRealPreflight(t *testing.T) {
 	if testing.Short() {
 		t.Skip("needs envtest")
 	}
-	assets, err := testenv.AssetsDir()
-	require.NoError(t, err)
-	t.Setenv("KUBEBUILDER_ASSETS", assets)
-	t.Setenv("HOME", t.TempDir())
 	ctx := context.Background()
-	pair, err := testenv.StartPair(ctx, testenv.Options{LabelCRD: testenv.LabelLikeClusterctl}, testenv.Options{LabelCRD: testenv.LabelLikeClusterctl})
-	require.NoError(t, err)
-	defer func() { _ = pair.Stop() }()
+	pair := startMovePair(ctx, t, 1)
 	src, dst := pair.Bootstrap.Client, pair.Target.Client
-	for _, side := range []client.Client{src, dst} {
-		require.NoError(t, fixture.InstallManagement(ctx, side, fixture.Management{
-			Ironic: ptr.To(int32(1)), Keepalived: true, BMOVersion: fixture.BMODefaultVersion, Providers: fixture.CAPIProviders()}))
-	}
-	require.NoError(t, fixture.InstallBMOWebhook(ctx, dst, admissionregistrationv1.Ignore))
-	// No controller runs in envtest: report the target's Ironic available.
-	d := &appsv1.Deployment{}
-	require.NoError(t, dst.Get(ctx, client.ObjectKey{Namespace: fixture.BMONamespace, Name: fixture.IronicName}, d))
-	d.Status = appsv1.DeploymentStatus{Replicas: 1, ReadyReplicas: 1, AvailableReplicas: 1, UpdatedReplicas: 1}
-	require.NoError(t, dst.Status().Update(ctx, d))
 
 	args := func(ns string, extra ...string) []string {
 		return append([]string{"move", "--kubeconfig", pair.Bootstrap.Kubeconfig, "--context", pair.Bootstrap.Context,
@@ -63,7 +45,7 @@ func TestMoveRunsRealPreflight(t *testing.T) {
 	}
 
 	// 1. A provisioning host: preflight refuses, nothing is written.
-	_, err = fixture.Build(ctx, src, fixture.Options{Namespace: "busy",
+	_, err := fixture.Build(ctx, src, fixture.Options{Namespace: "busy",
 		Faults: fixture.Faults{HostState: map[int]bmov1alpha1.ProvisioningState{0: bmov1alpha1.StateProvisioning}}})
 	require.NoError(t, err)
 	out, err := run(t, args("busy")...)
