@@ -61,7 +61,8 @@ const stopGrace = 3 * time.Second
 // Move runs the binary and turns its output into progress events.
 // clusterctl runs in its own process group: a cancelled run sends the group
 // SIGTERM, then SIGKILL after stopGrace, so nothing it started keeps the
-// output pipe open.
+// output pipe open. On Linux the kernel also sends it SIGTERM when
+// pivotcheck itself dies (childAttr).
 func (b Binary) Move(ctx context.Context, o Options) error {
 	args := b.args(o)
 	cmd := exec.CommandContext(ctx, b.Path, args...)
@@ -71,7 +72,7 @@ func (b Binary) Move(ctx context.Context, o Options) error {
 	}
 	defer r.Close()
 	cmd.Stdout, cmd.Stderr = w, w
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.SysProcAttr = childAttr()
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM) }
 	cmd.WaitDelay = stopGrace
 	if err := cmd.Start(); err != nil {
