@@ -1,10 +1,14 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
+	"syscall"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -123,16 +127,23 @@ func contextNames(path string) []string {
 	return out
 }
 
+// resolvedPrefix starts the name of the temporary folder of a run's
+// resolved kubeconfigs; the run's pid follows, then a random suffix.
+const resolvedPrefix = "pivotcheck-kubeconfig-"
+
 // standalone hands clusterctl, which takes only a kubeconfig file and a
 // context, the same view of the clusters as pivotcheck's own clients: with
 // override flags set, each target is rewritten to a resolved kubeconfig in
-// a private temporary folder, which the returned func removes.
+// a private temporary folder, which the returned func removes. A run
+// killed before that (a second Ctrl-C, SIGKILL) leaves its folder, with
+// credentials inlined: every later run removes those of dead runs first.
 func standalone(ts ...*kube.Target) (func(), error) {
+	sweepResolved(os.TempDir())
 	need := slices.ContainsFunc(ts, func(t *kube.Target) bool { return t.HasOverrides() })
 	if !need {
 		return func() {}, nil
 	}
-	dir, err := os.MkdirTemp("", "pivotcheck-kubeconfig-")
+	dir, err := os.MkdirTemp("", fmt.Sprintf("%s%d-", resolvedPrefix, os.Getpid()))
 	if err != nil {
 		return nil, fmt.Errorf("temporary folder for the resolved kubeconfigs: %w", err)
 	}
@@ -146,6 +157,35 @@ func standalone(ts ...*kube.Target) (func(), error) {
 		*t = r
 	}
 	return cleanup, nil
+}
+
+// sweepResolved removes, in tmp, the resolved-kubeconfig folders of runs
+// whose process is gone (best effort: what cannot be read or removed, such
+// as another user's folder, is left alone).
+func sweepResolved(tmp string) {
+	entries, err := os.ReadDir(tmp)
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		rest, ok := strings.CutPrefix(e.Name(), resolvedPrefix)
+		if !ok || !e.IsDir() {
+			continue
+		}
+		pidText, _, ok := strings.Cut(rest, "-")
+		pid, err := strconv.Atoi(pidText)
+		if !ok || err != nil || pid <= 0 || processAlive(pid) {
+			continue
+		}
+		_ = os.RemoveAll(filepath.Join(tmp, e.Name()))
+	}
+}
+
+// processAlive: signal 0 reaches the process, or it exists but belongs to
+// another user.
+func processAlive(pid int) bool {
+	err := syscall.Kill(pid, 0)
+	return err == nil || errors.Is(err, syscall.EPERM)
 }
 
 // bindOutput registers -o with its formats (the first is the default when

@@ -6,10 +6,8 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -94,8 +92,9 @@ on every BareMetalHost), backup, ironic-handover, ironic-api (--ironic-url),
 move (clusterctl), verify (+ --wait-for-hosts: every host adopted by the
 target's BMO), then the report. Everything that can refuse runs before the
 source Ironic is stopped. Exit 0 only when the move completed and was
-verified. On failure the exact --resume command is printed; SIGINT/SIGTERM
-end the run within seconds with the same report.` + backNote(back),
+verified. On failure the exact --resume command is printed; SIGINT, SIGTERM
+and SIGHUP (a dropped SSH session) end the run within seconds with the same
+report.` + backNote(back),
 		Example: moveExample(name),
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -111,13 +110,12 @@ end the run within seconds with the same report.` + backNote(back),
 			if err != nil {
 				return err
 			}
-			// Ctrl-C or SIGTERM cancels the context: clusterctl stops
-			// before its next write, and the failure report says what each
-			// side holds and how to resume. A second signal ends the
-			// process at once (the default action is restored).
-			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			// Ctrl-C, SIGTERM or SIGHUP cancels the context: clusterctl
+			// stops before its next write, and the failure report says what
+			// each side holds and how to resume. A second signal ends the
+			// process at once (signalContext).
+			ctx, stop := signalContext(cmd.Context())
 			defer stop()
-			go func() { <-ctx.Done(); stop() }()
 			rep, runErr := move.Run(ctx, opts)
 			if err := writeMoveReport(cmd.OutOrStdout(), f.output, rep); err != nil {
 				return err

@@ -58,7 +58,10 @@ finding), 2 could not check (unreachable cluster, missing permission, bad flags)
 				Source: flags.source, Target: flags.target, Namespace: flags.namespace, IronicWorkloads: iw,
 				IronicURL: ironicURL, ProbeSourceIronic: probeSrc, Skip: skip, Log: ctrl.Log.WithName("preflight"),
 			}
-			r, err := preflight.Run(cmd.Context(), opts)
+			// A signal (SIGHUP too) ends the checks with "could not check".
+			ctx, stop := signalContext(cmd.Context())
+			defer stop()
+			r, err := preflight.Run(ctx, opts)
 			if err != nil {
 				// One line: the API server's messages are single-line already.
 				return &exitError{code: 2, err: fmt.Errorf("could not check: %s", strings.ReplaceAll(err.Error(), "\n", " "))}

@@ -3,9 +3,6 @@ package main
 import (
 	"errors"
 	"fmt"
-	"os"
-	"os/signal"
-	"syscall"
 
 	"github.com/spf13/cobra"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -47,7 +44,7 @@ namespace's objects (clusterctl itself would restore every file).`,
 				return err
 			}
 			defer cleanup()
-			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			ctx, stop := signalContext(cmd.Context())
 			defer stop()
 			n, err := move.Restore(ctx, from, to, namespace, nil, ctrl.Log.WithName("restore"))
 			if err != nil {
