@@ -32,6 +32,7 @@ type driver struct {
 	state    State
 	// moveStep is clusterctl's last step message (pausing, creating, deleting...).
 	moveStep string
+	started  time.Time
 }
 
 // PhaseError is returned when a phase fails; the report says what exists
@@ -50,7 +51,7 @@ func (e *PhaseError) Unwrap() error { return e.Err }
 func Run(ctx context.Context, opts Options) (*Report, error) {
 	start := time.Now()
 	opts.defaults(start)
-	d := &driver{opts: opts, log: opts.Log, report: &Report{
+	d := &driver{opts: opts, log: opts.Log, started: start, report: &Report{
 		Namespace: opts.Namespace, Source: opts.Source.String(), Target: opts.Target.String(),
 		DryRun: opts.DryRun, Resume: opts.Resume, CountsByKind: map[string]int{}, ResumeCommand: "",
 	}}
@@ -79,6 +80,7 @@ func (d *driver) warn(msg string) {
 // phase runs f as a named phase, timing and recording it.
 func (d *driver) phase(ctx context.Context, name string, f func(context.Context) (string, error)) error {
 	fmt.Fprintf(d.opts.Out, "==> %s\n", name)
+	defer d.persist() // the last state on disk, even if the process dies next
 	if d.opts.OnPhase != nil {
 		d.opts.OnPhase(name)
 	}

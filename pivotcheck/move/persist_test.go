@@ -1,0 +1,82 @@
+package move
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/pivotcheck/pivotcheck/internal/fixture"
+)
+
+func TestResumeText(t *testing.T) {
+	r := &Report{Namespace: "ns", Phases: []PhaseResult{{Name: PhaseBackup, Status: statusOK}}}
+	got := resumeText(r, "pivotcheck move -n ns --resume")
+	require.Contains(t, got, "last phase: backup (ok)")
+	require.Contains(t, got, "killed after that phase")
+	require.Contains(t, got, "Resume with:\n  pivotcheck move -n ns --resume\n")
+
+	r.Phases = append(r.Phases, PhaseResult{Name: PhaseMove, Status: statusFailed})
+	r.FailedPhase, r.Error = PhaseMove, "context canceled"
+	require.Contains(t, resumeText(r, "pivotcheck move --resume"), "FAILED in phase move: context canceled")
+
+	r.Phases, r.FailedPhase = []PhaseResult{{Name: PhaseVerify, Status: statusOK}}, ""
+	require.Contains(t, resumeText(r, "pivotcheck move --resume"), "nothing to resume")
+	require.NotContains(t, resumeText(r, "pivotcheck move --resume"), "Resume with")
+}
+
+// TestRunLeavesItsStateOnDisk: from the moment the backup folder exists,
+// the report and the resume command are on disk after every phase, so a
+// run killed at the start of the next phase leaves them behind. Read when
+// the Ironic hand-over and the move start (where a SIGKILL would hurt most),
+// then at the end.
+func TestRunLeavesItsStateOnDisk(t *testing.T) {
+	needEnv(t)
+	ctx := t.Context()
+	const ns = "persist"
+	installIronic(t, pair.Bootstrap.Client, "v0.13.2", true)
+	installIronic(t, pair.Target.Client, "v0.13.2", true)
+	_, err := fixture.Build(ctx, pair.Bootstrap.Client, fixture.Options{Namespace: ns, ControlPlane: 1, Workers: 1})
+	require.NoError(t, err)
+	bmoStandIn(ctx, t, pair.Bootstrap.Client, ns)
+	bmoStandIn(ctx, t, pair.Target.Client, ns)
+
+	opts := baseOptions(t, ns, pair.Bootstrap, pair.Target)
+	read := func() (*Report, string) {
+		raw, err := os.ReadFile(filepath.Join(opts.BackupDir, ReportFile))
+		require.NoError(t, err)
+		r := &Report{}
+		require.NoError(t, json.Unmarshal(raw, r))
+		txt, err := os.ReadFile(filepath.Join(opts.BackupDir, ResumeFile))
+		require.NoError(t, err)
+		return r, string(txt)
+	}
+	seen := map[string][]string{}
+	resume := map[string]string{}
+	opts.OnPhase = func(name string) {
+		if name != PhaseIronic && name != PhaseMove {
+			return
+		}
+		r, txt := read()
+		for _, p := range r.Phases {
+			seen[name] = append(seen[name], p.Name+"="+p.Status)
+		}
+		resume[name] = txt
+	}
+	rep, err := Run(ctx, opts)
+	require.NoError(t, err, "report: %+v", rep)
+	require.Equal(t, []string{PhasePreflight + "=ok", PhaseChecks + "=ok", PhaseOwners + "=skipped", PhaseHosts + "=ok", PhaseBackup + "=ok"}, seen[PhaseIronic])
+	require.Contains(t, seen[PhaseMove], PhaseIronic+"=ok")
+	require.Contains(t, resume[PhaseIronic], "last phase: backup (ok)")
+	require.Contains(t, resume[PhaseIronic], "Resume with:\n  pivotcheck move --resume\n")
+	require.Contains(t, resume[PhaseMove], "last phase: ironic-handover (ok)")
+
+	final, txt := read()
+	require.Equal(t, PhaseVerify, final.Phases[len(final.Phases)-1].Name)
+	require.Contains(t, txt, "nothing to resume")
+	fi, err := os.Stat(filepath.Join(opts.BackupDir, ReportFile))
+	require.NoError(t, err)
+	require.Equal(t, os.FileMode(0o600), fi.Mode().Perm())
+}
