@@ -178,6 +178,7 @@ func repairOwners(cfg *Config, objs []*object, idx *index, rs *results) {
 	}
 
 	// Pass 5: Secrets referenced from hosts, and ownerReferences everywhere.
+	sharedHostSecrets(objs, st, rs)
 	for _, o := range objs {
 		if o.group == bmoGroup && o.kind == "BareMetalHost" {
 			hostSecrets(o, st, rs)
@@ -318,12 +319,12 @@ func softOwned(o *object, idx *index) bool {
 	return false
 }
 
-// hostSecrets labels the Secrets a BareMetalHost references: BMO sets an
-// owner reference on the BMC Secret only once the host is registered, and
-// never on user/network/meta data Secrets, so move would leave them behind.
-func hostSecrets(o *object, st *ownerState, rs *results) {
+// sref is a BareMetalHost's reference to a Secret.
+type sref struct{ field, ns, name string }
+
+// hostSecretRefs lists the Secrets a BareMetalHost's spec names.
+func hostSecretRefs(o *object) []sref {
 	spec := get(o.node, "spec")
-	type sref struct{ field, ns, name string }
 	var refs []sref
 	if n := str(path(spec, "bmc", "credentialsName")); n != "" {
 		refs = append(refs, sref{"spec.bmc.credentialsName", o.namespace, n})
@@ -338,7 +339,66 @@ func hostSecrets(o *object, st *ownerState, rs *results) {
 			refs = append(refs, sref{"spec." + f, ns, n})
 		}
 	}
-	for _, r := range refs {
+	return refs
+}
+
+// sharedHostSecrets gives a Secret several BareMetalHosts reference (shared
+// BMC credentials) the move label and takes away an ownerReference to one
+// of those hosts: deleting that host would garbage-collect the Secret while
+// the other hosts still use it.
+func sharedHostSecrets(objs []*object, st *ownerState, rs *results) {
+	users := map[*object][]string{}
+	for _, o := range objs {
+		if o.group != bmoGroup || o.kind != "BareMetalHost" {
+			continue
+		}
+		for _, r := range hostSecretRefs(o) {
+			if s := st.idx.get("", "Secret", r.ns, r.name); s != nil && !slices.Contains(users[s], o.name) {
+				users[s] = append(users[s], o.name)
+			}
+		}
+	}
+	for _, s := range objs {
+		hosts := users[s]
+		if len(hosts) < 2 {
+			continue
+		}
+		slices.Sort(hosts)
+		shared := strings.Join(hosts, ", ")
+		if refs := get(s.meta, "ownerReferences"); refs != nil && refs.Kind == kyaml.SequenceNode {
+			var kept []*kyaml.Node
+			for _, r := range refs.Content {
+				g, _ := splitAPIVersion(str(get(r, "apiVersion")))
+				if name := str(get(r, "name")); g == bmoGroup && str(get(r, "kind")) == "BareMetalHost" && slices.Contains(hosts, name) {
+					rs.info(s, "metadata.ownerReferences", "removed the ownerReference to BareMetalHost %s: BareMetalHosts %s share this Secret, and deleting %s would garbage-collect it while the others still use it (the move label takes it along instead)", name, shared, name)
+					continue
+				}
+				kept = append(kept, r)
+			}
+			if len(kept) == 0 {
+				deleteKey(s.meta, "ownerReferences")
+			} else {
+				refs.Content = kept
+			}
+		}
+		if _, ok := s.label(LabelMove); ok || softOwned(s, st.idx) {
+			st.reachable[s] = true
+			continue
+		}
+		if s.setLabel(LabelMove, "") {
+			st.reachable[s] = true
+			rs.info(s, "metadata.labels."+LabelMove, "added label %s=\"\": BareMetalHosts %s share it, so no single host may own it, and nothing else makes clusterctl move take it along", LabelMove, shared)
+		} else {
+			rs.err(s, "metadata.labels", "cannot add label %s: metadata.labels is not a mapping", LabelMove)
+		}
+	}
+}
+
+// hostSecrets labels the Secrets a BareMetalHost references: BMO sets an
+// owner reference on the BMC Secret only once the host is registered, and
+// never on user/network/meta data Secrets, so move would leave them behind.
+func hostSecrets(o *object, st *ownerState, rs *results) {
+	for _, r := range hostSecretRefs(o) {
 		s := st.idx.get("", "Secret", r.ns, r.name)
 		if s == nil {
 			rs.warn(o, r.field, "references Secret %s/%s, which is not in the bundle (fine if it already exists in the cluster)", r.ns, r.name)

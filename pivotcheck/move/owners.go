@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strings"
 
 	bmov1alpha1 "github.com/metal3-io/baremetal-operator/apis/metal3.io/v1alpha1"
 	corev1 "k8s.io/api/core/v1"
@@ -37,7 +38,10 @@ func (f OwnerFix) String() string { return fmt.Sprintf("%s %s: %s", f.GVK.Kind, 
 // PlanOwnerFixes computes the owner repairs from listed objects (pure):
 //   - Secrets a BareMetalHost's spec references (BMC credentials, userData,
 //     metaData, networkData) that have no ownerReferences get one to that host
-//     (BMO only adds it to the BMC Secret once it registered the host);
+//     (BMO only adds it to the BMC Secret once it registered the host); a
+//     Secret several hosts reference (shared BMC credentials) gets the move
+//     label instead: owned by one host, it would be garbage-collected with
+//     that host while the others still use it;
 //   - Metal3DataTemplates and IPPools without an owner get their Cluster
 //     (spec.clusterName) as owner, or the move label when no such Cluster exists.
 //
@@ -52,22 +56,47 @@ func PlanOwnerFixes(hosts []bmov1alpha1.BareMetalHost, secrets []corev1.Secret, 
 	fixed := map[string]bool{}
 	hostsSorted := append([]bmov1alpha1.BareMetalHost(nil), hosts...)
 	slices.SortFunc(hostsSorted, func(a, b bmov1alpha1.BareMetalHost) int { return cmp.Compare(a.Name, b.Name) })
-	for _, h := range hostsSorted {
-		refs := []struct{ field, name string }{{"spec.bmc.credentialsName", h.Spec.BMC.CredentialsName}}
+	type secretRef struct{ field, name string }
+	hostRefs := func(h *bmov1alpha1.BareMetalHost) []secretRef {
+		refs := []secretRef{{"spec.bmc.credentialsName", h.Spec.BMC.CredentialsName}}
 		for _, r := range []struct {
 			field string
 			ref   *corev1.SecretReference
 		}{{"spec.userData", h.Spec.UserData}, {"spec.metaData", h.Spec.MetaData}, {"spec.networkData", h.Spec.NetworkData}} {
 			if r.ref != nil && (r.ref.Namespace == "" || r.ref.Namespace == h.Namespace) {
-				refs = append(refs, struct{ field, name string }{r.field, r.ref.Name})
+				refs = append(refs, secretRef{r.field, r.ref.Name})
 			}
 		}
-		for _, r := range refs {
+		return refs
+	}
+	users := map[string][]string{} // Secret name -> the hosts that reference it, sorted
+	for i := range hostsSorted {
+		for _, r := range hostRefs(&hostsSorted[i]) {
+			if r.name != "" && !slices.Contains(users[r.name], hostsSorted[i].Name) {
+				users[r.name] = append(users[r.name], hostsSorted[i].Name)
+			}
+		}
+	}
+	for i := range hostsSorted {
+		h := &hostsSorted[i]
+		for _, r := range hostRefs(h) {
 			s, ok := secretByName[r.name]
 			if r.name == "" || !ok || len(s.OwnerReferences) > 0 || fixed[s.Name] {
 				continue
 			}
 			fixed[s.Name] = true
+			if shared := users[s.Name]; len(shared) > 1 {
+				if _, ok := s.Labels[clusterctlv1.ClusterctlMoveLabel]; ok {
+					continue
+				}
+				out = append(out, OwnerFix{
+					GVK: corev1.SchemeGroupVersion.WithKind("Secret"), Name: s.Name,
+					Patch: map[string]any{"metadata": map[string]any{"labels": map[string]any{clusterctlv1.ClusterctlMoveLabel: ""}}},
+					Why: fmt.Sprintf("shared by BareMetalHosts %s and owned by nothing: labelled %s (an owner reference to one host would garbage-collect it with that host)",
+						strings.Join(shared, ", "), clusterctlv1.ClusterctlMoveLabel),
+				})
+				continue
+			}
 			owner := metav1.OwnerReference{APIVersion: bmov1alpha1.GroupVersion.String(), Kind: "BareMetalHost", Name: h.Name, UID: h.UID}
 			out = append(out, OwnerFix{
 				GVK: corev1.SchemeGroupVersion.WithKind("Secret"), Name: s.Name,

@@ -9,6 +9,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/types"
 	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
 	clusterctlv1 "sigs.k8s.io/cluster-api/cmd/clusterctl/api/v1alpha3"
 
@@ -78,4 +79,33 @@ func TestPlanOwnerFixesPure(t *testing.T) {
 	require.EqualValues(t, "cluster-uid", ref.UID)
 	require.Equal(t, "p", fixes[2].Name)
 	require.Contains(t, fixes[2].Patch["metadata"].(map[string]any)["labels"], clusterctlv1.ClusterctlMoveLabel)
+}
+
+// TestSharedSecretGetsTheMoveLabel: a BMC Secret two hosts share gets the
+// move label, not an owner reference to one of them (deleting that host
+// would garbage-collect the other's credentials); a labelled one is done.
+func TestSharedSecretGetsTheMoveLabel(t *testing.T) {
+	host := func(name string) bmov1alpha1.BareMetalHost {
+		return bmov1alpha1.BareMetalHost{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "ns", UID: "uid-" + types.UID(name)},
+			Spec: bmov1alpha1.BareMetalHostSpec{BMC: bmov1alpha1.BMCDetails{CredentialsName: "shared-bmc"}, UserData: &corev1.SecretReference{Name: "ud-" + name}}}
+	}
+	hosts := []bmov1alpha1.BareMetalHost{host("h1"), host("h0")}
+	secrets := []corev1.Secret{{ObjectMeta: metav1.ObjectMeta{Name: "shared-bmc"}}, {ObjectMeta: metav1.ObjectMeta{Name: "ud-h0"}}, {ObjectMeta: metav1.ObjectMeta{Name: "ud-h1"}}}
+	fixes := PlanOwnerFixes(hosts, secrets, nil, nil, nil)
+	require.Len(t, fixes, 3)
+	byName := map[string]OwnerFix{}
+	for _, f := range fixes {
+		byName[f.Name] = f
+	}
+	shared := byName["shared-bmc"].Patch["metadata"].(map[string]any)
+	require.NotContains(t, shared, "ownerReferences")
+	require.Equal(t, map[string]any{clusterctlv1.ClusterctlMoveLabel: ""}, shared["labels"])
+	require.Contains(t, byName["shared-bmc"].Why, "shared by BareMetalHosts h0, h1")
+	ref := byName["ud-h1"].Patch["metadata"].(map[string]any)["ownerReferences"].([]metav1.OwnerReference)[0]
+	require.Equal(t, "h1", ref.Name, "a Secret one host uses still gets that host as owner")
+
+	secrets[0].Labels = map[string]string{clusterctlv1.ClusterctlMoveLabel: ""}
+	for _, f := range PlanOwnerFixes(hosts, secrets, nil, nil, nil) {
+		require.NotEqual(t, "shared-bmc", f.Name, "already labelled: nothing to do")
+	}
 }
