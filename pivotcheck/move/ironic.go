@@ -153,6 +153,9 @@ func (d *driver) decideIronic(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("source: %w", err)
 	}
+	if err := ironic.CheckPatterns(s, d.opts.IronicWorkloads); err != nil {
+		return "", err
+	}
 	in := IronicInput{Mode: d.opts.IronicHandover, ConfirmExternal: d.opts.ConfirmExternalIronicStopped,
 		Running: ironic.Running(s, d.opts.IronicWorkloads), Recorded: d.state.SourceIronicStopped}
 	if len(in.Running) == 0 {
@@ -195,10 +198,16 @@ func (d *driver) ironicHandover(ctx context.Context) (string, error) {
 		}
 		return ironic.Running(s, o.IronicWorkloads), nil
 	}
-	src, err := running(d.src)
+	s, err := snapshot(ctx, d.src)
 	if err != nil {
 		return "", fmt.Errorf("source: %w", err)
 	}
+	// Checked again on what is about to be stopped: a workload created
+	// since the checks may match a pattern too.
+	if err := ironic.CheckPatterns(s, o.IronicWorkloads); err != nil {
+		return "", err
+	}
+	src := ironic.Running(s, o.IronicWorkloads)
 	in := IronicInput{Mode: o.IronicHandover, ConfirmExternal: o.ConfirmExternalIronicStopped, Running: src, Recorded: d.state.SourceIronicStopped}
 	if len(src) == 0 && len(in.Recorded) == 0 && (o.IronicHandover == HandoverDelete || o.IronicHandover == HandoverScaleToZero) {
 		// The checks saw an Ironic that is gone now: someone else stopped it.

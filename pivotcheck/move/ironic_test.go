@@ -2,12 +2,17 @@ package move
 
 import (
 	"errors"
+	"slices"
 	"testing"
 
+	bmov1alpha1 "github.com/metal3-io/baremetal-operator/apis/metal3.io/v1alpha1"
 	"github.com/stretchr/testify/require"
+	appsv1 "k8s.io/api/apps/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/pivotcheck/pivotcheck/internal/fixture"
 	"github.com/pivotcheck/pivotcheck/internal/ironic"
 )
 
@@ -90,4 +95,31 @@ func TestIrSOTargetWait(t *testing.T) {
 			require.Contains(t, got[0], tc.want)
 		})
 	}
+}
+
+// TestWildcardIronicWorkloadRefused: --ironic-workload '*/*' matches BMO
+// and every other Deployment; the move refuses in its read-only checks,
+// naming the pattern and a workload it wrongly matched, and nothing is
+// written (no host paused, BMO still there).
+func TestWildcardIronicWorkloadRefused(t *testing.T) {
+	needEnv(t)
+	ctx := t.Context()
+	const ns = "wildcard"
+	installIronic(t, pair.Bootstrap.Client, "v0.13.2", true)
+	installIronic(t, pair.Target.Client, "v0.13.2", true)
+	_, err := fixture.Build(ctx, pair.Bootstrap.Client, fixture.Options{Namespace: ns, ControlPlane: 1})
+	require.NoError(t, err)
+	opts := baseOptions(t, ns, pair.Bootstrap, pair.Target)
+	opts.IronicWorkloads = append(slices.Clone(ironic.DefaultWorkloads), ironic.Workload{Namespace: "*", Name: "*"})
+	rep, err := Run(ctx, opts)
+	require.Error(t, err)
+	require.Equal(t, PhaseChecks, rep.FailedPhase)
+	require.Contains(t, err.Error(), `--ironic-workload "*/*" matches Deployment `)
+	require.Contains(t, err.Error(), "the Ironic hand-over would stop it")
+	hosts := &bmov1alpha1.BareMetalHostList{}
+	require.NoError(t, pair.Bootstrap.Client.List(ctx, hosts, client.InNamespace(ns)))
+	for _, h := range hosts.Items {
+		require.NotContains(t, h.Annotations, bmov1alpha1.PausedAnnotation, h.Name)
+	}
+	require.NoError(t, pair.Bootstrap.Client.Get(ctx, client.ObjectKey{Namespace: fixture.BMONamespace, Name: "baremetal-operator-controller-manager"}, &appsv1.Deployment{}))
 }

@@ -21,6 +21,11 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
+	// A pattern that names a non-Ironic workload is a bad flag: the move's
+	// hand-over would stop that workload.
+	if err := ironic.CheckPatterns(snap.Source.ironicSnapshot(), opts.IronicWorkloads); err != nil {
+		return nil, err
+	}
 	r := Build(snap, opts.Skip)
 	r.Source, r.Target = opts.Source.String(), opts.Target.String()
 	return r, nil
