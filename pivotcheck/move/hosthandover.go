@@ -10,6 +10,8 @@ import (
 	"sync"
 
 	bmov1alpha1 "github.com/metal3-io/baremetal-operator/apis/metal3.io/v1alpha1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 )
 
@@ -52,15 +54,8 @@ func (d *driver) patchHosts(ctx context.Context, actions []HostAction, dryRun bo
 	var refused []string
 	err := parallel(ctx, len(todo), func(ctx context.Context, i int) error {
 		a := todo[i]
-		raw, err := json.Marshal(a.Patch)
-		if err != nil {
-			return fmt.Errorf("encoding the hand-over patch of BareMetalHost %s/%s: %w", d.opts.Namespace, a.Name, err)
-		}
-		h := &bmov1alpha1.BareMetalHost{}
-		h.Namespace, h.Name = d.opts.Namespace, a.Name
-		patch := client.RawPatch("application/merge-patch+json", raw)
 		if dryRun {
-			if err := retryWrite(ctx, func() error { return d.src.Patch(ctx, h, patch, client.DryRunAll) }); err != nil {
+			if err := d.sendHandover(ctx, a, client.DryRunAll); err != nil {
 				if ctx.Err() != nil {
 					return ctx.Err()
 				}
@@ -70,7 +65,7 @@ func (d *driver) patchHosts(ctx context.Context, actions []HostAction, dryRun bo
 			}
 			return nil
 		}
-		if err := retryWrite(ctx, func() error { return d.src.Patch(ctx, h, patch) }); err != nil {
+		if err := d.sendHandover(ctx, a); err != nil {
 			return fmt.Errorf("writing the status annotation and pause on BareMetalHost %s/%s: %w", d.opts.Namespace, a.Name, err)
 		}
 		return nil
@@ -83,6 +78,53 @@ func (d *driver) patchHosts(ctx context.Context, actions []HostAction, dryRun bo
 		return 0, fmt.Errorf("the source API server refused %d host hand-over patch(es) in a server-side dry run, so nothing was changed%s", len(refused), listSuffix(refused))
 	}
 	return len(todo), nil
+}
+
+// sendHandover sends one host's hand-over patch with the resourceVersion
+// its decision was made on (retried, see retryWrite). On a conflict the
+// host changed since: it is read again and decided again (ReplanHost), and
+// the next attempt carries the fresh status and resourceVersion, or the
+// host is refused with its new state. A stale status never lands.
+func (d *driver) sendHandover(ctx context.Context, a HostAction, opts ...client.PatchOption) error {
+	key := client.ObjectKey{Namespace: d.opts.Namespace, Name: a.Name}
+	meta, _ := a.Patch["metadata"].(map[string]any)
+	annotations, rv := meta["annotations"], a.ResourceVersion
+	done := false
+	return retryWrite(ctx, func() error {
+		if done {
+			return nil
+		}
+		body := map[string]any{"annotations": annotations}
+		if rv != "" {
+			body["resourceVersion"] = rv
+		}
+		raw, err := json.Marshal(map[string]any{"metadata": body})
+		if err != nil {
+			return fmt.Errorf("encoding the hand-over patch of BareMetalHost %s: %w", key, err)
+		}
+		h := &bmov1alpha1.BareMetalHost{}
+		h.Namespace, h.Name = key.Namespace, key.Name
+		err = d.src.Patch(ctx, h, client.RawPatch(types.MergePatchType, raw), opts...)
+		if !apierrors.IsConflict(err) || rv == "" {
+			return err
+		}
+		fresh := &bmov1alpha1.BareMetalHost{}
+		if gerr := d.src.Get(ctx, key, fresh); gerr != nil {
+			return fmt.Errorf("re-reading BareMetalHost %s after a conflict: %w", key, gerr)
+		}
+		next, perr := ReplanHost(fresh, a.targetBMO)
+		switch {
+		case perr != nil:
+			return perr // a decision, not retried
+		case next == nil:
+			done = true
+			return nil
+		}
+		d.log.V(1).Info("host changed since its hand-over was decided: deciding again on its current state", "host", key.String(), "resourceVersion", fresh.ResourceVersion)
+		nm, _ := next.Patch["metadata"].(map[string]any)
+		annotations, rv = nm["annotations"], fresh.ResourceVersion
+		return err // the conflict: retried with the fresh patch
+	})
 }
 
 // hostHandover writes, on every host, the patch the checks proved

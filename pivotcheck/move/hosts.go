@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 
 	bmov1alpha1 "github.com/metal3-io/baremetal-operator/apis/metal3.io/v1alpha1"
 	appsv1 "k8s.io/api/apps/v1"
@@ -28,6 +29,35 @@ type HostAction struct {
 	Patch map[string]any
 	// Skip explains why the host is left alone.
 	Skip string
+	// ResourceVersion is the version of the host the decision was made on:
+	// the patch carries it, so the API server refuses it (409) if the host
+	// changed since (see ReplanHost).
+	ResourceVersion string
+	// targetBMO is the target BMO version the status was encoded for.
+	targetBMO *version.Version
+}
+
+// ReplanHost decides again, on its current state, for a host whose
+// hand-over patch met a conflict: the same hazard assessment as preflight
+// and the webhook (a host that is now busy is refused, naming its new
+// state), then the same patch decision. nil means nothing to write any
+// more (someone else handed it over).
+func ReplanHost(h *bmov1alpha1.BareMetalHost, targetBMO *version.Version) (*HostAction, error) {
+	if hz := hostsafety.Blocking(h); len(hz) > 0 {
+		var now []string
+		for _, x := range hz {
+			now = append(now, x.Detail)
+		}
+		return nil, fmt.Errorf("BareMetalHost %s/%s changed after the checks and now %s: it was not handed over; resume once it is steady again", h.Namespace, h.Name, strings.Join(now, " and "))
+	}
+	actions, _, err := PlanHostHandover([]bmov1alpha1.BareMetalHost{*h}, targetBMO)
+	if err != nil {
+		return nil, err
+	}
+	if len(actions) == 0 || actions[0].Patch == nil {
+		return nil, nil
+	}
+	return &actions[0], nil
 }
 
 // PlanHostHandover decides, per host, the one patch that writes the status
@@ -79,7 +109,7 @@ func PlanHostHandover(hosts []bmov1alpha1.BareMetalHost, targetBMO *version.Vers
 			out = append(out, HostAction{Name: h.Name, Skip: "already handed over"})
 			continue
 		}
-		out = append(out, HostAction{Name: h.Name, Patch: map[string]any{"metadata": map[string]any{"annotations": want}}})
+		out = append(out, HostAction{Name: h.Name, Patch: map[string]any{"metadata": map[string]any{"annotations": want}}, ResourceVersion: h.ResourceVersion, targetBMO: targetBMO})
 	}
 	slices.SortFunc(out, func(a, b HostAction) int { return cmp.Compare(a.Name, b.Name) })
 	return out, warnings, nil
