@@ -178,7 +178,7 @@ func (d *driver) waitForHosts(ctx context.Context, names []string, expect map[st
 			}
 		}
 		if len(failed) > 0 {
-			return false, fmt.Errorf("%s", strings.Join(failed, "; "))
+			return false, stopWaiting{fmt.Errorf("%s", strings.Join(failed, "; "))}
 		}
 		return len(pending) == 0, nil
 	})

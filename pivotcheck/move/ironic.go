@@ -18,6 +18,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/pivotcheck/pivotcheck/internal/bmo"
@@ -250,25 +251,27 @@ func (d *driver) ironicHandover(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("waiting for the source Ironic to stop (still: %s): %w", instances(src), err)
 	}
-	tgt, err := running(d.dst)
-	if err != nil {
-		return "", fmt.Errorf("target: %w", err)
-	}
-	if len(tgt) == 0 {
-		d.warn("no Ironic workload found in the target cluster: its BMO cannot adopt the hosts until an Ironic runs there")
-		return strings.Join(append(did, "no target Ironic found"), "; "), nil
-	}
 	var notReady []string
+	found := true
 	err = d.poll(ctx, o.TargetIronicTimeout, func() (bool, error) {
 		s, err := snapshot(ctx, d.dst)
 		if err != nil {
-			return false, err
+			return false, fmt.Errorf("target: %w", err)
 		}
-		notReady = unavailable(s, ironic.Running(s, o.IronicWorkloads))
+		tgt := ironic.Running(s, o.IronicWorkloads)
+		if len(tgt) == 0 {
+			found = false
+			return true, nil
+		}
+		notReady = unavailable(s, tgt)
 		return len(notReady) == 0, nil
 	})
 	if err != nil {
 		return "", fmt.Errorf("waiting for the target Ironic to be available (not yet: %s): %w", strings.Join(notReady, ", "), err)
+	}
+	if !found {
+		d.warn("no Ironic workload found in the target cluster: its BMO cannot adopt the hosts until an Ironic runs there")
+		return strings.Join(append(did, "no target Ironic found"), "; "), nil
 	}
 	return strings.Join(append(did, "target Ironic available"), "; "), nil
 }
@@ -413,27 +416,48 @@ func (d *driver) stopIronic(ctx context.Context, in ironic.Instance, mode string
 	return nil
 }
 
-// poll calls f every PollInterval until it returns true, it errors, ctx ends
-// or timeout passes.
+// stopWaiting marks an error a wait's condition found that no later read
+// can change (a host BMO is re-provisioning): the wait fails at once.
+type stopWaiting struct{ error }
+
+func (e stopWaiting) Unwrap() error { return e.error }
+
+// poll calls f every PollInterval until it returns true, ctx ends or
+// timeout passes. Any other error of f is a failed read: it is logged at
+// V(1) and tried again at the next interval until the timeout, so a wait of
+// minutes does not fail on one dropped connection or an API server
+// restart; the timeout message names the last one. An error wrapped in
+// stopWaiting fails the wait at once.
 func (d *driver) poll(ctx context.Context, timeout time.Duration, f func() (bool, error)) error {
-	deadline := time.Now().Add(timeout)
-	for {
+	var last error
+	failed := 0
+	err := wait.PollUntilContextTimeout(ctx, d.opts.PollInterval, timeout, true, func(context.Context) (bool, error) {
 		ok, err := f()
-		if err != nil {
-			return err
+		var stop stopWaiting
+		switch {
+		case err == nil:
+			return ok, nil
+		case errors.As(err, &stop):
+			return false, stop.error
+		case ctx.Err() != nil:
+			return false, ctx.Err()
 		}
-		if ok {
-			return nil
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("timed out after %s", timeout)
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(d.opts.PollInterval):
-		}
+		failed++
+		last = err
+		d.log.V(1).Info("a read failed while waiting; trying again until the wait's deadline", "error", err.Error(), "failures", failed)
+		return false, nil
+	})
+	switch {
+	case err == nil:
+		return nil
+	case ctx.Err() != nil:
+		return ctx.Err()
+	case !wait.Interrupted(err):
+		return err
+	case last != nil:
+		return fmt.Errorf("timed out after %s (%d read(s) failed, the last: %w)", timeout, failed, last)
 	}
+	return fmt.Errorf("timed out after %s", timeout)
 }
 
 func ironicRunning(s ironic.Snapshot, o Options) []ironic.Instance {

@@ -14,11 +14,12 @@ import (
 )
 
 // writeBackoff spaces the attempts of one of pivotcheck's own writes:
-// 6 attempts over about 3 s. clusterctl retries each of its writes for
-// minutes; pivotcheck's writes happen before anything irreversible (or are
-// idempotent), so a short retry and then a clear failure with the resume
-// command is the better trade.
-var writeBackoff = wait.Backoff{Steps: 6, Duration: 100 * time.Millisecond, Factor: 2, Jitter: 0.1}
+// 8 attempts over about 30 s, long enough to ride out an API server
+// restart or a dropped connection. clusterctl retries each of its writes
+// for minutes; pivotcheck's writes happen before anything irreversible (or
+// are idempotent), so a bounded retry and then a clear failure with the
+// resume command is the better trade.
+var writeBackoff = wait.Backoff{Steps: 8, Duration: 250 * time.Millisecond, Factor: 2, Jitter: 0.1}
 
 // retriable reports whether a failed write may pass when sent again: a
 // conflict, a timeout, throttling, an internal or unavailable server, or a
