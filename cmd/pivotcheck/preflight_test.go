@@ -3,10 +3,14 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
@@ -111,4 +115,72 @@ func TestPreflightExitCodes(t *testing.T) {
 	out, err = run(t, args("paused", "-o", "yaml", "--skip-check", "cluster-paused")...)
 	require.NoError(t, err, out)
 	require.Contains(t, out, "ready: true")
+
+	// A pattern that matches BMO (and everything else) is a bad flag.
+	_, err = run(t, args("ready", "--ironic-workload", "*/*")...)
+	require.Error(t, err)
+	require.Equal(t, 2, exitCode(err))
+	require.Contains(t, err.Error(), `--ironic-workload "*/*" matches Deployment `)
+	require.NotContains(t, err.Error(), "\n")
+
+	// A real SIGHUP (a dropped SSH session) while preflight waits on an
+	// Ironic API that never answers ends the command through its normal
+	// path within seconds, instead of killing the process (SIGHUP's
+	// default action, which would end this test binary).
+	silent, hit := silentListener(t)
+	done := make(chan error, 1)
+	go func() {
+		_, err := run(t, args("ready", "--ironic-url", "https://"+silent)...)
+		done <- err
+	}()
+	select {
+	case <-hit:
+	case err := <-done:
+		t.Fatalf("preflight ended before probing the Ironic API: %v", err)
+	case <-time.After(time.Minute):
+		t.Fatal("preflight never probed the Ironic API")
+	}
+	sent := time.Now()
+	require.NoError(t, syscall.Kill(os.Getpid(), syscall.SIGHUP))
+	select {
+	case err := <-done:
+		t.Logf("SIGHUP to return: %s (%v)", time.Since(sent), err)
+		require.Error(t, err)
+		require.Less(t, time.Since(sent), 5*time.Second)
+	case <-time.After(8 * time.Second):
+		t.Fatal("preflight still runs 8 s after SIGHUP (the probe alone would take 10 s)")
+	}
+}
+
+// silentListener accepts TCP connections and never answers; hit is closed
+// at the first connection.
+func silentListener(t *testing.T) (addr string, hit <-chan struct{}) {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	ch := make(chan struct{})
+	var once sync.Once
+	var mu sync.Mutex
+	var conns []net.Conn
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns = append(conns, c)
+			mu.Unlock()
+			once.Do(func() { close(ch) })
+		}
+	}()
+	t.Cleanup(func() {
+		_ = l.Close()
+		mu.Lock()
+		defer mu.Unlock()
+		for _, c := range conns {
+			_ = c.Close()
+		}
+	})
+	return l.Addr().String(), ch
 }

@@ -85,3 +85,51 @@ func gone(pid int) bool {
 	f := strings.Fields(string(stat[strings.LastIndexByte(string(stat), ')')+1:]))
 	return len(f) > 0 && f[0] == "Z"
 }
+
+// TestSIGHUPDuringClusterctl: SIGHUP, what a dropped SSH session sends,
+// ends `pivotcheck move` like SIGTERM: exit 1 with the failure report, the
+// clusterctl child gone, and the backup folder holding the report and
+// RESUME.txt with the resume command (a session that vanished may never
+// show what was printed).
+func TestSIGHUPDuringClusterctl(t *testing.T) {
+	needEnv(t)
+	env := newMatrixEnv(t)
+	const ns = "sighup"
+	refs := fixtureFor(t, ns)
+	dir := t.TempDir()
+	pidfile := filepath.Join(dir, "child.pid")
+	fake := filepath.Join(dir, "clusterctl")
+	script := "#!/bin/sh\necho 'Creating objects in the target cluster'\necho $$ > " + pidfile + ".tmp && mv " + pidfile + ".tmp " + pidfile + "\nexec sleep 600\n"
+	require.NoError(t, os.WriteFile(fake, []byte(script), 0o755))
+	backup := filepath.Join(dir, "backup")
+	args := []string{"move", "--kubeconfig", pair.Bootstrap.Kubeconfig, "--context", pair.Bootstrap.Context,
+		"--to-kubeconfig", pair.Target.Kubeconfig, "--to-context", pair.Target.Context, "-n", ns,
+		"--backup-dir", backup, "--fix-owners", "-o", "json", "--target-ironic-timeout", "20s",
+		"--clusterctl", fake}
+	m := startMove(t, env.bin, args)
+	require.Eventually(t, func() bool { _, err := os.Stat(pidfile); return err == nil }, 2*time.Minute, 20*time.Millisecond, "clusterctl never started:\n%s", m.stderrText())
+	raw, err := os.ReadFile(pidfile)
+	require.NoError(t, err)
+	child, err := strconv.Atoi(strings.TrimSpace(string(raw)))
+	require.NoError(t, err)
+
+	sent := time.Now()
+	require.NoError(t, m.cmd.Process.Signal(syscall.SIGHUP))
+	m.wait(t, 30*time.Second)
+	t.Logf("SIGHUP to exit: %s", time.Since(sent))
+	require.Less(t, time.Since(sent), 10*time.Second)
+	require.Equal(t, 1, exitCode(m.err), "SIGHUP must end the run through its failure path, not kill it:\n%s", m.stderrText())
+	rep := m.report(t)
+	require.Equal(t, PhaseMove, rep.FailedPhase)
+	require.NotEmpty(t, rep.ResumeCommand)
+	require.Eventually(t, func() bool { return gone(child) }, 5*time.Second, 20*time.Millisecond, "clusterctl %d outlived the run", child)
+	require.Zero(t, lostObjects(t, refs))
+
+	txt, err := os.ReadFile(filepath.Join(backup, ResumeFile))
+	require.NoError(t, err)
+	require.Contains(t, string(txt), "FAILED in phase move")
+	require.Contains(t, string(txt), rep.ResumeCommand)
+	onDisk, err := os.ReadFile(filepath.Join(backup, ReportFile))
+	require.NoError(t, err)
+	require.Contains(t, string(onDisk), `"failedPhase": "move"`)
+}
