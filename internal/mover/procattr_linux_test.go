@@ -79,3 +79,46 @@ func processGone(pid int) bool {
 	f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
 	return len(f) > 0 && f[0] == "Z"
 }
+
+// TestCancelSendsSIGTERMThenKills: a cancelled run asks clusterctl to stop
+// (SIGTERM, which it may handle) and kills it after stopGrace when it does
+// not exit.
+func TestCancelSendsSIGTERMThenKills(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		trap            string
+		atLeast, atMost time.Duration
+	}{
+		{"exits on SIGTERM", `trap 'echo term > MARK; exit 143' TERM`, 0, stopGrace},
+		{"ignores SIGTERM", `trap 'echo term > MARK' TERM`, stopGrace, stopGrace + 3*time.Second},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			mark := filepath.Join(dir, "mark")
+			started := filepath.Join(dir, "started")
+			fake := filepath.Join(dir, "clusterctl")
+			// sleep in the background and wait: the shell runs its trap at once.
+			script := "#!/bin/sh\n" + strings.ReplaceAll(tc.trap, "MARK", mark) + "\ntouch " + started + "\nwhile true; do sleep 1 & wait $!; done\n"
+			require.NoError(t, os.WriteFile(fake, []byte(script), 0o755))
+			ctx, cancel := context.WithCancel(context.Background())
+			done := make(chan error, 1)
+			go func() { done <- Binary{Path: fake}.Move(ctx, Options{Namespace: "ns", To: kube.Target{Kubeconfig: "k"}}) }()
+			require.Eventually(t, func() bool { _, err := os.Stat(started); return err == nil }, 10*time.Second, 10*time.Millisecond)
+			start := time.Now()
+			cancel()
+			select {
+			case err := <-done:
+				require.Error(t, err)
+				took := time.Since(start)
+				t.Logf("returned %s after the cancel", took)
+				require.Less(t, took, tc.atMost)
+				require.GreaterOrEqual(t, took, tc.atLeast, "killed before its grace period")
+			case <-time.After(tc.atMost + 5*time.Second):
+				t.Fatal("the cancelled run did not return")
+			}
+			raw, err := os.ReadFile(mark)
+			require.NoError(t, err, "clusterctl never got SIGTERM")
+			require.Equal(t, "term\n", string(raw))
+		})
+	}
+}
