@@ -85,7 +85,7 @@ func processGone(pid int) bool {
 // not exit.
 func TestCancelSendsSIGTERMThenKills(t *testing.T) {
 	for _, tc := range []struct {
-		name   string
+		name            string
 		trap            string
 		atLeast, atMost time.Duration
 	}{
@@ -102,7 +102,9 @@ func TestCancelSendsSIGTERMThenKills(t *testing.T) {
 			require.NoError(t, os.WriteFile(fake, []byte(script), 0o755))
 			ctx, cancel := context.WithCancel(context.Background())
 			done := make(chan error, 1)
-			go func() { done <- Binary{Path: fake}.Move(ctx, Options{Namespace: "ns", To: kube.Target{Kubeconfig: "k"}}) }()
+			go func() {
+				done <- Binary{Path: fake}.Move(ctx, Options{Namespace: "ns", To: kube.Target{Kubeconfig: "k"}})
+			}()
 			require.Eventually(t, func() bool { _, err := os.Stat(started); return err == nil }, 10*time.Second, 10*time.Millisecond)
 			start := time.Now()
 			cancel()
