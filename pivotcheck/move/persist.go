@@ -25,6 +25,11 @@ func (d *driver) persist() {
 	if dir == "" || d.opts.DryRun {
 		return
 	}
+	if n := len(d.report.Phases); !d.opts.Resume && n > 0 && (d.report.Phases[n-1].Name == PhasePreflight || d.report.Phases[n-1].Name == PhaseChecks) {
+		// Nothing written yet: a failed fresh run is re-run, not resumed,
+		// and must find its (empty) folder as it left it.
+		return
+	}
 	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
 		return
 	}
