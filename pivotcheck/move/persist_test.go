@@ -1,10 +1,13 @@
 package move
 
 import (
+	"context"
 	"encoding/json"
+	"io"
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -79,4 +82,39 @@ func TestRunLeavesItsStateOnDisk(t *testing.T) {
 	fi, err := os.Stat(filepath.Join(opts.BackupDir, ReportFile))
 	require.NoError(t, err)
 	require.Equal(t, os.FileMode(0o600), fi.Mode().Perm())
+}
+
+// TestPersistAfterEveryPhase: once the folder exists, each phase leaves
+// the report and RESUME.txt; the read-only phases of a fresh run do not
+// (its folder must stay empty for a plain re-run).
+func TestPersistAfterEveryPhase(t *testing.T) {
+	dir := t.TempDir()
+	d := &driver{opts: Options{Out: io.Discard, ResumeCommand: "pivotcheck move -n ns --resume"}, log: testLog(t),
+		report: &Report{Namespace: "ns", BackupDir: dir}, started: time.Now()}
+	ok := func(context.Context) (string, error) { return "fine", nil }
+	require.NoError(t, d.phase(t.Context(), PhaseChecks, ok))
+	entries, err := os.ReadDir(dir)
+	require.NoError(t, err)
+	require.Empty(t, entries, "a fresh run's checks write nothing")
+
+	require.NoError(t, d.phase(t.Context(), PhaseHosts, ok))
+	raw, err := os.ReadFile(filepath.Join(dir, ReportFile))
+	require.NoError(t, err)
+	var r Report
+	require.NoError(t, json.Unmarshal(raw, &r))
+	require.Len(t, r.Phases, 2)
+	require.Equal(t, PhaseHosts, r.Phases[1].Name)
+	txt, err := os.ReadFile(filepath.Join(dir, ResumeFile))
+	require.NoError(t, err)
+	require.Contains(t, string(txt), "last phase: host-handover (ok)")
+	require.Contains(t, string(txt), "pivotcheck move -n ns --resume")
+	leftovers, err := filepath.Glob(filepath.Join(dir, ".pivotcheck-tmp-*"))
+	require.NoError(t, err)
+	require.Empty(t, leftovers)
+
+	require.NoError(t, d.phase(t.Context(), PhaseBackup, ok))
+	raw, err = os.ReadFile(filepath.Join(dir, ReportFile))
+	require.NoError(t, err)
+	require.NoError(t, json.Unmarshal(raw, &r))
+	require.Len(t, r.Phases, 3)
 }
