@@ -1,0 +1,106 @@
+// Package movelock keeps two pivotcheck runs (move, move-back, a resume,
+// restore) from working on one namespace at the same time: a
+// coordination.k8s.io/v1 Lease in the namespace of each cluster involved,
+// renewed while the run lives, and an flock on the backup folder. The
+// decision over a Lease (free, ours, held, expired) is pure (Decide); the
+// I/O is in lease.go and folder.go.
+package movelock
+
+import (
+	"fmt"
+	"os"
+	"time"
+
+	coordinationv1 "k8s.io/api/coordination/v1"
+	"k8s.io/utils/ptr"
+)
+
+// LeaseName is the Lease every pivotcheck run takes in the moved namespace.
+const LeaseName = "pivotcheck-move"
+
+// TakeOverFlag is the flag that takes over an expired Lease.
+const TakeOverFlag = "--take-over-lock"
+
+// Defaults: a run that dies is seen as gone within DefaultDuration; it
+// renews every DefaultRenewEvery, so several renewals may fail in a row
+// (an API server restarting) before its lease expires.
+const (
+	DefaultDuration   = 40 * time.Second
+	DefaultRenewEvery = 5 * time.Second
+)
+
+// HolderIdentity is "hostname/pid/runID": enough for an operator to find
+// the run that holds a lock.
+func HolderIdentity(runID string) string {
+	host, err := os.Hostname()
+	if err != nil || host == "" {
+		host = "unknown-host"
+	}
+	return fmt.Sprintf("%s/%d/%s", host, os.Getpid(), runID)
+}
+
+// Action is what to do with a Lease.
+type Action string
+
+// Actions of Decide.
+const (
+	// Create: there is no Lease; create it.
+	Create Action = "create"
+	// Renew: the Lease is ours already (a retry after a lost answer).
+	Renew Action = "renew"
+	// Take: the Lease has no holder (released) or expired and the operator
+	// asked to take it over; update it with us as holder.
+	Take Action = "take"
+	// Refuse: another run holds it.
+	Refuse Action = "refuse"
+)
+
+// Decision is Decide's answer; Reason is one sentence for a refusal.
+type Decision struct {
+	Action Action
+	Reason string
+}
+
+// Expiry is when l lapses if its holder stops renewing (zero: no time recorded).
+func Expiry(l *coordinationv1.Lease) time.Time {
+	last := l.Spec.RenewTime
+	if last == nil {
+		last = l.Spec.AcquireTime
+	}
+	if last == nil {
+		return time.Time{}
+	}
+	return last.Add(time.Duration(ptr.Deref(l.Spec.LeaseDurationSeconds, 0)) * time.Second)
+}
+
+// Decide says what a run identified by me does with lease l (nil: none)
+// at now. takeOver is the operator's explicit permission to take over an
+// expired Lease; a live one is never taken.
+func Decide(l *coordinationv1.Lease, me string, now time.Time, takeOver bool) Decision {
+	if l == nil {
+		return Decision{Action: Create}
+	}
+	holder := ptr.Deref(l.Spec.HolderIdentity, "")
+	switch {
+	case holder == "":
+		return Decision{Action: Take}
+	case holder == me:
+		return Decision{Action: Renew}
+	}
+	since := "an unknown time"
+	if l.Spec.AcquireTime != nil {
+		since = l.Spec.AcquireTime.UTC().Format(time.RFC3339)
+	}
+	exp := Expiry(l)
+	if exp.IsZero() || !exp.Before(now) {
+		left := "no renewal time recorded"
+		if !exp.IsZero() {
+			left = fmt.Sprintf("it renews it, next expiry in %s", exp.Sub(now).Round(time.Second))
+		}
+		return Decision{Action: Refuse, Reason: fmt.Sprintf("Lease %s/%s is held by %s since %s (%s): another pivotcheck run works on this namespace; wait for it to end", l.Namespace, l.Name, holder, since, left)}
+	}
+	if takeOver {
+		return Decision{Action: Take}
+	}
+	return Decision{Action: Refuse, Reason: fmt.Sprintf("Lease %s/%s is held by %s since %s and expired at %s (%s ago): if that run is gone, re-run with %s", l.Namespace, l.Name, holder, since, exp.UTC().Format(time.RFC3339), now.Sub(exp).Round(time.Second), TakeOverFlag)}
+}
