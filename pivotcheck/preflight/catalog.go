@@ -48,6 +48,7 @@ const (
 	OwnerChain        = "owner-chain"
 	TargetNamespace   = "target-namespace"
 	TargetCollision   = "target-collision"
+	SameCluster       = "same-cluster"
 	ManualChecks      = "manual-checks"
 )
 
@@ -89,6 +90,7 @@ var Catalog = []Check{
 	{IronicAPI, 6, "`--ironic-url` did not answer 200 or 401 on /v1/nodes.", "Check the VIP, keepalived and Ironic logs in the target."},
 	{OwnerChain, 7, "An object that must move (BareMetalHost, its BMC/user-data Secrets, HardwareData, Metal3*, IPAM, Cluster secrets, owned objects) is not in clusterctl's own dry-run plan: no owner chain to a Cluster, or an owner that is not moved (cluster-api #8387).", "Label it `clusterctl.cluster.x-k8s.io/move=`, set spec.clusterName (Metal3DataTemplate, IPPool), or run `pivotcheck move --fix-owners`."},
 	{TargetNamespace, 8, "Whether the target namespace exists or clusterctl will create it (info).", "Nothing."},
+	{SameCluster, 8, "The source and the target are one cluster (the same `kube-system` Namespace UID), reached through two kubeconfigs, two contexts or two host names: a move would copy the namespace onto itself and then delete it.", "Point `--to-kubeconfig` (and `--to-kubeconfig-context`) at the target cluster."},
 	{TargetCollision, 8, "Objects with the same kind and name already exist in the target namespace (warning): clusterctl updates them.", "Expected when re-running after a failed move; otherwise check you point at the right target."},
 	{ManualChecks, 9, "What the API cannot show (info): a static IP on the target's provisioning interface, DHCP leases not moved.", "Do the manual check in the finding."},
 }
