@@ -42,7 +42,7 @@ type Probe = ironic.ProbeResult
 // Side holds one cluster's listed objects.
 type Side struct {
 	// Identity is the cluster's identity (the kube-system Namespace's UID).
-	Identity kube.Identity
+	Identity  kube.Identity
 	CRDs      []apiextensionsv1.CustomResourceDefinition
 	Providers []clusterctlv1.Provider
 	// Cluster-wide workloads (Ironic, BMO) and the ConfigMaps their envFrom reads.
