@@ -1,16 +1,20 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"os/signal"
+	"slices"
 	"syscall"
 
 	"github.com/spf13/cobra"
 	ctrl "sigs.k8s.io/controller-runtime"
 
 	"github.com/pivotcheck/pivotcheck/internal/kube"
+	"github.com/pivotcheck/pivotcheck/internal/movelock"
 	"github.com/pivotcheck/pivotcheck/pivotcheck/move"
 )
 
@@ -20,6 +24,7 @@ func newRestoreCommand() *cobra.Command {
 		to        kube.Target
 		namespace string
 		output    string
+		takeOver  bool
 	)
 	cmd := &cobra.Command{
 		Use:   "restore --from DIR --to-kubeconfig FILE",
@@ -49,6 +54,11 @@ namespace's objects (clusterctl itself would restore every file).`,
 			defer cleanup()
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
+			release, err := lockRestore(ctx, from, to, namespace, takeOver)
+			if err != nil {
+				return err
+			}
+			defer release()
 			n, err := move.Restore(ctx, from, to, namespace, nil, ctrl.Log.WithName("restore"))
 			if err != nil {
 				return err
@@ -65,7 +75,53 @@ namespace's objects (clusterctl itself would restore every file).`,
 	bindTarget(cmd, &to, "to-", "the cluster to restore into")
 	fl.StringVarP(&namespace, "namespace", "n", "", "restore only this namespace's objects (default: every object in the backup)")
 	bindOutput(cmd, &output, "text", "text", "json", "yaml")
+	fl.BoolVar(&takeOver, "take-over-lock", false, "take over the pivotcheck-move Lease of a run that stopped renewing it (expired); a live one is never taken")
 	return cmd
+}
+
+// lockRestore keeps a restore from running while a move, move-back or
+// resume of the same namespace(s) runs, and from sharing its backup folder
+// with one: the pivotcheck-move Lease in the cluster restored into (in
+// each namespace restored; clusterctl creates a missing one anyway) and
+// the folder's lock (a plain clusterctl folder is not locked: pivotcheck
+// never writes there). It reads the backup first, so a damaged one is
+// refused before anything is written.
+func lockRestore(ctx context.Context, from string, to kube.Target, namespace string, takeOver bool) (func(), error) {
+	b, err := move.ReadBackup(from)
+	if err != nil {
+		return nil, err
+	}
+	holder := movelock.NewHolder()
+	var folder *movelock.FolderLock
+	if b.ObjectsDir != b.Dir {
+		if folder, err = movelock.LockFolder(b.Dir, holder); err != nil {
+			return nil, err
+		}
+	}
+	c, _, err := to.Client(kube.Rate{})
+	if err != nil {
+		_ = folder.Unlock()
+		return nil, err
+	}
+	nss := map[string]bool{}
+	for _, o := range b.Objects {
+		if namespace == "" || o.Object.Namespace == namespace {
+			nss[o.Object.Namespace] = true
+		}
+	}
+	var sides []movelock.Side
+	for _, ns := range slices.Sorted(maps.Keys(nss)) {
+		sides = append(sides, movelock.Side{Name: to.String(), Client: c, Namespace: ns, CreateNamespace: true})
+	}
+	lock, err := movelock.Acquire(ctx, movelock.Options{Holder: holder, TakeOver: takeOver, Log: ctrl.Log.WithName("restore")}, sides...)
+	if err != nil {
+		_ = folder.Unlock()
+		return nil, err
+	}
+	return func() {
+		_ = lock.Release(ctx)
+		_ = folder.Unlock()
+	}, nil
 }
 
 // restoreResult is restore's -o json|yaml output.

@@ -7,6 +7,8 @@
 package movelock
 
 import (
+	"crypto/rand"
+	"encoding/hex"
 	"fmt"
 	"os"
 	"time"
@@ -37,6 +39,13 @@ func HolderIdentity(runID string) string {
 		host = "unknown-host"
 	}
 	return fmt.Sprintf("%s/%d/%s", host, os.Getpid(), runID)
+}
+
+// NewHolder is the HolderIdentity of a new run (8 random hex digits as its run ID).
+func NewHolder() string {
+	b := make([]byte, 4)
+	_, _ = rand.Read(b)
+	return HolderIdentity(hex.EncodeToString(b))
 }
 
 // Action is what to do with a Lease.

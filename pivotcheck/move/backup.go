@@ -137,16 +137,11 @@ func (d *driver) backup(ctx context.Context) (string, error) {
 	if err := os.Chmod(abs, 0o700); err != nil {
 		return "", fmt.Errorf("restricting backup folder %s: %w", abs, err)
 	}
-	if d.opts.Resume {
-		if err := d.unpauseSourceForResume(ctx); err != nil {
-			return "", err
-		}
-	}
 	objDir := filepath.Join(abs, BackupObjectsDir)
 	if err := os.MkdirAll(objDir, 0o700); err != nil {
 		return "", fmt.Errorf("creating backup folder %s: %w", objDir, err)
 	}
-	plan, err := d.qualifiedPlan(ctx)
+	plan, err := d.backupPlan(ctx)
 	if err != nil {
 		return "", err
 	}

@@ -17,6 +17,7 @@ import (
 	apiyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"sigs.k8s.io/yaml"
 
+	"github.com/pivotcheck/pivotcheck/internal/movelock"
 	"github.com/pivotcheck/pivotcheck/internal/mover"
 )
 
@@ -26,6 +27,14 @@ import (
 type State struct {
 	// Namespace is the namespace the move is of.
 	Namespace string `json:"namespace"`
+	// Source and Target are the clusters of the move (their identity and
+	// the kubeconfig and context they were reached through), written
+	// before the move's first write; a --resume must be of the same pair.
+	Source *ClusterRecord `json:"source,omitempty"`
+	Target *ClusterRecord `json:"target,omitempty"`
+	// MoveStarted is set right before clusterctl move first runs: from then
+	// on, paused source Clusters are clusterctl's doing.
+	MoveStarted bool `json:"moveStarted,omitempty"`
 	// SourceIronicStopped lists the source Ironic instances ("Kind
 	// namespace/name") pivotcheck stops. It is written before the first of
 	// them is stopped: after a kill either it is recorded and stopping it
@@ -100,7 +109,7 @@ func ReadBackup(dir string) (*Backup, error) {
 			}
 			return nil, fmt.Errorf("backup folder %s holds a sub-folder %s: clusterctl --from-directory reads files only", objDir, e.Name())
 		}
-		if objDir == dir && (e.Name() == backupPlanFile || e.Name() == backupStateFile || e.Name() == backupReadme) {
+		if objDir == dir && (e.Name() == backupPlanFile || e.Name() == backupStateFile || e.Name() == backupReadme || movelock.IsLockFile(e.Name())) {
 			continue
 		}
 		raw, err := os.ReadFile(filepath.Join(objDir, e.Name()))

@@ -9,6 +9,9 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
+
+	"github.com/pivotcheck/pivotcheck/internal/movelock"
 )
 
 // checks proves, without writing anything, that every later step that can
@@ -51,6 +54,8 @@ func (d *driver) openBackupDir() error {
 	}
 	d.report.BackupDir = abs
 	entries, err := os.ReadDir(abs)
+	// The lock file is this run's own (the lock phase created it).
+	entries = slices.DeleteFunc(entries, func(e os.DirEntry) bool { return movelock.IsLockFile(e.Name()) })
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		return nil
@@ -59,6 +64,13 @@ func (d *driver) openBackupDir() error {
 	case !d.opts.Resume && len(entries) > 0:
 		return fmt.Errorf("backup folder %s is not empty: choose a new --backup-dir (or add --resume to continue the move that wrote it)", abs)
 	}
+	return d.loadPrevious()
+}
+
+// loadPrevious reads the plan and state an earlier attempt recorded in
+// the backup folder (both optional, both read strictly).
+func (d *driver) loadPrevious() error {
+	abs := d.report.BackupDir
 	raw, err := os.ReadFile(filepath.Join(abs, backupPlanFile))
 	switch {
 	case errors.Is(err, fs.ErrNotExist):

@@ -89,6 +89,9 @@ func (d *driver) patchHosts(ctx context.Context, actions []HostAction, dryRun bo
 // acceptable (re-planned from the live hosts: a host handed over by an
 // earlier attempt is skipped).
 func (d *driver) hostHandover(ctx context.Context) (string, error) {
+	if err := d.ensureRecorded(); err != nil {
+		return "", err
+	}
 	actions, ttag, _, err := d.planHosts(ctx)
 	if err != nil {
 		return "", err

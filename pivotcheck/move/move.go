@@ -5,6 +5,7 @@ package move
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/utils/ptr"
@@ -46,7 +47,77 @@ func (d *driver) unpauseSourceForResume(ctx context.Context) error {
 	return nil
 }
 
+// pausedSourceClusters names the source Clusters with spec.paused.
+func (d *driver) pausedSourceClusters(ctx context.Context) ([]string, error) {
+	cls := &clusterv1.ClusterList{}
+	if err := d.src.List(ctx, cls, client.InNamespace(d.opts.Namespace)); err != nil {
+		return nil, fmt.Errorf("listing source Clusters in %s: %w", d.opts.Namespace, err)
+	}
+	var out []string
+	for _, cl := range cls.Items {
+		if ptr.Deref(cl.Spec.Paused, false) {
+			out = append(out, cl.Name)
+		}
+	}
+	return out, nil
+}
+
+// backupPlan is what the backup saves. clusterctl's dry run refuses to
+// plan while a Cluster is paused, and a resume keeps the Clusters an
+// interrupted clusterctl paused paused until the move phase (unpaused
+// earlier, CAPI would reconcile them in the source while the Ironic
+// hand-over waits). So a resume with paused Clusters saves the objects of
+// the first attempt's plan that the source still holds; otherwise the plan
+// is clusterctl's, as on a first attempt.
+func (d *driver) backupPlan(ctx context.Context) ([]mover.Object, error) {
+	if !d.opts.Resume {
+		return d.qualifiedPlan(ctx)
+	}
+	paused, err := d.pausedSourceClusters(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if len(paused) == 0 {
+		return d.qualifiedPlan(ctx)
+	}
+	if d.previous == nil || !d.state.MoveStarted {
+		return nil, fmt.Errorf("source Cluster(s) %s are paused, and not by this move's clusterctl (the earlier attempt never started it): unpause them or find who paused them", strings.Join(paused, ", "))
+	}
+	kinds, err := movableKinds(ctx, d.src)
+	if err != nil {
+		return nil, err
+	}
+	only := map[string]bool{}
+	for _, o := range d.previous {
+		only[o.Kind] = true
+	}
+	inv, err := inventory(ctx, d.src, d.opts.Namespace, kinds, only)
+	if err != nil {
+		return nil, err
+	}
+	var plan []mover.Object
+	for _, o := range d.previous {
+		if inv[o] > 0 {
+			plan = append(plan, o)
+		}
+	}
+	return plan, nil
+}
+
 func (d *driver) move(ctx context.Context) (string, error) {
+	if d.opts.Resume {
+		// Right before clusterctl: the Clusters it left paused are
+		// unpaused only now, so clusterctl can start again.
+		if err := d.unpauseSourceForResume(ctx); err != nil {
+			return "", err
+		}
+	}
+	if !d.state.MoveStarted {
+		d.state.MoveStarted = true
+		if err := d.writeState(); err != nil {
+			return "", err
+		}
+	}
 	p := newProgress(d.opts.Out, d.opts.Terminal, len(d.plan))
 	created, deleted := map[mover.Object]bool{}, map[mover.Object]bool{}
 	on := func(e mover.Event) {
