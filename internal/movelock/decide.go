@@ -9,8 +9,12 @@ package movelock
 import (
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"os"
+	"strconv"
+	"strings"
+	"syscall"
 	"time"
 
 	coordinationv1 "k8s.io/api/coordination/v1"
@@ -83,9 +87,11 @@ func Expiry(l *coordinationv1.Lease) time.Time {
 }
 
 // Decide says what a run identified by me does with lease l (nil: none)
-// at now. takeOver is the operator's explicit permission to take over an
-// expired Lease; a live one is never taken.
-func Decide(l *coordinationv1.Lease, me string, now time.Time, takeOver bool) Decision {
+// at now. takeOver is the operator's explicit permission to take over a
+// Lease whose holder is gone: expired (not renewed for its duration), or
+// holderGone (the holder's process provably no longer runs: same host, no
+// such pid). A live Lease of a running holder is never taken.
+func Decide(l *coordinationv1.Lease, me string, now time.Time, takeOver, holderGone bool) Decision {
 	if l == nil {
 		return Decision{Action: Create}
 	}
@@ -101,7 +107,8 @@ func Decide(l *coordinationv1.Lease, me string, now time.Time, takeOver bool) De
 		since = l.Spec.AcquireTime.UTC().Format(time.RFC3339)
 	}
 	exp := Expiry(l)
-	if exp.IsZero() || !exp.Before(now) {
+	expired := !exp.IsZero() && exp.Before(now)
+	if !expired && !holderGone {
 		left := "no renewal time recorded"
 		if !exp.IsZero() {
 			left = fmt.Sprintf("it renews it, next expiry in %s", exp.Sub(now).Round(time.Second))
@@ -111,5 +118,28 @@ func Decide(l *coordinationv1.Lease, me string, now time.Time, takeOver bool) De
 	if takeOver {
 		return Decision{Action: Take}
 	}
-	return Decision{Action: Refuse, Reason: fmt.Sprintf("Lease %s/%s is held by %s since %s and expired at %s (%s ago): if that run is gone, re-run with %s", l.Namespace, l.Name, holder, since, exp.UTC().Format(time.RFC3339), now.Sub(exp).Round(time.Second), TakeOverFlag)}
+	gone := fmt.Sprintf("expired at %s (%s ago)", exp.UTC().Format(time.RFC3339), now.Sub(exp).Round(time.Second))
+	if !expired {
+		gone = "its process no longer runs on this host (killed?)"
+	}
+	return Decision{Action: Refuse, Reason: fmt.Sprintf("Lease %s/%s is held by %s since %s and %s: if that run is gone, re-run with %s", l.Namespace, l.Name, holder, since, gone, TakeOverFlag)}
+}
+
+// HolderGone reports whether holder (HolderIdentity) names a process of
+// this host that no longer runs. A holder on another host is never known
+// to be gone: only its Lease's expiry tells.
+func HolderGone(holder string) bool {
+	parts := strings.Split(holder, "/")
+	if len(parts) != 3 {
+		return false
+	}
+	host, err := os.Hostname()
+	if err != nil || host != parts[0] {
+		return false
+	}
+	pid, err := strconv.Atoi(parts[1])
+	if err != nil || pid <= 0 || pid == os.Getpid() {
+		return false
+	}
+	return errors.Is(syscall.Kill(pid, 0), syscall.ESRCH)
 }

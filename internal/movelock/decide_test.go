@@ -28,6 +28,7 @@ func TestDecide(t *testing.T) {
 		name     string
 		l        *coordinationv1.Lease
 		takeOver bool
+		gone     bool
 		want     Action
 		reason   []string
 	}{
@@ -43,10 +44,13 @@ func TestDecide(t *testing.T) {
 		{name: "expired, no take-over", l: lease("other/2/bbbb", 10*time.Minute, 2*time.Minute, 40), want: Refuse,
 			reason: []string{"expired at 2026-12-06T07:58:40Z (1m20s ago)", "re-run with --take-over-lock"}},
 		{name: "expired, take-over", l: lease("other/2/bbbb", 10*time.Minute, 2*time.Minute, 40), takeOver: true, want: Take},
+		{name: "live but its process is gone, no take-over", l: lease("other/2/bbbb", time.Minute, time.Second, 40), gone: true, want: Refuse,
+			reason: []string{"its process no longer runs on this host (killed?)", "re-run with --take-over-lock"}},
+		{name: "live but its process is gone, take-over", l: lease("other/2/bbbb", time.Minute, time.Second, 40), gone: true, takeOver: true, want: Take},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			d := Decide(c.l, me, now, c.takeOver)
+			d := Decide(c.l, me, now, c.takeOver, c.gone)
 			require.Equal(t, c.want, d.Action, d.Reason)
 			for _, r := range c.reason {
 				require.Contains(t, d.Reason, r)
@@ -81,3 +85,13 @@ func TestFolderLock(t *testing.T) {
 }
 
 func writeFile(p string) error { return os.WriteFile(p, []byte("{}"), 0o600) }
+
+func TestHolderGone(t *testing.T) {
+	host, err := os.Hostname()
+	require.NoError(t, err)
+	require.False(t, HolderGone(HolderIdentity("x")), "this process runs")
+	require.False(t, HolderGone(host+"/1/x"), "pid 1 runs")
+	require.True(t, HolderGone(host+"/2147483000/x"), "no such pid")
+	require.False(t, HolderGone("elsewhere/2147483000/x"), "another host: unknown")
+	require.False(t, HolderGone("not a holder"))
+}

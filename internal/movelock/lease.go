@@ -126,7 +126,11 @@ func (l *Lock) acquireOne(ctx context.Context, s Side) (*coordinationv1.Lease, e
 			return nil, fmt.Errorf("%s cluster: reading Lease %s/%s: %w", s.Name, s.Namespace, LeaseName, err)
 		}
 		now := l.opts.now()
-		d := Decide(cur, l.opts.Holder, now, l.opts.TakeOver)
+		gone := false
+		if cur != nil {
+			gone = HolderGone(ptr.Deref(cur.Spec.HolderIdentity, ""))
+		}
+		d := Decide(cur, l.opts.Holder, now, l.opts.TakeOver, gone)
 		mt := metav1.NewMicroTime(now)
 		spec := coordinationv1.LeaseSpec{HolderIdentity: ptr.To(l.opts.Holder), LeaseDurationSeconds: ptr.To(int32(l.opts.Duration / time.Second)),
 			AcquireTime: &mt, RenewTime: &mt}
