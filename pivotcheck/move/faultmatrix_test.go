@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -21,6 +22,7 @@ import (
 	"github.com/stretchr/testify/require"
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	appsv1 "k8s.io/api/apps/v1"
+	coordinationv1 "k8s.io/api/coordination/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/utils/ptr"
 	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
@@ -28,6 +30,8 @@ import (
 
 	"github.com/pivotcheck/pivotcheck/internal/fixture"
 	"github.com/pivotcheck/pivotcheck/internal/hostsafety"
+	"github.com/pivotcheck/pivotcheck/internal/kube"
+	"github.com/pivotcheck/pivotcheck/internal/movelock"
 	"github.com/pivotcheck/pivotcheck/internal/testenv"
 )
 
@@ -434,6 +438,12 @@ func TestFaultMatrix(t *testing.T) {
 			t.Run(strings.ReplaceAll(phase, " ", "-")+"/"+fault, func(t *testing.T) { env.runRow(t, row) })
 		}
 	}
+	// Operator mistakes, refused in the lock phase before anything is written.
+	for _, fault := range []string{mistakeSameCluster, mistakeResumeNoState, mistakeConcurrent} {
+		row := &matrixRow{phase: mxLock, fault: fault}
+		rows = append(rows, row)
+		t.Run("lock/"+fault, func(t *testing.T) { env.runMistakeRow(t, row) })
+	}
 	var b strings.Builder
 	lost := 0
 	fmt.Fprintf(&b, "\nfault matrix (%s):\n| phase | fault | faulted run | resume | objects lost | invariants | time |\n|---|---|---|---|---|---|---|\n", time.Since(start).Round(time.Second))
@@ -591,6 +601,12 @@ func (e *matrixEnv) runRow(t *testing.T, row *matrixRow) {
 		} else {
 			row.resume = "same command again (nothing was changed)"
 		}
+		if row.fault == faultKill {
+			// The killed run could not release its Lease: its process is
+			// gone, which the operator states with --take-over-lock.
+			again = append(slices.Clone(again), "--take-over-lock")
+			row.resume += " + --take-over-lock"
+		}
 		r := startMove(t, e.bin, again)
 		r.wait(t, 3*time.Minute)
 		require.NoError(t, r.err, "resume: %s\n%s", r.stdout.String(), r.stderrText())
@@ -634,4 +650,117 @@ func phaseLines(s string) string {
 		}
 	}
 	return strings.Join(out, "\n")
+}
+
+// Operator mistakes of the matrix (phase lock).
+const (
+	mxLock               = "lock"
+	mistakeSameCluster   = "same cluster via two kubeconfigs"
+	mistakeResumeNoState = "--resume without state"
+	mistakeConcurrent    = "second concurrent run"
+)
+
+// runMistakeRow makes one operator mistake with the real binary and checks
+// that it is refused in the lock phase with nothing written in either
+// cluster (every object of the namespace, every Deployment, the Leases),
+// then that the corrected command completes with every object moved.
+func (e *matrixEnv) runMistakeRow(t *testing.T, row *matrixRow) {
+	t0 := time.Now()
+	defer func() { row.took = time.Since(t0) }()
+	ns := "fm-lock-" + map[string]string{mistakeSameCluster: "same", mistakeResumeNoState: "nostate", mistakeConcurrent: "concurrent"}[row.fault]
+	refs := fixtureFor(t, ns)
+	inv := watchInvariants(t, ns)
+	defer func() {
+		row.violations, _ = inv.stop()
+		require.Empty(t, row.violations, "invariants")
+	}()
+	backup := filepath.Join(t.TempDir(), "backup")
+	args := []string{"move", "--kubeconfig", e.srcKC, "--to-kubeconfig", e.dstKC, "-n", ns, "--backup-dir", backup,
+		"--fix-owners", "-o", "json", "--target-ironic-timeout", "20s", "--ironic-stop-timeout", "20s"}
+	refused := func(args []string, want string) *Report {
+		t.Helper()
+		before := clusterState(t, ns)
+		m := startMove(t, e.bin, args)
+		m.wait(t, time.Minute)
+		require.Equal(t, 1, exitCode(m.err), m.stderrText())
+		rep := m.report(t)
+		require.Equal(t, PhaseLock, rep.FailedPhase, rep.Error)
+		require.Contains(t, rep.Error, want)
+		require.Empty(t, rep.ResumeCommand)
+		require.Equal(t, before, clusterState(t, ns), "the refused run wrote nothing")
+		row.lost += lostObjects(t, refs)
+		return rep
+	}
+	switch row.fault {
+	case mistakeSameCluster:
+		// The bootstrap through the proxy and directly: two files, two
+		// context names, two URLs, one cluster.
+		wrong := slices.Clone(args)
+		wrong[4] = pair.Bootstrap.Kubeconfig
+		rep := refused(wrong, "are the same cluster")
+		row.first = "refused in lock: " + rep.Error[strings.Index(rep.Error, "are the same"):strings.Index(rep.Error, " (kube-system")]
+		require.NoDirExists(t, backup)
+	case mistakeResumeNoState:
+		refused(append(slices.Clone(args), "--resume"), "holds no pivotcheck-state.json")
+		row.first = "refused in lock: no state of an earlier attempt"
+		require.NoDirExists(t, backup)
+	case mistakeConcurrent:
+		// The first run, in this process, stops at the start of its backup
+		// (hosts handed over); the second is the real command.
+		first := Options{Source: kube.Target{Kubeconfig: e.srcKC}, Target: kube.Target{Kubeconfig: e.dstKC}, Namespace: ns,
+			BackupDir: filepath.Join(t.TempDir(), "first"), FixOwners: true, IronicGoneTimeout: 20 * time.Second,
+			TargetIronicTimeout: 20 * time.Second, PollInterval: 100 * time.Millisecond, Log: testLog(t), Out: &testWriter{t: t}}
+		reached, goOn := make(chan struct{}), make(chan struct{})
+		first.OnPhase = func(p string) {
+			if p == PhaseBackup {
+				close(reached)
+				<-goOn
+			}
+		}
+		done := make(chan error, 1)
+		go func() {
+			rep, err := Run(context.Background(), first)
+			if err == nil && !rep.Verified {
+				err = errors.New("not verified")
+			}
+			done <- err
+		}()
+		select {
+		case <-reached:
+		case err := <-done:
+			t.Fatalf("the first run ended before its backup: %v", err)
+		}
+		lease := &coordinationv1.Lease{}
+		require.NoError(t, pair.Bootstrap.Client.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: movelock.LeaseName}, lease))
+		refused(args, "held by "+ptr.Deref(lease.Spec.HolderIdentity, "")+" since "+lease.Spec.AcquireTime.UTC().Format(time.RFC3339))
+		require.NoDirExists(t, backup)
+		// A --resume of the first run's folder: the folder is busy.
+		resumeFirst := slices.Clone(args)
+		resumeFirst[8] = first.BackupDir
+		refused(append(resumeFirst, "--resume"), "is in use by another pivotcheck run")
+		close(goOn)
+		require.NoError(t, <-done, "the first run completes")
+		row.first = "refused in lock, naming the holder and since when; the first run completed"
+		row.resume = "not needed (the first run moved everything)"
+		requireNoLease(t, ns)
+	}
+	if row.fault != mistakeConcurrent {
+		m := startMove(t, e.bin, args)
+		m.wait(t, 3*time.Minute)
+		require.NoError(t, m.err, m.stderrText())
+		require.True(t, m.report(t).Verified)
+		row.resume = "corrected command: completed and verified"
+	}
+	inSrc, inDst := where(t, refs)
+	for _, r := range refs {
+		switch {
+		case !inDst[r] && !inSrc[r]:
+			row.lost++
+			t.Errorf("%s lost", r)
+		case !inDst[r]:
+			t.Errorf("%s not moved", r)
+		case inSrc[r]:
+			t.Errorf("%s left in the source", r)
+		}
+	}
 }
