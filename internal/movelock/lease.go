@@ -35,7 +35,8 @@ type Options struct {
 	Holder string
 	// TakeOver takes over an expired Lease (never a live one).
 	TakeOver bool
-	// Duration and RenewEvery default to DefaultDuration and DefaultRenewEvery.
+	// Duration defaults to DefaultDuration (whole seconds), RenewEvery to an
+	// eighth of it (DefaultRenewEvery for the default).
 	Duration, RenewEvery time.Duration
 	Log                  logr.Logger
 	// now is the clock (tests).
@@ -78,7 +79,8 @@ func Acquire(ctx context.Context, opts Options, sides ...Side) (*Lock, error) {
 		opts.Duration = DefaultDuration
 	}
 	if opts.RenewEvery == 0 {
-		opts.RenewEvery = DefaultRenewEvery
+		// 8 renewals per lease: several may fail in a row before it lapses.
+		opts.RenewEvery = opts.Duration / 8
 	}
 	if opts.now == nil {
 		opts.now = time.Now

@@ -64,6 +64,9 @@ type Options struct {
 	// TakeOverLock takes over a Lease whose holder stopped renewing it
 	// (expired); a live one is never taken.
 	TakeOverLock bool
+	// LeaseDuration is how long the Lease outlives its last renewal
+	// (default movelock.DefaultDuration; renewed every eighth of it).
+	LeaseDuration time.Duration
 
 	// Clusterctl, when set, is the path of a clusterctl binary run instead
 	// of the built-in v1.13.6 library.

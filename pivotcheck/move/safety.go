@@ -128,7 +128,7 @@ func (d *driver) lockPhase(ctx context.Context) (string, error) {
 	if d.folder, err = movelock.LockFolder(abs, d.holder); err != nil {
 		return "", err
 	}
-	d.lock, err = movelock.Acquire(ctx, movelock.Options{Holder: d.holder, TakeOver: o.TakeOverLock, Log: d.log},
+	d.lock, err = movelock.Acquire(ctx, movelock.Options{Holder: d.holder, TakeOver: o.TakeOverLock, Duration: o.LeaseDuration, Log: d.log},
 		movelock.Side{Name: "source", Client: d.src, Namespace: o.Namespace},
 		movelock.Side{Name: "target", Client: d.dst, Namespace: o.Namespace, CreateNamespace: true})
 	if err != nil {
