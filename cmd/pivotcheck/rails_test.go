@@ -3,18 +3,26 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	bmov1alpha1 "github.com/metal3-io/baremetal-operator/apis/metal3.io/v1alpha1"
 	"github.com/stretchr/testify/require"
 	appsv1 "k8s.io/api/apps/v1"
+	coordinationv1 "k8s.io/api/coordination/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/client-go/tools/clientcmd"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/pivotcheck/pivotcheck/internal/fixture"
+	"github.com/pivotcheck/pivotcheck/internal/movelock"
 	"github.com/pivotcheck/pivotcheck/internal/testenv"
 	"github.com/pivotcheck/pivotcheck/pivotcheck/move"
 )
@@ -88,6 +96,28 @@ func TestMoveRefusesOneClusterCLI(t *testing.T) {
 	require.Error(t, err)
 	require.Contains(t, out, `"check": "same-cluster"`)
 	require.Contains(t, out, `"severity": "error"`)
+
+	// restore holds the same Lease: refused while a (live) run holds it,
+	// and refused on a backup folder another run holds.
+	backup := t.TempDir()
+	require.NoError(t, os.MkdirAll(filepath.Join(backup, "objects"), 0o700))
+	require.NoError(t, os.WriteFile(filepath.Join(backup, "objects", "ConfigMap_metal3_restored.yaml"),
+		[]byte(`{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"restored","namespace":"metal3"},"data":{"a":"b"}}`), 0o600))
+	now := metav1.NewMicroTime(time.Now())
+	require.NoError(t, src.Create(ctx, &coordinationv1.Lease{ObjectMeta: metav1.ObjectMeta{Namespace: "metal3", Name: movelock.LeaseName},
+		Spec: coordinationv1.LeaseSpec{HolderIdentity: ptr.To("elsewhere/7/cafe"), LeaseDurationSeconds: ptr.To(int32(40)), AcquireTime: &now, RenewTime: &now}}))
+	_, err = run(t, "restore", "--from", backup, "--to-kubeconfig", pair.Bootstrap.Kubeconfig)
+	require.ErrorContains(t, err, "Lease metal3/pivotcheck-move is held by elsewhere/7/cafe since")
+	require.ErrorContains(t, err, "nothing was changed")
+	require.True(t, apierrors.IsNotFound(src.Get(ctx, client.ObjectKey{Namespace: "metal3", Name: "restored"}, &corev1.ConfigMap{})))
+	require.NoError(t, src.Delete(ctx, &coordinationv1.Lease{ObjectMeta: metav1.ObjectMeta{Namespace: "metal3", Name: movelock.LeaseName}}))
+	held, err := movelock.LockFolder(backup, "elsewhere/8/beef")
+	require.NoError(t, err)
+	_, err = run(t, "restore", "--from", backup, "--to-kubeconfig", pair.Bootstrap.Kubeconfig)
+	require.ErrorContains(t, err, "is in use by another pivotcheck run (elsewhere/8/beef)")
+	require.NoError(t, held.Unlock())
+	require.True(t, apierrors.IsNotFound(src.Get(ctx, client.ObjectKey{Namespace: "metal3", Name: "restored"}, &corev1.ConfigMap{})))
+	require.Equal(t, before, snapshotOf(t, src, res.Objects))
 }
 
 // aliasKubeconfig writes the cluster's kubeconfig again under another

@@ -127,6 +127,10 @@ func (d *driver) skip(name, why string) {
 
 // fail records the failure with what exists on each side and the resume command.
 func (d *driver) fail(ctx context.Context, phase string, err error) error {
+	// A run stopped because its Lease was taken over says so.
+	if c := context.Cause(ctx); c != nil && !errors.Is(c, context.Canceled) && !errors.Is(c, context.DeadlineExceeded) {
+		err = fmt.Errorf("%w (%v)", err, c)
+	}
 	r := d.report
 	r.FailedPhase = phase
 	if phase == PhaseMove {
