@@ -96,10 +96,10 @@ func Decide(l *coordinationv1.Lease, me string, now time.Time, takeOver, holderG
 		return Decision{Action: Create}
 	}
 	holder := ptr.Deref(l.Spec.HolderIdentity, "")
-	switch {
-	case holder == "":
+	switch holder {
+	case "":
 		return Decision{Action: Take}
-	case holder == me:
+	case me:
 		return Decision{Action: Renew}
 	}
 	since := "an unknown time"

@@ -92,7 +92,9 @@ func Acquire(ctx context.Context, opts Options, sides ...Side) (*Lock, error) {
 	for _, s := range sides {
 		lease, err := l.acquireOne(ctx, s)
 		if err != nil {
-			l.releaseHeld(ctx)
+			// Give back what this run took on the other sides; the
+			// refusal is the error that matters.
+			_ = l.releaseHeld(ctx)
 			return nil, err
 		}
 		if lease != nil {

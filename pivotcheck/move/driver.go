@@ -70,7 +70,7 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 	if opts.Namespace == "" {
 		return d.report, errors.New("the namespace to move is empty: pass -n")
 	}
-	srcCfg, dstCfg := &rest.Config{}, &rest.Config{}
+	var srcCfg, dstCfg *rest.Config
 	var err error
 	if d.src, srcCfg, err = opts.Source.Client(clientRate); err != nil {
 		return d.report, fmt.Errorf("source cluster: %w", err)
@@ -129,7 +129,7 @@ func (d *driver) skip(name, why string) {
 func (d *driver) fail(ctx context.Context, phase string, err error) error {
 	// A run stopped because its Lease was taken over says so.
 	if c := context.Cause(ctx); c != nil && !errors.Is(c, context.Canceled) && !errors.Is(c, context.DeadlineExceeded) {
-		err = fmt.Errorf("%w (%v)", err, c)
+		err = fmt.Errorf("%w (%w)", err, c)
 	}
 	r := d.report
 	r.FailedPhase = phase
