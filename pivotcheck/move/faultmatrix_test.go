@@ -727,23 +727,25 @@ func (e *matrixEnv) runMistakeRow(t *testing.T, row *matrixRow) {
 				<-goOn
 			}
 		}
-		done := make(chan error, 1)
+		var firstErr error
+		ended := make(chan struct{})
 		go func() {
 			rep, err := Run(context.Background(), first)
 			if err == nil && !rep.Verified {
 				err = errors.New("not verified")
 			}
-			done <- err
+			firstErr = err
+			close(ended)
 		}()
 		// Whatever fails below, the first run is let go and waited for (it
 		// logs through this test).
 		letGo := sync.OnceFunc(func() { close(goOn) })
-		finished := sync.OnceValue(func() error { letGo(); return <-done })
+		finished := func() error { letGo(); <-ended; return firstErr }
 		defer func() { _ = finished() }()
 		select {
 		case <-reached:
-		case err := <-done:
-			t.Fatalf("the first run ended before its backup: %v", err)
+		case <-ended:
+			t.Fatalf("the first run ended before its backup: %v", firstErr)
 		}
 		lease := &coordinationv1.Lease{}
 		require.NoError(t, pair.Bootstrap.Client.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: movelock.LeaseName}, lease))
