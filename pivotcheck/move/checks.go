@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"time"
 )
 
 // checks proves, without writing anything, that every later step that can
@@ -74,6 +75,9 @@ func (d *driver) openBackupDir() error {
 	}
 	if d.state.Namespace != "" && d.state.Namespace != d.opts.Namespace {
 		return fmt.Errorf("backup folder %s belongs to a move of namespace %s, not %s", abs, d.state.Namespace, d.opts.Namespace)
+	}
+	if d.state.RolledBack != nil {
+		return fmt.Errorf("the move recorded in backup folder %s was rolled back at %s: start a new move with a new --backup-dir", abs, d.state.RolledBack.Format(time.RFC3339))
 	}
 	return nil
 }

@@ -32,6 +32,8 @@ type driver struct {
 	state    State
 	// moveStep is clusterctl's last step message (pausing, creating, deleting...).
 	moveStep string
+	// srcHosts are the source hosts as planHosts last listed them.
+	srcHosts []bmov1alpha1.BareMetalHost
 }
 
 // PhaseError is returned when a phase fails; the report says what exists

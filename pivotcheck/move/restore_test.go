@@ -31,7 +31,7 @@ func TestRestoreFromBackup(t *testing.T) {
 	require.NoError(t, err)
 	requireMoved(t, res, pair.Bootstrap, pair.Target)
 
-	n, err := Restore(ctx, opts.BackupDir, target(pair.Bootstrap), ns, nil, testLog(t))
+	n, err := Restore(ctx, opts.BackupDir, target(pair.Bootstrap), ns, true, nil, testLog(t))
 	require.NoError(t, err)
 	require.Equal(t, len(res.Objects), n)
 	back := present(t, pair.Bootstrap.Client, res.Objects)
