@@ -39,6 +39,13 @@ func (d *driver) checks(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	// The move writes from here on: its record exists before the first
+	// write, so a rollback after a kill finds it.
+	if !d.opts.DryRun {
+		if err := d.writeState(); err != nil {
+			return "", err
+		}
+	}
 	return fmt.Sprintf("Ironic: %s; %d host hand-over patch(es) accepted in a server-side dry run (target BMO %s)", ironicNote, n, orUnknown(ttag)), nil
 }
 

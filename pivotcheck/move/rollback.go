@@ -322,11 +322,17 @@ func Rollback(ctx context.Context, opts RollbackOptions) (*RollbackResult, error
 			if err != nil {
 				continue // PlanRollback refuses when it needs it
 			}
+			// Checked like a backup file, then decoded as JSON (as saved),
+			// so numbers stay integers.
 			objs, err := ParseBackupFile(r.Manifest, raw)
 			if err != nil || len(objs) != 1 {
 				continue
 			}
-			in.Manifests[r.String()] = objs[0].Raw
+			u := &unstructured.Unstructured{}
+			if err := u.UnmarshalJSON(raw); err != nil {
+				u = objs[0].Raw
+			}
+			in.Manifests[r.String()] = u
 		}
 	}
 	src, _, err := opts.Source.Client(clientRate)
