@@ -335,6 +335,10 @@ func Rollback(ctx context.Context, opts RollbackOptions) (*RollbackResult, error
 			in.Manifests[r.String()] = u
 		}
 	}
+	// What the record alone refuses is refused before any cluster is contacted.
+	if _, err := PlanRollback(RollbackInput{BackupDir: abs, Namespace: opts.Namespace, State: in.State}); err != nil {
+		return res, err
+	}
 	src, _, err := opts.Source.Client(clientRate)
 	if err != nil {
 		return res, fmt.Errorf("source cluster: %w", err)
