@@ -126,11 +126,22 @@ func diffContent(before, after contentView, ignore ...string) []string {
 	return out
 }
 
+// ignorePaused, given to diffContent, drops Cluster.spec.paused too (an
+// interrupted move leaves either side's copy paused).
+const ignorePaused = "spec.paused"
+
 func strip(m map[string]any, ignore []string) map[string]any {
 	if len(ignore) == 0 {
 		return m
 	}
 	c := maps.Clone(m)
+	if slices.Contains(ignore, ignorePaused) {
+		if spec, ok := c["spec"].(map[string]any); ok {
+			spec = maps.Clone(spec)
+			delete(spec, "paused")
+			c["spec"] = spec
+		}
+	}
 	if ann, ok := c["annotations"].(map[string]string); ok {
 		ann = maps.Clone(ann)
 		for _, k := range ignore {
@@ -163,6 +174,21 @@ func (v contentView) only(keep func(string) bool) contentView {
 	for k, x := range v {
 		if keep(k) {
 			out[k] = x
+		}
+	}
+	return out
+}
+
+// mergedSides is, for every key of before, the object as the target holds
+// it, else as the source holds it: after an interrupted move each object
+// must exist, unchanged, on one side or the other.
+func mergedSides(before, src, dst contentView) contentView {
+	out := contentView{}
+	for k := range before {
+		if v, ok := dst[k]; ok {
+			out[k] = v
+		} else if v, ok := src[k]; ok {
+			out[k] = v
 		}
 	}
 	return out

@@ -221,3 +221,38 @@ func TestParseStateRollbackRecords(t *testing.T) {
 	require.Equal(t, "metal3.io", s.TargetBefore.Objects[0].Group)
 	require.NotNil(t, s.SourceDeleteStarted)
 }
+
+// TestDiffContent: the comparison sees a changed spec, a changed
+// annotation that matters, a missing and an extra object, and ignores
+// server-set metadata and other annotations.
+func TestDiffContent(t *testing.T) {
+	host := func(paused string, online bool, rv string) *unstructured.Unstructured {
+		u := uobj("metal3.io/v1alpha1", "BareMetalHost", "ns", "h", "uid-"+rv)
+		u.SetResourceVersion(rv)
+		ann := map[string]string{"other": rv}
+		if paused != "" {
+			ann[bmov1alpha1.PausedAnnotation] = paused
+		}
+		u.SetAnnotations(ann)
+		_ = unstructured.SetNestedField(u.Object, online, "spec", "online")
+		_ = unstructured.SetNestedField(u.Object, rv, "status", "x")
+		return u
+	}
+	cluster := func(paused any) *unstructured.Unstructured {
+		u := uobj("cluster.x-k8s.io/v1beta2", "Cluster", "ns", "c", "c")
+		spec := map[string]any{"controlPlaneRef": map[string]any{"name": "cp"}}
+		if paused != nil {
+			spec["paused"] = paused
+		}
+		u.Object["spec"] = spec
+		return u
+	}
+	before := contentView{"h": objectContent(host("", true, "1")), "c": objectContent(cluster(nil))}
+	require.Empty(t, diffContent(before, contentView{"h": objectContent(host("", true, "2")), "c": objectContent(cluster(false))}),
+		"resourceVersion, uid, status and other annotations are not compared; paused false = absent")
+	require.Len(t, diffContent(before, contentView{"h": objectContent(host("", false, "1")), "c": objectContent(cluster(nil))}), 1, "spec")
+	require.Len(t, diffContent(before, contentView{"h": objectContent(host(hostsafety.PivotcheckPauseValue, true, "1")), "c": objectContent(cluster(nil))}), 1, "pause")
+	require.Len(t, diffContent(before, contentView{"h": objectContent(host("", true, "1")), "c": objectContent(cluster(true))}), 1, "Cluster paused")
+	require.Empty(t, diffContent(before, contentView{"h": objectContent(host("x", true, "1")), "c": objectContent(cluster(true))}, bmov1alpha1.PausedAnnotation, ignorePaused))
+	require.Equal(t, []string{"c: missing", "x: not there before"}, diffContent(before, contentView{"h": before["h"], "x": before["c"]}))
+}
