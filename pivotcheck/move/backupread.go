@@ -53,9 +53,11 @@ type State struct {
 	// from the source. Recorded before its first delete; from then on
 	// only --resume goes on.
 	SourceDeleteStarted *time.Time `json:"sourceDeleteStarted,omitempty"`
-	// RolledBack is when `pivotcheck rollback` completed: the folder
-	// cannot be resumed any more.
-	RolledBack *time.Time `json:"rolledBack,omitempty"`
+	// RollbackStarted is when `pivotcheck rollback` first wrote, and
+	// RolledBack when it completed: from the first, the folder cannot be
+	// resumed any more (the rollback is finished by running it again).
+	RollbackStarted *time.Time `json:"rollbackStarted,omitempty"`
+	RolledBack      *time.Time `json:"rolledBack,omitempty"`
 }
 
 // What the Ironic hand-over did to a workload.

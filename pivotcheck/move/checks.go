@@ -83,8 +83,11 @@ func (d *driver) openBackupDir() error {
 	if d.state.Namespace != "" && d.state.Namespace != d.opts.Namespace {
 		return fmt.Errorf("backup folder %s belongs to a move of namespace %s, not %s", abs, d.state.Namespace, d.opts.Namespace)
 	}
-	if d.state.RolledBack != nil {
+	switch {
+	case d.state.RolledBack != nil:
 		return fmt.Errorf("the move recorded in backup folder %s was rolled back at %s: start a new move with a new --backup-dir", abs, d.state.RolledBack.Format(time.RFC3339))
+	case d.state.RollbackStarted != nil:
+		return fmt.Errorf("a rollback of the move recorded in backup folder %s started at %s and did not finish: finish it with pivotcheck rollback --backup-dir %s", abs, d.state.RollbackStarted.Format(time.RFC3339), abs)
 	}
 	return nil
 }

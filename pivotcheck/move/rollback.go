@@ -363,6 +363,14 @@ func Rollback(ctx context.Context, opts RollbackOptions) (*RollbackResult, error
 	}
 	res.Actions = acts
 	fmt.Fprintf(opts.Out, "==> rollback of namespace %s: %d write(s)\n", opts.Namespace, len(acts))
+	if len(acts) > 0 && in.State.RollbackStarted == nil {
+		// Before the first write: a half-done rollback must not be resumed as a move.
+		now := time.Now().UTC()
+		in.State.RollbackStarted = &now
+		if err := writeStateFile(abs, in.State); err != nil {
+			return res, err
+		}
+	}
 	for _, a := range acts {
 		if opts.OnAction != nil {
 			opts.OnAction(a)
@@ -377,12 +385,8 @@ func Rollback(ctx context.Context, opts RollbackOptions) (*RollbackResult, error
 	}
 	now := time.Now().UTC()
 	in.State.RolledBack = &now
-	raw, err := jsonIndent(in.State)
-	if err != nil {
-		return res, fmt.Errorf("encoding the move's state: %w", err)
-	}
-	if err := writeFileAtomic(filepath.Join(abs, backupStateFile), raw); err != nil {
-		return res, fmt.Errorf("recording the rollback in %s: %w", abs, err)
+	if err := writeStateFile(abs, in.State); err != nil {
+		return res, err
 	}
 	res.Done = true
 	if s, err := snapshot(ctx, dst); err == nil {
@@ -531,3 +535,15 @@ func applyRollback(ctx context.Context, src, dst client.Client, a RollbackAction
 }
 
 var schemaDeployment = appsv1.SchemeGroupVersion.WithKind("Deployment")
+
+// writeStateFile records st in the backup folder dir (atomically).
+func writeStateFile(dir string, st *State) error {
+	raw, err := jsonIndent(st)
+	if err != nil {
+		return fmt.Errorf("encoding the move's state: %w", err)
+	}
+	if err := writeFileAtomic(filepath.Join(dir, backupStateFile), raw); err != nil {
+		return fmt.Errorf("recording the rollback in %s: %w", dir, err)
+	}
+	return nil
+}

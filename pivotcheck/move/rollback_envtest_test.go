@@ -155,6 +155,11 @@ func runRollbackRow(t *testing.T, row rollbackRow, ironicURL string) string {
 		require.Error(t, err)
 		require.False(t, res.Done)
 		t.Logf("first rollback stopped: %v", err)
+		// A half-done rollback is finished by rollback, not resumed as a move.
+		ro := opts
+		ro.Resume, ro.OnPhase, ro.OnEvent = true, nil, nil
+		_, err = Run(ctx, ro)
+		require.ErrorContains(t, err, "did not finish: finish it with pivotcheck rollback --backup-dir")
 		res, err = Rollback(ctx, ropts)
 		require.NoError(t, err)
 		require.True(t, res.Done)
