@@ -168,17 +168,6 @@ func joinLines(s []string) string {
 	return out
 }
 
-// only keeps the entries of v named by keep.
-func (v contentView) only(keep func(string) bool) contentView {
-	out := contentView{}
-	for k, x := range v {
-		if keep(k) {
-			out[k] = x
-		}
-	}
-	return out
-}
-
 // mergedSides is, for every key of before, the object as the target holds
 // it, else as the source holds it: after an interrupted move each object
 // must exist, unchanged, on one side or the other.

@@ -492,7 +492,7 @@ func (d *driver) saveIronic(ctx context.Context, stop []ironic.Instance, mode st
 		if i.Kind == "Deployment" && mode == HandoverScaleToZero {
 			n, found, err := unstructured.NestedInt64(u.Object, "spec", "replicas")
 			if err != nil {
-				return fmt.Errorf("Deployment %s/%s: spec.replicas: %w", i.Namespace, i.Name, err)
+				return fmt.Errorf("reading spec.replicas of Deployment %s/%s: %w", i.Namespace, i.Name, err)
 			}
 			if !found {
 				n = 1
