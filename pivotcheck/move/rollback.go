@@ -101,16 +101,11 @@ func refuse(format string, a ...any) error {
 // refuses (pure). Every write is derived from the live state, so a second
 // run after a kill plans only what is left.
 func PlanRollback(in RollbackInput) ([]RollbackAction, error) {
-	resume := fmt.Sprintf("pivotcheck move --resume --backup-dir %s", in.BackupDir)
-	st := in.State
-	switch {
-	case st == nil:
-		return nil, refuse("backup folder %s holds no %s, so there is no record of what the move changed and nothing can be rolled back safely", in.BackupDir, backupStateFile)
-	case st.Namespace != "" && st.Namespace != in.Namespace:
-		return nil, refuse("backup folder %s records a move of namespace %s, not %s", in.BackupDir, st.Namespace, in.Namespace)
-	case st.SourceDeleteStarted != nil:
-		return nil, refuse("the move recorded in %s passed its commit point at %s (clusterctl began deleting from the source), so it cannot be rolled back: finish it with %s", in.BackupDir, st.SourceDeleteStarted.Format(time.RFC3339), resume)
+	if err := checkRecord(in); err != nil {
+		return nil, err
 	}
+	resume := resumeHint(in.BackupDir)
+	st := in.State
 	// A clusterctl binary's output is read after the fact: the source
 	// itself shows whether clusterctl began deleting.
 	for _, o := range in.Plan {
@@ -239,6 +234,24 @@ func PlanRollback(in RollbackInput) ([]RollbackAction, error) {
 	return acts, nil
 }
 
+func resumeHint(dir string) string {
+	return fmt.Sprintf("pivotcheck move --resume --backup-dir %s", dir)
+}
+
+// checkRecord is what the record alone refuses (pure).
+func checkRecord(in RollbackInput) error {
+	st := in.State
+	switch {
+	case st == nil:
+		return refuse("backup folder %s holds no %s, so there is no record of what the move changed and nothing can be rolled back safely", in.BackupDir, backupStateFile)
+	case st.Namespace != "" && st.Namespace != in.Namespace:
+		return refuse("backup folder %s records a move of namespace %s, not %s", in.BackupDir, st.Namespace, in.Namespace)
+	case st.SourceDeleteStarted != nil:
+		return refuse("the move recorded in %s passed its commit point at %s (clusterctl began deleting from the source), so it cannot be rolled back: finish it with %s", in.BackupDir, st.SourceDeleteStarted.Format(time.RFC3339), resumeHint(in.BackupDir))
+	}
+	return nil
+}
+
 // ownedByStopped: r's object (as saved) is owned by another stopped workload.
 func ownedByStopped(in RollbackInput, r IronicRecord) bool {
 	m := in.Manifests[r.String()]
@@ -336,7 +349,7 @@ func Rollback(ctx context.Context, opts RollbackOptions) (*RollbackResult, error
 		}
 	}
 	// What the record alone refuses is refused before any cluster is contacted.
-	if _, err := PlanRollback(RollbackInput{BackupDir: abs, Namespace: opts.Namespace, State: in.State}); err != nil {
+	if err := checkRecord(in); err != nil {
 		return res, err
 	}
 	src, _, err := opts.Source.Client(clientRate)

@@ -12,6 +12,8 @@ import (
 	"github.com/stretchr/testify/require"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/utils/ptr"
+	clusterctlv1 "sigs.k8s.io/cluster-api/cmd/clusterctl/api/v1alpha3"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/pivotcheck/pivotcheck/internal/fixture"
 	"github.com/pivotcheck/pivotcheck/internal/mover"
@@ -253,4 +255,52 @@ func actions(r *RollbackResult) []string {
 		out = append(out, a.Action)
 	}
 	return out
+}
+
+// TestCommitPointRecordedBeforeFirstDelete: with the built-in clusterctl
+// library the commit point is in the state file on disk when clusterctl
+// announces its first delete, and that object is then still in the
+// source, untouched (no delete-for-move annotation yet).
+func TestCommitPointRecordedBeforeFirstDelete(t *testing.T) {
+	needEnv(t)
+	installPair(t)
+	ctx := context.Background()
+	const ns = "rb-commit-order"
+	refs := fixtureFor(t, ns)
+	opts := baseOptions(t, ns, pair.Bootstrap, pair.Target)
+	opts.WaitForHosts = false
+	var checked atomic.Bool
+	var problems []string
+	opts.OnEvent = func(e mover.Event) {
+		if e.Action != mover.Deleting || !checked.CompareAndSwap(false, true) {
+			return
+		}
+		st, err := readState(opts.BackupDir)
+		if err != nil || st.SourceDeleteStarted == nil {
+			problems = append(problems, fmt.Sprintf("state file without the commit point at the first delete (%v)", err))
+		}
+		found := false
+		for _, r := range refs {
+			if r.Kind != e.Object.Kind || r.Name != e.Object.Name {
+				continue
+			}
+			u := &unstructured.Unstructured{}
+			u.SetGroupVersionKind(r.GVK())
+			if err := pair.Bootstrap.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: r.Name}, u); err != nil {
+				problems = append(problems, fmt.Sprintf("%s already gone from the source: %v", r, err))
+				continue
+			}
+			found = true
+			if _, ok := u.GetAnnotations()[clusterctlv1.DeleteForMoveAnnotation]; ok {
+				problems = append(problems, r.String()+" already marked for deletion")
+			}
+		}
+		if !found {
+			problems = append(problems, fmt.Sprintf("first deleted object %v not found in the fixture", e.Object))
+		}
+	}
+	rep, err := Run(ctx, opts)
+	require.NoError(t, err, "report: %+v", rep)
+	require.True(t, checked.Load(), "no Deleting event seen")
+	require.Empty(t, problems)
 }
