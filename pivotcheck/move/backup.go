@@ -141,6 +141,9 @@ func (d *driver) backup(ctx context.Context) (string, error) {
 		if err := d.unpauseSourceForResume(ctx); err != nil {
 			return "", err
 		}
+		if err := d.unmarkSourceForResume(ctx); err != nil {
+			return "", err
+		}
 	}
 	objDir := filepath.Join(abs, BackupObjectsDir)
 	if err := os.MkdirAll(objDir, 0o700); err != nil {

@@ -573,7 +573,7 @@ func (e *matrixEnv) runRow(t *testing.T, row *matrixRow) {
 			mu.Lock()
 			took := time.Since(signalled)
 			mu.Unlock()
-			require.Less(t, took, 10*time.Second, "SIGINT must end the run within 10 s")
+			require.Less(t, took, 10*time.Second, "SIGINT must end the run within 10 s; stderr:\n%s", m.stderrText())
 			want := map[string]string{mxCreate: "Creating objects in the target cluster", mxDelete: "Deleting objects from the source cluster"}[row.phase]
 			require.Equal(t, want, rep.MoveStep)
 			row.first = fmt.Sprintf("%d API errors, then SIGINT: report in %s, failed in %s (%s)", hits, took.Round(100*time.Millisecond), rep.FailedPhase, rep.MoveStep)

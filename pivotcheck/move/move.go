@@ -12,6 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/utils/ptr"
 	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
+	clusterctlv1 "sigs.k8s.io/cluster-api/cmd/clusterctl/api/v1alpha3"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/pivotcheck/pivotcheck/internal/mover"
@@ -45,6 +46,37 @@ func (d *driver) unpauseSourceForResume(ctx context.Context) error {
 			return fmt.Errorf("unpausing source Cluster %s/%s for the re-run: %w", cl.Namespace, cl.Name, err)
 		}
 		d.log.Info("unpaused the source Cluster left paused by the failed move", "cluster", cl.Name)
+	}
+	return nil
+}
+
+// unmarkSourceForResume removes clusterctl's delete-for-move annotation
+// from the source objects a failed delete pass marked but did not delete.
+// The re-run copies each source object's annotations to its target copy
+// again, and a target object carrying that annotation is later deleted by
+// its controller as if it had been moved away (no cleanup). An object
+// already being deleted keeps it: there, it is what stops its controller
+// from tearing down what the object stands for.
+func (d *driver) unmarkSourceForResume(ctx context.Context) error {
+	objs, err := plannedObjects(ctx, d.src, d.opts.Namespace, d.previous)
+	if err != nil {
+		return fmt.Errorf("source: %w", err)
+	}
+	for _, o := range d.previous {
+		u := objs[o]
+		if u == nil || u.GetDeletionTimestamp() != nil {
+			continue
+		}
+		if _, ok := u.GetAnnotations()[clusterctlv1.DeleteForMoveAnnotation]; !ok {
+			continue
+		}
+		patch := fmt.Appendf(nil, `{"metadata":{"annotations":{%q:null}}}`, clusterctlv1.DeleteForMoveAnnotation)
+		err := retryWrite(ctx, func() error {
+			return d.src.Patch(ctx, u, client.RawPatch("application/merge-patch+json", patch))
+		})
+		if err != nil && !apierrors.IsNotFound(err) {
+			return fmt.Errorf("removing the %s annotation a failed move left on %s: %w", clusterctlv1.DeleteForMoveAnnotation, o, err)
+		}
 	}
 	return nil
 }
