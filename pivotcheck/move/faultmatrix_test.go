@@ -536,6 +536,7 @@ func (e *matrixEnv) runRow(t *testing.T, row *matrixRow) {
 	m = startMove(t, e.bin, args)
 	mu.Unlock()
 	m.wait(t, 3*time.Minute)
+	exited := time.Now()
 	hits := proxy.set(nil)
 	t.Logf("faulted run:\n%s", phaseLines(m.stderrText()))
 	require.Positive(t, hits, "the fault never matched a request: the row tests nothing\n%s", m.stderrText())
@@ -571,7 +572,7 @@ func (e *matrixEnv) runRow(t *testing.T, row *matrixRow) {
 		require.Equal(t, reportPhase(row.phase), rep.FailedPhase, rep.Error)
 		if row.phase == mxCreate || row.phase == mxDelete {
 			mu.Lock()
-			took := time.Since(signalled)
+			took := exited.Sub(signalled)
 			mu.Unlock()
 			require.Less(t, took, 10*time.Second, "SIGINT must end the run within 10 s; stderr:\n%s", m.stderrText())
 			want := map[string]string{mxCreate: "Creating objects in the target cluster", mxDelete: "Deleting objects from the source cluster"}[row.phase]

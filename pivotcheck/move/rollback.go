@@ -76,8 +76,8 @@ type RollbackInput struct {
 	Plan []mover.Object
 	// Manifests are the saved Ironic manifests by record (nil when missing).
 	Manifests map[string]*unstructured.Unstructured
-	// SourceIronic and SourceIronicErr: the live source object of each
-	// Ironic record (nil when absent).
+	// SourceIronic is the live source object of each Ironic record (absent
+	// when it does not exist).
 	SourceIronic map[string]*unstructured.Unstructured
 	SourceHosts  []bmov1alpha1.BareMetalHost
 	// SourceClusters and SourceClusterClasses of the namespace.
