@@ -64,8 +64,9 @@ After the commit point it refuses: finish the move with --resume.`,
 			return nil
 		},
 	}
+	fl := newFlags(cmd)
 	f.register(cmd)
-	cmd.Flags().StringVar(&backupDir, "backup-dir", "", "backup folder of the move to roll back (required)")
+	fl.StringVar(&backupDir, "backup-dir", "", "backup folder of the move to roll back (required)")
 	return cmd
 }
 
