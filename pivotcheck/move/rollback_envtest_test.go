@@ -3,6 +3,7 @@ package move
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -16,6 +17,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/pivotcheck/pivotcheck/internal/fixture"
+	"github.com/pivotcheck/pivotcheck/internal/kube"
 	"github.com/pivotcheck/pivotcheck/internal/mover"
 )
 
@@ -31,6 +33,9 @@ type rollbackRow struct {
 	// killRollback: the first rollback is killed before its first write
 	// of this kind, then run again.
 	killRollback string
+	// midWrite: killed right after the first source request this matches
+	// reached the API server (through a proxy), before its answer.
+	midWrite func(r *http.Request) bool
 }
 
 // installPair gives both clusters BMO, Ironic and the CAPI providers, as
@@ -50,8 +55,9 @@ func installPair(t *testing.T) {
 }
 
 // TestRollbackMatrix kills `move` (context cancelled, as SIGINT does) at
-// the start of every phase before the commit point and in the middle of
-// clusterctl's create step, runs rollback, and requires the source to
+// the start of every phase before the commit point, right after its first
+// host patch and right after its Ironic delete reached the API server, and
+// in the middle of clusterctl's create step, runs rollback, and requires the source to
 // hold exactly what it held before the move (content, not only presence:
 // every object's spec and data, the hosts' pause and status annotations,
 // Cluster spec.paused, the Ironic Deployment's spec) and the target to
@@ -67,8 +73,14 @@ func TestRollbackMatrix(t *testing.T) {
 		{name: "checks", phase: PhaseChecks},
 		{name: "owner-repair", phase: PhaseOwners},
 		{name: "host-handover", phase: PhaseHosts},
+		{name: "mid-host-handover", midWrite: func(r *http.Request) bool {
+			return r.Method == http.MethodPatch && strings.Contains(r.URL.Path, "/baremetalhosts/") && !isDryRun(r)
+		}},
 		{name: "backup", phase: PhaseBackup},
 		{name: "ironic-handover", phase: PhaseIronic},
+		{name: "mid-ironic-handover", midWrite: func(r *http.Request) bool {
+			return r.Method == http.MethodDelete && strings.HasSuffix(r.URL.Path, "/deployments/"+fixture.IronicName)
+		}},
 		{name: "ironic-api", phase: PhaseIronicAPI},
 		{name: "move-start", phase: PhaseMove},
 		{name: "move-mid-create", creates: 5},
@@ -99,6 +111,10 @@ func runRollbackRow(t *testing.T, row rollbackRow, ironicURL string) string {
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	switch {
+	case row.midWrite != nil:
+		p := newAPIProxy(t, "bootstrap", pair.Bootstrap)
+		p.set(&proxyFault{match: row.midWrite, budget: 1, afterForward: cancel})
+		opts.Source = kube.Target{Kubeconfig: p.kubeconfig(t)}
 	case row.phase != "":
 		opts.OnPhase = func(p string) {
 			if p == row.phase {
