@@ -25,6 +25,7 @@ func newRestoreCommand() *cobra.Command {
 		namespace string
 		output    string
 		takeOver  bool
+		unpause   bool
 	)
 	cmd := &cobra.Command{
 		Use:   "restore --from DIR --to-kubeconfig FILE",
@@ -33,7 +34,9 @@ func newRestoreCommand() *cobra.Command {
 --to-directory folder) back into a cluster with clusterctl's --from-directory.
 Every file is read and checked first: a damaged backup is refused, naming the
 file and the field, before anything is created. -n restores only that
-namespace's objects (clusterctl itself would restore every file).`,
+namespace's objects (clusterctl itself would restore every file). Restored
+Clusters and ClusterClasses stay paused (the cluster the backup came from may
+still manage them) unless --unpause is given.`,
 		Example: `  pivotcheck restore --from ./pivotcheck-backup-20260101T120000Z --to-kubeconfig bootstrap.kubeconfig
   pivotcheck restore --from ./backup --to-kubeconfig bootstrap.kubeconfig --to-kubeconfig-context kind-bootstrap -n metal3 -o json`,
 		Args: cobra.NoArgs,
@@ -59,14 +62,18 @@ namespace's objects (clusterctl itself would restore every file).`,
 				return err
 			}
 			defer release()
-			n, err := move.Restore(ctx, from, to, namespace, nil, ctrl.Log.WithName("restore"))
+			n, err := move.Restore(ctx, from, to, namespace, unpause, nil, ctrl.Log.WithName("restore"))
 			if err != nil {
 				return err
 			}
 			if output != "text" {
-				return writeStructured(cmd.OutOrStdout(), output, restoreResult{Restored: n, From: from, Into: to.String(), Namespace: namespace})
+				return writeStructured(cmd.OutOrStdout(), output, restoreResult{Restored: n, From: from, Into: to.String(), Namespace: namespace, Unpaused: unpause})
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "Restored %d objects from %s into %s. BareMetalHosts keep pivotcheck's pause: remove baremetalhost.metal3.io/paused when Ironic runs, and BMO restores their status.\n", n, from, to)
+			paused := "Clusters stay paused: unpause them (spec.paused) once no other cluster manages them, or restore with --unpause. "
+			if unpause {
+				paused = "Clusters unpaused. "
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "Restored %d objects from %s into %s. %sBareMetalHosts keep pivotcheck's pause: remove baremetalhost.metal3.io/paused when Ironic runs, and BMO restores their status.\n", n, from, to, paused)
 			return nil
 		},
 	}
@@ -74,6 +81,7 @@ namespace's objects (clusterctl itself would restore every file).`,
 	fl.StringVar(&from, "from", "", "backup folder written by pivotcheck move (or clusterctl move --to-directory)")
 	bindTarget(cmd, &to, "to-", "the cluster to restore into")
 	fl.StringVarP(&namespace, "namespace", "n", "", "restore only this namespace's objects (default: every object in the backup)")
+	fl.BoolVar(&unpause, "unpause", false, "unpause the restored Clusters and ClusterClasses (default: they stay paused)")
 	bindOutput(cmd, &output, "text", "text", "json", "yaml")
 	fl.BoolVar(&takeOver, "take-over-lock", false, "take over the pivotcheck-move Lease of a run that stopped renewing it (expired); a live one is never taken")
 	return cmd
@@ -131,4 +139,6 @@ type restoreResult struct {
 	From      string `json:"from"`
 	Into      string `json:"into"`
 	Namespace string `json:"namespace,omitempty"`
+	// Unpaused: the restored Clusters were unpaused (--unpause).
+	Unpaused bool `json:"unpaused"`
 }

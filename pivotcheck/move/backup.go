@@ -137,6 +137,13 @@ func (d *driver) backup(ctx context.Context) (string, error) {
 	if err := os.Chmod(abs, 0o700); err != nil {
 		return "", fmt.Errorf("restricting backup folder %s: %w", abs, err)
 	}
+	if d.opts.Resume {
+		// clusterctl's delete-for-move marks go before the backup saves the
+		// objects (the source Clusters stay paused until the move phase).
+		if err := d.unmarkSourceForResume(ctx); err != nil {
+			return "", err
+		}
+	}
 	objDir := filepath.Join(abs, BackupObjectsDir)
 	if err := os.MkdirAll(objDir, 0o700); err != nil {
 		return "", fmt.Errorf("creating backup folder %s: %w", objDir, err)

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"time"
 
 	"github.com/pivotcheck/pivotcheck/internal/movelock"
 )
@@ -40,6 +41,13 @@ func (d *driver) checks(ctx context.Context) (string, error) {
 	n, err := d.patchHosts(ctx, actions, true)
 	if err != nil {
 		return "", err
+	}
+	// The move writes from here on: its record exists before the first
+	// write, so a rollback after a kill finds it.
+	if !d.opts.DryRun {
+		if err := d.writeState(); err != nil {
+			return "", err
+		}
 	}
 	return fmt.Sprintf("Ironic: %s; %d host hand-over patch(es) accepted in a server-side dry run (target BMO %s)", ironicNote, n, orUnknown(ttag)), nil
 }
@@ -86,6 +94,12 @@ func (d *driver) loadPrevious() error {
 	}
 	if d.state.Namespace != "" && d.state.Namespace != d.opts.Namespace {
 		return fmt.Errorf("backup folder %s belongs to a move of namespace %s, not %s", abs, d.state.Namespace, d.opts.Namespace)
+	}
+	switch {
+	case d.state.RolledBack != nil:
+		return fmt.Errorf("the move recorded in backup folder %s was rolled back at %s: start a new move with a new --backup-dir", abs, d.state.RolledBack.Format(time.RFC3339))
+	case d.state.RollbackStarted != nil:
+		return fmt.Errorf("a rollback of the move recorded in backup folder %s started at %s and did not finish: finish it with pivotcheck rollback --backup-dir %s", abs, d.state.RollbackStarted.Format(time.RFC3339), abs)
 	}
 	return nil
 }

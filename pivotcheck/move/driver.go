@@ -44,6 +44,8 @@ type driver struct {
 	folder *movelock.FolderLock
 	// recorded: the state of this attempt is written (before its first write).
 	recorded bool
+	// srcHosts are the source hosts as planHosts last listed them.
+	srcHosts []bmov1alpha1.BareMetalHost
 }
 
 // PhaseError is returned when a phase fails; the report says what exists

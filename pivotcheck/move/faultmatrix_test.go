@@ -26,6 +26,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/utils/ptr"
 	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
+	clusterctlv1 "sigs.k8s.io/cluster-api/cmd/clusterctl/api/v1alpha3"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/pivotcheck/pivotcheck/internal/fixture"
@@ -94,6 +95,7 @@ type matrixRow struct {
 	first        string // outcome of the faulted run
 	resume       string // outcome of the resume
 	lost         int
+	changed      int // objects whose content differs from before the move
 	violations   []string
 	took         time.Duration
 }
@@ -447,10 +449,11 @@ func TestFaultMatrix(t *testing.T) {
 	}
 	var b strings.Builder
 	lost := 0
-	fmt.Fprintf(&b, "\nfault matrix (%s):\n| phase | fault | faulted run | resume | objects lost | invariants | time |\n|---|---|---|---|---|---|---|\n", time.Since(start).Round(time.Second))
+	changed := 0
+	fmt.Fprintf(&b, "\nfault matrix (%s):\n| phase | fault | faulted run | resume | objects lost | content changed | invariants | time |\n|---|---|---|---|---|---|---|---|\n", time.Since(start).Round(time.Second))
 	for _, r := range rows {
 		if r.na != "" {
-			fmt.Fprintf(&b, "| %s | %s | n/a: %s | | | | |\n", r.phase, r.fault, r.na)
+			fmt.Fprintf(&b, "| %s | %s | n/a: %s | | | | | |\n", r.phase, r.fault, r.na)
 			continue
 		}
 		inv := "held"
@@ -458,12 +461,14 @@ func TestFaultMatrix(t *testing.T) {
 			inv = strings.Join(r.violations, "; ")
 		}
 		lost += r.lost
-		fmt.Fprintf(&b, "| %s | %s | %s | %s | %d | %s | %s |\n", r.phase, r.fault, r.first, r.resume, r.lost, inv, r.took.Round(100*time.Millisecond))
+		changed += r.changed
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %d | %d | %s | %s |\n", r.phase, r.fault, r.first, r.resume, r.lost, r.changed, inv, r.took.Round(100*time.Millisecond))
 	}
-	fmt.Fprintf(&b, "objects lost across the matrix: %d\n", lost)
+	fmt.Fprintf(&b, "objects lost across the matrix: %d; objects whose content changed: %d\n", lost, changed)
 	t.Log(b.String())
 	fmt.Print(b.String())
 	require.Zero(t, lost, "objects lost across the matrix")
+	require.Zero(t, changed, "objects whose content changed across the matrix")
 }
 
 func (e *matrixEnv) runRow(t *testing.T, row *matrixRow) {
@@ -471,6 +476,9 @@ func (e *matrixEnv) runRow(t *testing.T, row *matrixRow) {
 	defer func() { row.took = time.Since(t0) }()
 	ns := "fm-" + strings.NewReplacer(" ", "-", "clusterctl-", "cc-", "-handover", "", "owner-repair", "owners").Replace(row.phase) + "-" + row.fault
 	refs := fixtureFor(t, ns)
+	// Content, not only presence: every object must reach the target (or
+	// stay in the source) with its spec and data unchanged.
+	before := readContent(t, pair.Bootstrap.Client, ns, false)
 	inv := watchInvariants(t, ns)
 	defer func() {
 		row.violations, _ = inv.stop()
@@ -541,6 +549,7 @@ func (e *matrixEnv) runRow(t *testing.T, row *matrixRow) {
 	m = startMove(t, e.bin, args)
 	mu.Unlock()
 	m.wait(t, 3*time.Minute)
+	exited := time.Now()
 	hits := proxy.set(nil)
 	t.Logf("faulted run:\n%s", phaseLines(m.stderrText()))
 	require.Positive(t, hits, "the fault never matched a request: the row tests nothing\n%s", m.stderrText())
@@ -551,6 +560,13 @@ func (e *matrixEnv) runRow(t *testing.T, row *matrixRow) {
 			row.lost++
 			t.Errorf("%s is in neither cluster after the faulted run", r)
 		}
+	}
+	// Hand-over annotations and pauses differ by design while a move is
+	// interrupted; spec and data must not.
+	mid := mergedSides(before, readContent(t, pair.Bootstrap.Client, ns, false), readContent(t, pair.Target.Client, ns, false))
+	if d := diffContent(before, mid, bmov1alpha1.PausedAnnotation, bmov1alpha1.StatusAnnotation, clusterctlv1.DeleteForMoveAnnotation, ignorePaused); len(d) > 0 {
+		row.changed += len(d)
+		t.Errorf("after the faulted run, %d object(s) lost or changed:\n%s", len(d), joinLines(d))
 	}
 
 	switch row.fault {
@@ -569,9 +585,9 @@ func (e *matrixEnv) runRow(t *testing.T, row *matrixRow) {
 		require.Equal(t, reportPhase(row.phase), rep.FailedPhase, rep.Error)
 		if row.phase == mxCreate || row.phase == mxDelete {
 			mu.Lock()
-			took := time.Since(signalled)
+			took := exited.Sub(signalled)
 			mu.Unlock()
-			require.Less(t, took, 10*time.Second, "SIGINT must end the run within 10 s")
+			require.Less(t, took, 10*time.Second, "SIGINT must end the run within 10 s; stderr:\n%s", m.stderrText())
 			want := map[string]string{mxCreate: "Creating objects in the target cluster", mxDelete: "Deleting objects from the source cluster"}[row.phase]
 			require.Equal(t, want, rep.MoveStep)
 			row.first = fmt.Sprintf("%d API errors, then SIGINT: report in %s, failed in %s (%s)", hits, took.Round(100*time.Millisecond), rep.FailedPhase, rep.MoveStep)
@@ -630,6 +646,12 @@ func (e *matrixEnv) runRow(t *testing.T, row *matrixRow) {
 		case inSrc[r]:
 			t.Errorf("%s left in the source", r)
 		}
+	}
+	// The target holds what the source held, by content (hosts: their
+	// annotations are checked below).
+	if d := diffContent(before, readContent(t, pair.Target.Client, ns, false), bmov1alpha1.PausedAnnotation, bmov1alpha1.StatusAnnotation); len(d) > 0 {
+		row.changed += len(d)
+		t.Errorf("the target differs from the source before the move in %d object(s):\n%s", len(d), joinLines(d))
 	}
 	hosts := &bmov1alpha1.BareMetalHostList{}
 	require.NoError(t, pair.Target.Client.List(context.Background(), hosts, client.InNamespace(ns)))
