@@ -32,12 +32,17 @@ const (
 // Annotations and labels the webhook reads.
 const (
 	// BypassAnnotation on a Cluster (or ClusterClass) with a non-empty value
-	// (the operator's reason) lets its pause through. It is evaluated in the
-	// ValidatingWebhookConfiguration's matchConditions, so it works while the
-	// webhook is down; the handler honours it too.
+	// (the operator's reason) lets its pause through, and on a BareMetalHost
+	// its create in the target, when the requester may bypass (BypassVerb
+	// on BypassResource in BypassGroup, in the object's namespace): the
+	// handler checks that with a SubjectAccessReview and logs, counts and
+	// audits every attempt. An empty value is no bypass.
 	BypassAnnotation = "pivotcheck.dev/allow-unsafe-move"
 	// BypassNamespaceLabel on a namespace (any value) takes the namespace out
-	// of both webhooks through their namespaceSelector.
+	// of both webhooks through their namespaceSelector, so it works while the
+	// webhook is down. Labelling a namespace needs patch on namespaces, a
+	// cluster-wide permission far above patching a Cluster; preflight reports
+	// the label (check bypass-left).
 	BypassNamespaceLabel = "pivotcheck.dev/allow-unsafe-move"
 	// DeleteForMoveAnnotation is clusterctl's marker on an object it is
 	// about to delete.
@@ -58,6 +63,9 @@ const (
 	ReasonCacheNotSynced = "cache-not-synced"
 	ReasonReadError      = "read-error"
 	ReasonBadRequest     = "bad-request"
+	// ReasonBMHNotWatched: the BareMetalHost CRD appeared after the webhook
+	// started and its hosts are not in the cache yet.
+	ReasonBMHNotWatched = "baremetalhosts-not-watched"
 )
 
 // Target is the write under review, reduced to what the verdict needs.
