@@ -156,4 +156,3 @@ func TestTargetHandlerBypassNeedsPermission(t *testing.T) {
 		require.Contains(t, resp.Result.Message, "remove the annotation from the source host")
 	}
 }
-
