@@ -108,7 +108,7 @@ func TestSecureMetrics(t *testing.T) {
 
 // applyRBACFiles creates the (Cluster)Roles and bindings of the given
 // bundle files, as the bundle would.
-func applyRBACFiles(t *testing.T, c client.Client, files ...string) {
+func applyRBACFiles(t testing.TB, c client.Client, files ...string) {
 	t.Helper()
 	for _, f := range files {
 		data, err := os.ReadFile(f)
