@@ -369,7 +369,7 @@ func TestTargetGuard(t *testing.T) {
 		require.Contains(t, err.Error(), "target-host.pivotcheck.dev")
 		h.Annotations[webhook.BypassAnnotation] = "guard down, checked by hand"
 		require.Error(t, tc.Create(ctx, h.DeepCopy()), "the bypass annotation is judged by the guard, so it fails closed too")
-		ensureNamespace(t, tc, "guard-down-off", map[string]string{webhook.BypassNamespaceLabel: "guard down, checked by hand"})
+		ensureNamespace(t, tc, "guard-down-off", map[string]string{webhook.BypassNamespaceLabel: "guard-down-checked-by-hand"})
 		h.Namespace = "guard-down-off"
 		require.NoError(t, tc.Create(ctx, h), "the namespace label works without the guard")
 	})
