@@ -12,6 +12,9 @@ import (
 	bmov1alpha1 "github.com/metal3-io/baremetal-operator/apis/metal3.io/v1alpha1"
 	"github.com/stretchr/testify/require"
 	authenticationv1 "k8s.io/api/authentication/v1"
+	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
+
+	"github.com/pivotcheck/pivotcheck/internal/fixture"
 )
 
 // fakeReview answers every review with allowed/err and records what it was
@@ -154,5 +157,54 @@ func TestTargetHandlerBypassNeedsPermission(t *testing.T) {
 		require.Contains(t, resp.Result.Message, "pivotcheck refuses to create BareMetalHost metal3/host-0 in this cluster")
 		require.Contains(t, resp.Result.Message, "--clusterrole "+TargetBypassClusterRole)
 		require.Contains(t, resp.Result.Message, "remove the annotation from the source host")
+	}
+}
+
+// Without a watched BareMetalHost CRD: with the CRD absent (discovery), no
+// host exists and the verdict rests on Ironic alone, with a warning on the
+// pause; with the CRD present but not watched yet, the request is refused
+// in one sentence saying why; a discovery error refuses too.
+func TestHandlerWithoutWatchedHosts(t *testing.T) {
+	ctx := context.Background()
+	pauseReq := admissionReq("cluster.x-k8s.io", "v1beta2", "Cluster", "UPDATE", "metal3", "test1", clusterV1beta2, mergePatch(t, clusterV1beta2, pausePatch), false)
+	dfm := admissionReq("infrastructure.cluster.x-k8s.io", "v1beta2", "Metal3Machine", "UPDATE", "metal3", "m0", m3mJSON, jsonPatch(t, m3mJSON, deleteForMovePatch), false)
+	empty := newFakeClient()
+
+	for _, c := range []struct {
+		name    string
+		served  bool
+		err     error
+		ironic  bool
+		allowed bool
+		reason  string
+		msg     string
+	}{
+		{name: "no CRD", allowed: true, reason: ReasonSafe},
+		{name: "no CRD, Ironic runs", ironic: true, reason: ReasonIronicRunning, msg: "Ironic still runs"},
+		{name: "CRD not watched yet", served: true, reason: ReasonBMHNotWatched, msg: "the BareMetalHost CRD was installed after the webhook started and it is not watching BareMetalHosts yet, so it cannot tell whether a host is mid-operation"},
+		{name: "discovery fails", err: errors.New("connection refused"), reason: ReasonReadError, msg: "connection refused"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			cl := empty
+			if c.ironic {
+				cl = newFakeClient(fixture.IronicDeployment(1, true))
+			}
+			for _, req := range []admission.Request{pauseReq, dfm} {
+				h, _ := newTestHandler(cl, cl)
+				h.BMH = &BMHWatch{Served: func(context.Context) (bool, error) { return c.served, c.err }}
+				resp := h.Handle(ctx, req)
+				require.Equal(t, c.allowed, resp.Allowed, message(resp))
+				require.Equal(t, c.reason, resp.AuditAnnotations["reason"])
+				require.Contains(t, message(resp), c.msg)
+				if c.allowed && req.Kind.Kind == "Cluster" {
+					require.Contains(t, strings.Join(resp.Warnings, "\n"), "serves no BareMetalHost CRD")
+				}
+				// Once watched, the hosts are read again.
+				h.BMH.MarkWatched()
+				h2, _ := newTestHandler(newFakeClient(bmh("h", bmov1alpha1.StateProvisioning)), newFakeClient(bmh("h", bmov1alpha1.StateProvisioning)))
+				h2.BMH = h.BMH
+				require.False(t, h2.Handle(ctx, req).Allowed)
+			}
+		})
 	}
 }
