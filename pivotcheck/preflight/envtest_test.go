@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -431,23 +432,44 @@ func TestLeastPrivilege(t *testing.T) {
 	raw, err := os.ReadFile(filepath.Join("..", "..", "config", "rbac", "preflight-role.yaml"))
 	require.NoError(t, err)
 	docs := bytes.Split(raw, []byte("\n---\n"))
-	require.Len(t, docs, 3, "ClusterRole, Role, RoleBinding")
+	require.Len(t, docs, 5, "ClusterRole; Role and RoleBinding in the moved namespace and in CAPM3's")
 	role := &rbacv1.ClusterRole{}
 	require.NoError(t, yaml.UnmarshalStrict(docs[0], role))
 	secrets := &rbacv1.Role{}
 	require.NoError(t, yaml.UnmarshalStrict(docs[1], secrets))
 	binding := &rbacv1.RoleBinding{}
 	require.NoError(t, yaml.UnmarshalStrict(docs[2], binding))
+	secrets2, binding2 := &rbacv1.Role{}, &rbacv1.RoleBinding{}
+	require.NoError(t, yaml.UnmarshalStrict(docs[3], secrets2))
+	require.NoError(t, yaml.UnmarshalStrict(docs[4], binding2))
+	require.Equal(t, "capm3-system", secrets2.Namespace)
+	require.Equal(t, secrets.Rules, secrets2.Rules)
+	require.Equal(t, binding.RoleRef, binding2.RoleRef)
 	for _, r := range role.Rules {
 		require.NotContains(t, r.Resources, "secrets", "the ClusterRole reads no Secret cluster-wide")
-		require.NotContains(t, r.Resources, "*", "%v", r.APIGroups)
+		if slices.Contains(r.APIGroups, "") || slices.Contains(r.APIGroups, "*") {
+			require.NotContains(t, r.Resources, "*", "no wildcard over the core group")
+		}
 	}
 	require.Equal(t, []rbacv1.PolicyRule{{APIGroups: []string{""}, Resources: []string{"secrets"}, Verbs: []string{"get", "list"}}}, secrets.Rules)
 	require.Equal(t, rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: secrets.Name}, binding.RoleRef)
 	require.Equal(t, secrets.Namespace, binding.Namespace)
 
+	// clusterctl also lists Secrets in each infrastructure provider's
+	// namespace (global credentials): the file's second Role is for CAPM3's.
+	var providers clusterctlv1.ProviderList
+	require.NoError(t, pair.Bootstrap.Client.List(ctx, &providers))
+	var infraNS []string
+	for _, p := range providers.Items {
+		if p.Type == string(clusterctlv1.InfrastructureProviderType) {
+			infraNS = append(infraNS, p.Namespace)
+		}
+	}
+	require.NotEmpty(t, infraNS)
+
 	// grant binds role cluster-wide and, with withSecrets, the file's
-	// Role and RoleBinding (moved to namespace ns, bound to the user) in ns.
+	// Role and RoleBinding (bound to the user) in ns and in the
+	// infrastructure providers' namespaces.
 	grant := func(c *testenv.Cluster, name string, role *rbacv1.ClusterRole, ns string, withSecrets bool) kube.Target {
 		role = role.DeepCopy()
 		role.Name = name
@@ -458,12 +480,19 @@ func TestLeastPrivilege(t *testing.T) {
 			Subjects:   []rbacv1.Subject{{Kind: rbacv1.GroupKind, APIGroup: rbacv1.GroupName, Name: name}},
 		}))
 		user := name + "-user"
-		if withSecrets {
+		for _, n := range append([]string{ns}, infraNS...) {
+			if !withSecrets {
+				break
+			}
 			r, b := secrets.DeepCopy(), binding.DeepCopy()
-			r.Namespace, b.Namespace = ns, ns
+			r.Namespace, b.Namespace = n, n
 			r.Name, b.Name, b.RoleRef.Name = name, name, name
 			b.Subjects = []rbacv1.Subject{{Kind: rbacv1.UserKind, APIGroup: rbacv1.GroupName, Name: user}}
-			require.NoError(t, c.Client.Create(ctx, r))
+			err := c.Client.Create(ctx, r)
+			if apierrors.IsNotFound(err) {
+				continue // no such namespace in this cluster
+			}
+			require.NoError(t, err)
 			require.NoError(t, c.Client.Create(ctx, b))
 		}
 		u, err := c.Env.AddUser(envtest.User{Name: user, Groups: []string{name}}, nil)
