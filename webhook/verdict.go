@@ -211,7 +211,7 @@ func Decide(t Target, s Snapshot, maxListed int) Decision {
 		// The webhook sees only the write, and a maintenance pause or the
 		// pause of `clusterctl move --to-directory` is the same write as a
 		// move's first one: say how to get past it.
-		fmt.Fprintf(&b, " To pause anyway (at your own risk; a pause that starts no move, such as maintenance or clusterctl move --to-directory, needs it too): kubectl -n %s annotate %s %s %s=\"<reason>\", then remove it (left in place it lets every later move through unchecked).", t.Namespace, strings.ToLower(t.Kind), t.Name, BypassAnnotation)
+		fmt.Fprintf(&b, " To pause anyway (at your own risk; a pause that starts no move, such as maintenance or clusterctl move --to-directory, needs it too): kubectl -n %s annotate %s %s %s=\"<reason>\", then remove it (left in place it lets every later move through unchecked); it counts only for users allowed to %s %s.%s here (ClusterRole %s).", t.Namespace, strings.ToLower(t.Kind), t.Name, BypassAnnotation, BypassVerb, BypassResource, BypassGroup, BypassClusterRole)
 	} else {
 		fmt.Fprintf(&b, " To move anyway (at your own risk): kubectl label namespace %s %s=<reason>.", t.Namespace, BypassNamespaceLabel)
 	}
