@@ -43,14 +43,16 @@ func (w *BMHWatch) MarkWatched() { w.watched.Store(true) }
 // baremetalhosts in metal3.io/v1alpha1 (no RBAC needed: discovery is open
 // to every authenticated identity).
 func DiscoveryServed(cfg *rest.Config) (func(ctx context.Context) (bool, error), error) {
+	cfg = rest.CopyConfig(cfg)
+	// The discovery client takes no context: its own timeout ends a call
+	// the caller stopped waiting for.
+	cfg.Timeout = DefaultReadTimeout
 	dc, err := discovery.NewDiscoveryClientForConfig(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("creating discovery client: %w", err)
 	}
 	gv := bmov1alpha1.GroupVersion.String()
 	return func(ctx context.Context) (bool, error) {
-		// The discovery client takes no context; bound it by the caller's
-		// deadline through a copy of the REST client with a timeout.
 		res, err := serverResources(ctx, dc, gv)
 		if apierrors.IsNotFound(err) {
 			return false, nil
