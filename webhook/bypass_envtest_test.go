@@ -125,6 +125,15 @@ func TestBypassNeedsPermissionThroughAPIServer(t *testing.T) {
 		[]byte(`{"metadata":{"annotations":{"pivotcheck.dev/allow-unsafe-move":"left over"}}}`))))
 	denied(t, pause(ctx, alice, other, "test1", false), "alice may not bypass pivotcheck")
 
+	t.Log("the namespace label never reaches the webhook, but its namespace watch logs and counts it")
+	labelledBefore := testutil.ToFloat64(webhook.BypassedNamespaces())
+	nsLabel(ctx, t, b.Client, other, ptrTo("accepted-risk"))
+	require.Eventually(t, func() bool { return testutil.ToFloat64(webhook.BypassedNamespaces()) == labelledBefore+1 }, 10*time.Second, 20*time.Millisecond)
+	require.Eventually(t, func() bool { return strings.Contains(logs.text(), `"namespace"="`+other+`"`) }, 10*time.Second, 20*time.Millisecond)
+	require.Contains(t, logs.text(), `"reason"="accepted-risk"`)
+	nsLabel(ctx, t, b.Client, other, nil)
+	require.Eventually(t, func() bool { return testutil.ToFloat64(webhook.BypassedNamespaces()) == labelledBefore }, 10*time.Second, 20*time.Millisecond)
+
 	require.Equal(t, forbiddenBefore+3, count("denied", webhook.ReasonBypassForbidden))
 	require.Equal(t, allowedBefore+1, count("allowed", webhook.ReasonBypass))
 	log := logs.text()

@@ -12,6 +12,8 @@ import (
 	bmov1alpha1 "github.com/metal3-io/baremetal-operator/apis/metal3.io/v1alpha1"
 	"github.com/stretchr/testify/require"
 	authenticationv1 "k8s.io/api/authentication/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	toolscache "k8s.io/client-go/tools/cache"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
 	"github.com/pivotcheck/pivotcheck/internal/fixture"
@@ -207,4 +209,30 @@ func TestHandlerWithoutWatchedHosts(t *testing.T) {
 			}
 		})
 	}
+}
+
+// The namespace label never reaches the webhook; the namespace watch logs
+// each change of it and counts the labelled namespaces.
+func TestLabelWatch(t *testing.T) {
+	log, lines := logLines()
+	var gauge float64
+	w := &labelWatch{seen: map[string]string{}, log: log, set: func(v float64) { gauge = v }}
+	ns := func(name string, labels map[string]string) *metav1.PartialObjectMetadata {
+		return &metav1.PartialObjectMetadata{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: labels}}
+	}
+	w.observe(ns("a", map[string]string{"other": "x"}), false)
+	require.Zero(t, gauge)
+	require.Empty(t, *lines)
+	w.observe(ns("a", map[string]string{BypassNamespaceLabel: "accepted-risk"}), false)
+	w.observe(ns("b", map[string]string{BypassNamespaceLabel: ""}), false)
+	require.Equal(t, 2.0, gauge)
+	w.observe(ns("a", map[string]string{BypassNamespaceLabel: "accepted-risk"}), false) // resync: no new line
+	require.Len(t, *lines, 2)
+	require.Contains(t, (*lines)[0], `"namespace"="a"`)
+	require.Contains(t, (*lines)[0], `"reason"="accepted-risk"`)
+	w.observe(ns("a", nil), false)
+	require.Equal(t, 1.0, gauge)
+	require.Contains(t, (*lines)[2], "namespace bypass label removed")
+	w.observe(toolscache.DeletedFinalStateUnknown{Key: "b", Obj: ns("b", map[string]string{BypassNamespaceLabel: ""})}, true)
+	require.Zero(t, gauge)
 }

@@ -225,7 +225,7 @@ func Setup(mgr manager.Manager, o Options) (*Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	warm := []client.Object{&appsv1.Deployment{}, &appsv1.DaemonSet{}, &corev1.Pod{}, &corev1.ConfigMap{}}
+	warm := []client.Object{&appsv1.Deployment{}, &appsv1.DaemonSet{}, &corev1.Pod{}, &corev1.ConfigMap{}, namespaceMeta()}
 	if hostsServed {
 		if err := mgr.GetFieldIndexer().IndexField(ctx, &bmov1alpha1.BareMetalHost{}, HostIndex, IndexHost); err != nil {
 			return nil, fmt.Errorf("indexing BareMetalHosts: %w", err)
@@ -245,6 +245,7 @@ func Setup(mgr manager.Manager, o Options) (*Handler, error) {
 		Log: mgr.GetLogger().WithName("pivotcheck-webhook"),
 	}
 	Decisions() // register even before the first decision, so the series family is visible
+	BypassedNamespaces()
 	if !hostsServed {
 		h.Log.Info("the BareMetalHost CRD is not installed: no host can be mid-operation, so only Ironic is checked until it appears", "pollInterval", BMHPollInterval)
 		interval := o.BMHPollInterval
@@ -270,6 +271,9 @@ func Setup(mgr manager.Manager, o Options) (*Handler, error) {
 		}
 		if !mgr.GetCache().WaitForCacheSync(ctx) {
 			return errors.New("informer cache did not sync")
+		}
+		if err := watchBypassLabel(ctx, mgr.GetCache(), h.Log); err != nil {
+			return err
 		}
 		ready.MarkSynced()
 		h.Log.Info("cache synced; serving verdicts", "ironicWorkloads", o.Workloads, "irso", irso != nil)
