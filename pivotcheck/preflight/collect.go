@@ -224,6 +224,9 @@ func (sc *sideCollector) clusterWide(ctx context.Context, s *Side) error {
 			return err
 		}
 		s.NamespaceExists = len(l.Items) > 0
+		if s.NamespaceExists {
+			s.NamespaceLabels = l.Items[0].Labels
+		}
 		return nil
 	})
 	if err := g.Wait(); err != nil {

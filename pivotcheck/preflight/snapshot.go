@@ -55,6 +55,8 @@ type Side struct {
 
 	// NamespaceExists says whether the moved namespace exists.
 	NamespaceExists bool
+	// NamespaceLabels are the moved namespace's labels.
+	NamespaceLabels map[string]string
 	// In the moved namespace (source; the target has only Objects):
 	Clusters      []clusterv1.Cluster
 	Machines      []clusterv1.Machine
