@@ -92,8 +92,8 @@ func TestLabWebhookAsDeployed(t *testing.T) {
 	require.NoError(t, src.Client.List(ctx, pods, client.InNamespace(ns)))
 	require.NotEmpty(t, pods.Items)
 	kubeconfig := serviceAccountKubeconfig(ctx, t, src, ns, "pivotcheck-webhook")
-	secret := find(objs, "Certificate", "")
-	require.NotNil(t, secret, "config/default has a Certificate")
+	secret := find(objs, "Certificate", "pivotcheck-serving-cert")
+	require.NotNil(t, secret, "config/default has the serving Certificate")
 	secretName, _, _ := unstructured.NestedString(secret.Object, "spec", "secretName")
 	certDir := writeSecret(ctx, t, src.Client, ns, secretName)
 	var metrics []string
@@ -101,7 +101,7 @@ func TestLabWebhookAsDeployed(t *testing.T) {
 		require.Equal(t, corev1.PodRunning, pod.Status.Phase, pod.Name)
 		ip := pod.Status.PodIP
 		require.True(t, net.ParseIP(ip).IsLoopback(), "kwok gives pod %s the loopback IP %s", pod.Name, ip)
-		args := append(webhookArgs(t, dep), "--kubeconfig", kubeconfig, "--cert-dir", certDir, "--host", ip,
+		args := append(webhookArgs(t, dep), "--kubeconfig", kubeconfig, "--cert-dir", certDir, "--metrics-cert-path", certDir, "--host", ip,
 			"--metrics-bind-address", ip+":8443", "--health-probe-bind-address", ip+":8081")
 		stop, err := src.Lab.Run(ctx, "webhook-"+pod.Name, pivotcheck, args, 60*time.Second, lab.HTTPReady("http://"+ip+":8081/readyz"))
 		require.NoError(t, err)
@@ -202,6 +202,9 @@ func applyWithCertManagerStandIn(ctx context.Context, t *testing.T, c client.Cli
 	for _, o := range objs {
 		switch {
 		case o.GetKind() == "Namespace":
+		case o.GetAPIVersion() == "cert-manager.io/v1" && o.GetKind() == "Certificate" && isCA(o):
+			// The bundle's CA Certificate: ca plays it, signing the serving
+			// certificate below and injected as the caBundle.
 		case o.GetAPIVersion() == "cert-manager.io/v1" && o.GetKind() == "Certificate":
 			dns, _, _ := unstructured.NestedStringSlice(o.Object, "spec", "dnsNames")
 			secretName, _, _ := unstructured.NestedString(o.Object, "spec", "secretName")
@@ -231,6 +234,11 @@ func applyWithCertManagerStandIn(ctx context.Context, t *testing.T, c client.Cli
 		}
 	}
 	return applied
+}
+
+func isCA(o *unstructured.Unstructured) bool {
+	v, _, _ := unstructured.NestedBool(o.Object, "spec", "isCA")
+	return v
 }
 
 // serviceAccountKubeconfig writes a kubeconfig with a token of the
@@ -310,7 +318,7 @@ func webhookArgs(t *testing.T, dep *unstructured.Unstructured) []string {
 	var out []string
 	for _, a := range raw {
 		switch {
-		case strings.HasPrefix(a, "--cert-dir"), strings.HasPrefix(a, "--metrics-bind-address"), strings.HasPrefix(a, "--health-probe-bind-address"):
+		case strings.HasPrefix(a, "--cert-dir"), strings.HasPrefix(a, "--metrics-cert-path"), strings.HasPrefix(a, "--metrics-bind-address"), strings.HasPrefix(a, "--health-probe-bind-address"):
 		default:
 			out = append(out, a)
 		}

@@ -33,20 +33,22 @@ func fromAdmission(r admissionv1.AdmissionRequest) request {
 	}
 }
 
-// Classify says which gate, if any, a request falls under, and whether the
-// bypass annotation is on the object. Decoding is unstructured so Cluster
+// Classify says which gate, if any, a request falls under, and the reason
+// given by the bypass annotation on a paused object ("" when there is none:
+// an empty value is no bypass). Decoding is unstructured so Cluster
 // v1beta1 and v1beta2 (spec.paused bool vs *bool) and every Metal3 kind work
 // alike. The ValidatingWebhookConfiguration's matchConditions apply the same
-// rules first; the handler repeats them so that it stays correct behind a
-// configuration without them.
-func Classify(r request) (t Target, gated, bypass bool, err error) {
+// transition filters first; the handler repeats them so that it stays
+// correct behind a configuration without them. The bypass is judged by the
+// handler alone, which checks the requester's permission for it.
+func Classify(r request) (t Target, gated bool, bypass string, err error) {
 	t = Target{Operation: r.Operation, Kind: r.Kind, Namespace: r.Namespace, Name: r.Name, DryRun: r.DryRun}
 	var obj, old *unstructured.Unstructured
 	if obj, err = decode(r.Object); err != nil {
-		return t, false, false, fmt.Errorf("decoding object: %w", err)
+		return t, false, "", fmt.Errorf("decoding object: %w", err)
 	}
 	if old, err = decode(r.OldObject); err != nil {
-		return t, false, false, fmt.Errorf("decoding oldObject: %w", err)
+		return t, false, "", fmt.Errorf("decoding oldObject: %w", err)
 	}
 	if t.Name == "" {
 		for _, u := range []*unstructured.Unstructured{obj, old} {
@@ -61,14 +63,14 @@ func Classify(r request) (t Target, gated, bypass bool, err error) {
 	case r.Group == groupCAPI && (r.Kind == "Cluster" || r.Kind == "ClusterClass"):
 		t.Gate = GatePause
 		if r.Operation != "UPDATE" || obj == nil || old == nil || obj.GetDeletionTimestamp() != nil {
-			return t, false, false, nil
+			return t, false, "", nil
 		}
 		if r.Kind == "Cluster" {
 			gated = paused(obj) && !paused(old)
 		} else {
 			gated = hasAnnotation(obj, ClusterClassPausedAnnotation) && !hasAnnotation(old, ClusterClassPausedAnnotation)
 		}
-		return t, gated, obj.GetAnnotations()[BypassAnnotation] != "", nil
+		return t, gated, obj.GetAnnotations()[BypassAnnotation], nil
 
 	case metal3Kind(r.Group, r.Kind):
 		t.Gate = GateDeleteForMove
@@ -77,17 +79,17 @@ func Classify(r request) (t Target, gated, bypass bool, err error) {
 			// An object with a deletionTimestamp is past the point of no
 			// return: denying its finalizer removal would wedge it half-deleted.
 			if obj == nil || old == nil || old.GetDeletionTimestamp() != nil || obj.GetDeletionTimestamp() != nil {
-				return t, false, false, nil
+				return t, false, "", nil
 			}
-			return t, hasAnnotation(obj, DeleteForMoveAnnotation) && !hasAnnotation(old, DeleteForMoveAnnotation), false, nil
+			return t, hasAnnotation(obj, DeleteForMoveAnnotation) && !hasAnnotation(old, DeleteForMoveAnnotation), "", nil
 		case "DELETE":
 			if old == nil || old.GetDeletionTimestamp() != nil {
-				return t, false, false, nil
+				return t, false, "", nil
 			}
-			return t, hasAnnotation(old, DeleteForMoveAnnotation), false, nil
+			return t, hasAnnotation(old, DeleteForMoveAnnotation), "", nil
 		}
 	}
-	return t, false, false, nil
+	return t, false, "", nil
 }
 
 // metal3Kind: every metal3.io and ipam.metal3.io kind, and only the Metal3*

@@ -48,10 +48,10 @@ func renderInNamespace(t *testing.T, dir, ns string) (map[string][]unstructured.
 func TestBundlesFollowNamespace(t *testing.T) {
 	const ns = "other-ns"
 	for _, tc := range []struct {
-		dir, defaultNS, vwc, service, cert, serviceAccount string
+		dir, defaultNS, vwc, service, cert, ca, serviceAccount string
 	}{
-		{dir: "../config/default", defaultNS: "pivotcheck-system", vwc: "pivotcheck", service: "pivotcheck-webhook", cert: "pivotcheck-serving-cert", serviceAccount: "pivotcheck-webhook"},
-		{dir: "../config/target", defaultNS: "pivotcheck-target-system", vwc: "pivotcheck-target", service: "pivotcheck-target-guard", cert: "pivotcheck-target-serving-cert", serviceAccount: "pivotcheck-target-guard"},
+		{dir: "../config/default", defaultNS: "pivotcheck-system", vwc: "pivotcheck", service: "pivotcheck-webhook", cert: "pivotcheck-serving-cert", ca: "pivotcheck-ca", serviceAccount: "pivotcheck-webhook"},
+		{dir: "../config/target", defaultNS: "pivotcheck-target-system", vwc: "pivotcheck-target", service: "pivotcheck-target-guard", cert: "pivotcheck-target-serving-cert", ca: "pivotcheck-target-ca", serviceAccount: "pivotcheck-target-guard"},
 	} {
 		t.Run(filepath.Base(tc.dir), func(t *testing.T) {
 			byKind, raw := renderInNamespace(t, tc.dir, ns)
@@ -73,12 +73,12 @@ func TestBundlesFollowNamespace(t *testing.T) {
 			require.Equal(t, ns, svc.Namespace)
 			cert := byName(t, byKind, "Certificate", tc.cert)
 			dnsNames, _, _ := unstructured.NestedStringSlice(cert.Object, "spec", "dnsNames")
-			require.Equal(t, []string{tc.service + "." + ns + ".svc", tc.service + "." + ns + ".svc.cluster.local"}, dnsNames)
+			require.Equal(t, []string{tc.service + "." + ns + ".svc", tc.service + "." + ns + ".svc.cluster.local"}, dnsNames[:2])
 			secretName, _, _ := unstructured.NestedString(cert.Object, "spec", "secretName")
 			require.NotEmpty(t, secretName)
 
 			vwc := convert[admissionregistrationv1.ValidatingWebhookConfiguration](t, byName(t, byKind, "ValidatingWebhookConfiguration", tc.vwc))
-			require.Equal(t, ns+"/"+tc.cert, vwc.Annotations["cert-manager.io/inject-ca-from"])
+			require.Equal(t, ns+"/"+tc.ca, vwc.Annotations["cert-manager.io/inject-ca-from"])
 			for _, w := range vwc.Webhooks {
 				require.Equal(t, svc.Name, w.ClientConfig.Service.Name, w.Name)
 				require.Equal(t, ns, w.ClientConfig.Service.Namespace, w.Name)

@@ -139,14 +139,14 @@ func TestGatesThroughAPIServer(t *testing.T) {
 	require.NoError(t, c.Patch(ctx, pod, client.RawPatch(types.MergePatchType, []byte(`{"metadata":{"finalizers":null}}`))))
 	eventually(t, "pause allowed after the pod went", func() error { return pause(ctx, c, ns, cluster, true) })
 
-	t.Log("webhook stopped: the pause fails closed; the bypass annotation and namespace label still work")
+	t.Log("webhook stopped: the pause fails closed, the bypass annotation too (the webhook judges it); the namespace label still works")
 	setHostState(ctx, t, c, ns, host0, bmov1alpha1.StateInspecting)
 	wh.stop(t)
 	stopped = true
 	denied(t, pause(ctx, c, ns, cluster, true), "failed calling webhook", "pause.pivotcheck.dev")
 	require.NoError(t, c.Patch(ctx, clusterObj(ns, cluster), client.RawPatch(types.MergePatchType,
 		[]byte(`{"metadata":{"annotations":{"pivotcheck.dev/allow-unsafe-move":"webhook down, accepted risk"}}}`))))
-	require.NoError(t, pause(ctx, c, ns, cluster, true))
+	denied(t, pause(ctx, c, ns, cluster, true), "failed calling webhook", "pause.pivotcheck.dev")
 	require.NoError(t, c.Patch(ctx, clusterObj(ns, cluster), client.RawPatch(types.MergePatchType,
 		[]byte(`{"metadata":{"annotations":{"pivotcheck.dev/allow-unsafe-move":null}}}`))))
 	denied(t, markDeleteForMove(ctx, c, m3m, true), "failed calling webhook", "delete-for-move.pivotcheck.dev")

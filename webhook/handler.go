@@ -18,6 +18,7 @@ import (
 	"golang.org/x/sync/errgroup"
 	"golang.org/x/sync/singleflight"
 	appsv1 "k8s.io/api/apps/v1"
+	authenticationv1 "k8s.io/api/authentication/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -78,7 +79,13 @@ type Handler struct {
 	Now func() time.Time
 	// Record counts a decision (metrics); nil records nothing.
 	Record func(gate Gate, allowed bool, reason string)
-	Log    logr.Logger
+	// Review checks a requester's permission to bypass (SubjectAccessReview);
+	// nil refuses every bypass.
+	Review AccessReviewer
+	// BMH tracks whether BareMetalHosts are watched; nil means they are
+	// (the CRD was installed when the webhook started).
+	BMH *BMHWatch
+	Log logr.Logger
 
 	flight singleflight.Group
 
@@ -98,9 +105,8 @@ func (h *Handler) Handle(ctx context.Context, req admission.Request) admission.R
 	if !gated {
 		return h.respond(t, admission.Allowed("not a pause or delete-for-move transition"), ReasonNotGated, nil, readNone)
 	}
-	if bypass {
-		h.Log.Info("bypass annotation honoured", "gate", t.Gate, "kind", t.Kind, "namespace", t.Namespace, "name", t.Name)
-		return h.respond(t, admission.Allowed("bypassed by annotation "+BypassAnnotation), ReasonBypass, nil, readNone)
+	if bypass != "" {
+		return h.bypass(ctx, req.UserInfo, t, bypass)
 	}
 	if h.Synced == nil || !h.Synced() {
 		return h.respond(t, admission.Errored(http.StatusServiceUnavailable, fmt.Errorf(
@@ -113,7 +119,22 @@ func (h *Handler) Handle(ctx context.Context, req admission.Request) admission.R
 	// than a timeout.
 	ctx, cancel := context.WithTimeout(ctx, h.timeout())
 	defer cancel()
-	snap, err := h.cached(ctx, t)
+	hosts := true
+	if !h.BMH.Watched() {
+		served, err := h.BMH.Served(ctx)
+		if err != nil {
+			return h.readError(t, "discovery", err)
+		}
+		if served {
+			return h.respond(t, admission.Errored(http.StatusServiceUnavailable, fmt.Errorf(
+				"pivotcheck refuses %s because the BareMetalHost CRD was installed after the webhook started and it is not watching BareMetalHosts yet, so it cannot tell whether a host is mid-operation; retry in a few seconds (clusterctl retries on its own). %s",
+				t.describe(), bypassHint(t))), ReasonBMHNotWatched, nil, readNone)
+		}
+		// No BareMetalHost CRD: no host exists, let alone one mid-operation;
+		// the Ironic rules still apply.
+		hosts = false
+	}
+	snap, err := h.cached(ctx, t, hosts)
 	if err != nil {
 		return h.readError(t, "cache", err)
 	}
@@ -128,7 +149,7 @@ func (h *Handler) Handle(ctx context.Context, req admission.Request) admission.R
 	default:
 		// The cache may lag a host that just started an operation: confirm
 		// against the API server before letting the move go on.
-		live, err := h.sharedLive(ctx, t.Namespace)
+		live, err := h.sharedLive(ctx, t.Namespace, hosts)
 		if err != nil {
 			return h.readError(t, "live", err)
 		}
@@ -145,7 +166,25 @@ func (h *Handler) Handle(ctx context.Context, req admission.Request) admission.R
 		}
 		return h.respond(t, admission.Denied(d.Message), d.Reason, &d, read)
 	}
+	if !hosts && t.Gate == GatePause {
+		d.Warnings = append(d.Warnings, "pivotcheck: this cluster serves no BareMetalHost CRD, so no host can be mid-operation and only Ironic was checked")
+	}
 	return h.respond(t, admission.Allowed("no BareMetalHost is mid-operation and Ironic is not running").WithWarnings(d.Warnings...), d.Reason, &d, read)
+}
+
+// bypass judges the bypass annotation on a pause: it counts only when the
+// requester may bypass in the namespace (SubjectAccessReview). Every
+// attempt is logged with the user and the reason, counted by outcome and
+// carried in the audit annotations.
+func (h *Handler) bypass(ctx context.Context, u authenticationv1.UserInfo, t Target, reason string) admission.Response {
+	ctx, cancel := context.WithTimeout(ctx, h.timeout())
+	defer cancel()
+	undo := fmt.Sprintf("remove the annotation (kubectl -n %s annotate %s %s %s-)", t.Namespace, strings.ToLower(t.Kind), t.Name, BypassAnnotation)
+	o := reviewBypass(ctx, h.Review, u, t.Namespace, t.Name, t.describe(), BypassClusterRole, reason, undo)
+	logBypass(h.Log, t.Gate, t.Kind, t.Namespace, t.Name, u, reason, o.reason, t.DryRun)
+	resp := h.respond(t, o.resp, o.reason, nil, readNone)
+	bypassAudit(&resp, u, reason)
+	return resp
 }
 
 // Which reads a verdict rests on (audit annotation "read").
@@ -267,11 +306,13 @@ func (h *Handler) timeout() time.Duration {
 // cached reads the snapshot from the informer cache: only the indexed
 // (blocking) hosts of the namespace, the Ironic workloads and, for a pause
 // with no Ironic in the cluster, BMO and where it sends its Ironic calls.
-func (h *Handler) cached(ctx context.Context, t Target) (Snapshot, error) {
+func (h *Handler) cached(ctx context.Context, t Target, withHosts bool) (Snapshot, error) {
 	ns := t.Namespace
 	var hosts bmov1alpha1.BareMetalHostList
-	if err := h.Cache.List(ctx, &hosts, client.InNamespace(ns), client.MatchingFields{HostIndex: "true"}); err != nil {
-		return Snapshot{}, fmt.Errorf("listing BareMetalHosts in %s: %w", ns, err)
+	if withHosts {
+		if err := h.Cache.List(ctx, &hosts, client.InNamespace(ns), client.MatchingFields{HostIndex: "true"}); err != nil {
+			return Snapshot{}, fmt.Errorf("listing BareMetalHosts in %s: %w", ns, err)
+		}
 	}
 	var is ironic.Snapshot
 	var deps appsv1.DeploymentList
@@ -320,7 +361,7 @@ func (h *Handler) bmoInfo(ctx context.Context, deps []appsv1.Deployment) (*BMOIn
 // namespace's hosts, every Deployment and DaemonSet, and the pods labelled
 // as Ironic's. (Unlabelled leftover pods of a named workload are seen in the
 // cache only: one LIST less on every allowed request.)
-func (h *Handler) live(ctx context.Context, ns string) (Snapshot, error) {
+func (h *Handler) live(ctx context.Context, ns string, withHosts bool) (Snapshot, error) {
 	ctx, cancel := context.WithTimeout(ctx, h.timeout())
 	defer cancel()
 	var (
@@ -342,11 +383,13 @@ func (h *Handler) live(ctx context.Context, ns string) (Snapshot, error) {
 			return nil
 		})
 	}
-	g.Go(func() error {
-		var err error
-		hosts, err = h.liveHosts(gctx, ns)
-		return err
-	})
+	if withHosts {
+		g.Go(func() error {
+			var err error
+			hosts, err = h.liveHosts(gctx, ns)
+			return err
+		})
+	}
 	list("Deployments", &deps)
 	list("DaemonSets", &dss)
 	list("pods labelled "+byName.String(), podSelectors[0], client.MatchingLabelsSelector{Selector: labels.NewSelector().Add(*byName)})
@@ -383,11 +426,15 @@ func (h *Handler) live(ctx context.Context, ns string) (Snapshot, error) {
 // test) then costs one set of live reads instead of one per request. A
 // joiner gets a read that started at most one read duration before it
 // arrived; completed results are never reused.
-func (h *Handler) sharedLive(ctx context.Context, ns string) (Snapshot, error) {
-	ch := h.flight.DoChan(ns, func() (any, error) {
+func (h *Handler) sharedLive(ctx context.Context, ns string, withHosts bool) (Snapshot, error) {
+	key := ns
+	if !withHosts {
+		key += "\x00no-hosts"
+	}
+	ch := h.flight.DoChan(key, func() (any, error) {
 		// Detached from the first caller's context so its cancellation does
 		// not fail the joiners; live() applies the read deadline itself.
-		return h.live(context.WithoutCancel(ctx), ns)
+		return h.live(context.WithoutCancel(ctx), ns, withHosts)
 	})
 	select {
 	case r := <-ch:

@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 	admissionv1 "k8s.io/api/admission/v1"
 	appsv1 "k8s.io/api/apps/v1"
+	authenticationv1 "k8s.io/api/authentication/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -212,6 +213,7 @@ func TestHandlerBypassNotSyncedAndReadErrors(t *testing.T) {
 	pause := admissionReq("cluster.x-k8s.io", "v1beta2", "Cluster", "UPDATE", "metal3", "test1", clusterV1beta2, mergePatch(t, clusterV1beta2, pausePatch), false)
 
 	h, _ := newTestHandler(busy, busy)
+	h.Review = func(context.Context, authenticationv1.UserInfo, string, string) (bool, error) { return true, nil }
 	resp := h.Handle(ctx, admissionReq("cluster.x-k8s.io", "v1beta2", "Cluster", "UPDATE", "metal3", "test1", bypassed, mergePatch(t, bypassed, pausePatch), false))
 	require.True(t, resp.Allowed)
 	require.Equal(t, ReasonBypass, resp.AuditAnnotations["reason"])

@@ -3,6 +3,7 @@ package webhook_test
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"io"
 	"net/http"
 	"os"
@@ -108,7 +109,7 @@ func TestSecureMetrics(t *testing.T) {
 
 // applyRBACFiles creates the (Cluster)Roles and bindings of the given
 // bundle files, as the bundle would.
-func applyRBACFiles(t *testing.T, c client.Client, files ...string) {
+func applyRBACFiles(t testing.TB, c client.Client, files ...string) {
 	t.Helper()
 	for _, f := range files {
 		data, err := os.ReadFile(f)
@@ -177,4 +178,57 @@ func scrape(url, token string) (int, string) {
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, string(b)
+}
+
+// With --metrics-cert-path (what the bundles set, pointing at the serving
+// certificate's Secret), metrics are served with that certificate, so a
+// scraper verifies it against the CA, as the ServiceMonitor does; the
+// self-signed default fails the same verification.
+func TestMetricsServeVerifiableCertificate(t *testing.T) {
+	p := envPair(t)
+	b := p.Bootstrap
+	applyRBACFiles(t, b.Client, "../config/rbac/metrics_auth_role.yaml", "../config/rbac/metrics_auth_role_binding.yaml", "../config/rbac/metrics_reader_role.yaml")
+	token := scraperToken(t, b, "verifying-scraper", "pivotcheck-metrics-reader")
+	wio := b.Env.WebhookInstallOptions
+	pool := x509.NewCertPool()
+	require.True(t, pool.AppendCertsFromPEM(wio.LocalServingCAData))
+	verifying := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
+		// envtest's serving certificate names localhost; the ServiceMonitor's
+		// serverName plays this part in a cluster.
+		TLSClientConfig: &tls.Config{RootCAs: pool, ServerName: "localhost", MinVersion: tls.VersionTLS12},
+	}}
+	for _, tc := range []struct {
+		name     string
+		certDir  string
+		verifies bool
+	}{{"serving certificate", wio.LocalServingCertDir, true}, {"self-signed default", "", false}} {
+		t.Run(tc.name, func(t *testing.T) {
+			addr := freeAddr(t)
+			mgr, _, err := webhook.NewManager(webhookConfig(t, b), webhook.Options{
+				Host: wio.LocalServingHost, Port: wio.LocalServingPort, CertDir: wio.LocalServingCertDir,
+				MetricsBindAddress: addr, MetricsSecure: true, MetricsCertDir: tc.certDir,
+				MetricsCertName: "tls.crt", MetricsKeyName: "tls.key", Log: logr.Discard(),
+			})
+			require.NoError(t, err)
+			ctx, cancel := context.WithCancel(context.Background())
+			done := make(chan error, 1)
+			go func() { done <- mgr.Start(ctx) }()
+			defer func() { cancel(); require.NoError(t, <-done) }()
+			url := "https://" + addr + "/metrics"
+			require.Eventually(t, func() bool { code, _ := scrape(url, ""); return code != 0 }, 30*time.Second, 20*time.Millisecond, "metrics server at %s", addr)
+			req, err := http.NewRequestWithContext(context.Background(), http.MethodGet, url, nil)
+			require.NoError(t, err)
+			req.Header.Set("Authorization", "Bearer "+token)
+			resp, err := verifying.Do(req)
+			if !tc.verifies {
+				require.Error(t, err, "a self-signed certificate does not verify")
+				return
+			}
+			require.NoError(t, err, "the metrics certificate verifies against the CA")
+			defer resp.Body.Close()
+			body, _ := io.ReadAll(resp.Body)
+			require.Equal(t, http.StatusOK, resp.StatusCode, string(body))
+			require.Contains(t, string(body), "pivotcheck_webhook_decisions_total")
+		})
+	}
 }

@@ -63,12 +63,22 @@ type Options struct {
 	// (SubjectAccessReview) read it, as kubebuilder v4 projects do. The
 	// process's identity needs config/rbac/metrics_auth_role.yaml.
 	MetricsSecure bool
+	// MetricsCertDir, MetricsCertName, MetricsKeyName: the certificate
+	// secure metrics serve (the bundles mount the cert-manager serving
+	// Secret, whose certificate also names the metrics Service, so a
+	// scraper can verify it). Empty dir: a self-signed certificate
+	// generated at start, which no scraper can verify.
+	MetricsCertDir                  string
+	MetricsCertName, MetricsKeyName string
 	// Workloads are the Ironic Deployments/DaemonSets (default ironic.DefaultWorkloads).
 	Workloads   []ironic.Workload
 	ReadTimeout time.Duration
 	MaxListed   int
 	// TrustFor: see Handler.TrustFor.
 	TrustFor time.Duration
+	// BMHPollInterval: how often a webhook started without the
+	// BareMetalHost CRD looks for it (default BMHPollInterval).
+	BMHPollInterval time.Duration
 	// QPS and Burst of the webhook's API client when the kubeconfig sets
 	// none. Default: no client-side throttling (QPS -1). client-go's own
 	// default of 5 QPS queues the 6-7 live reads of a live confirmation
@@ -140,6 +150,10 @@ func MetricsOptions(o Options) metricsserver.Options {
 		m.SecureServing = true
 		m.TLSOpts = TLSOptions(o.TLSMinVersion, o.EnableHTTP2)
 		m.FilterProvider = filters.WithAuthenticationAndAuthorization
+		if o.MetricsCertDir != "" {
+			// controller-runtime's certwatcher reloads a renewed certificate.
+			m.CertDir, m.CertName, m.KeyName = o.MetricsCertDir, o.MetricsCertName, o.MetricsKeyName
+		}
 	}
 	return m
 }
@@ -202,8 +216,22 @@ func NewManager(cfg *rest.Config, o Options) (manager.Manager, *Handler, error) 
 // warm-up that flips readiness, and /healthz + /readyz on mgr.
 func Setup(mgr manager.Manager, o Options) (*Handler, error) {
 	ctx := context.Background()
-	if err := mgr.GetFieldIndexer().IndexField(ctx, &bmov1alpha1.BareMetalHost{}, HostIndex, IndexHost); err != nil {
-		return nil, fmt.Errorf("indexing BareMetalHosts: %w", err)
+	served, err := DiscoveryServed(mgr.GetConfig())
+	if err != nil {
+		return nil, err
+	}
+	bmh := &BMHWatch{Served: served}
+	hostsServed, err := served(ctx)
+	if err != nil {
+		return nil, err
+	}
+	warm := []client.Object{&appsv1.Deployment{}, &appsv1.DaemonSet{}, &corev1.Pod{}, &corev1.ConfigMap{}, namespaceMeta()}
+	if hostsServed {
+		if err := mgr.GetFieldIndexer().IndexField(ctx, &bmov1alpha1.BareMetalHost{}, HostIndex, IndexHost); err != nil {
+			return nil, fmt.Errorf("indexing BareMetalHosts: %w", err)
+		}
+		warm = append(warm, &bmov1alpha1.BareMetalHost{})
+		bmh.MarkWatched()
 	}
 	irso, err := discoverIrSO(mgr.GetRESTMapper())
 	if err != nil {
@@ -213,10 +241,23 @@ func Setup(mgr manager.Manager, o Options) (*Handler, error) {
 	h := &Handler{
 		Cache: mgr.GetCache(), Live: mgr.GetAPIReader(), Workloads: o.Workloads, IrSO: irso,
 		Synced: ready.Synced, ReadTimeout: o.ReadTimeout, MaxListed: o.MaxListed, TrustFor: o.TrustFor, Record: record,
+		Review: SubjectAccessReviewer(mgr.GetClient()), BMH: bmh,
 		Log: mgr.GetLogger().WithName("pivotcheck-webhook"),
 	}
 	Decisions() // register even before the first decision, so the series family is visible
-	warm := []client.Object{&bmov1alpha1.BareMetalHost{}, &appsv1.Deployment{}, &appsv1.DaemonSet{}, &corev1.Pod{}, &corev1.ConfigMap{}}
+	BypassedNamespaces()
+	if !hostsServed {
+		h.Log.Info("the BareMetalHost CRD is not installed: no host can be mid-operation, so only Ironic is checked until it appears", "pollInterval", BMHPollInterval)
+		interval := o.BMHPollInterval
+		if interval <= 0 {
+			interval = BMHPollInterval
+		}
+		if err := mgr.Add(manager.RunnableFunc(func(ctx context.Context) error {
+			return watchWhenServed(ctx, bmh, mgr.GetCache(), interval, h.Log)
+		})); err != nil {
+			return nil, fmt.Errorf("adding BareMetalHost watch: %w", err)
+		}
+	}
 	if irso != nil {
 		u := &unstructured.Unstructured{}
 		u.SetGroupVersionKind(*irso)
@@ -230,6 +271,9 @@ func Setup(mgr manager.Manager, o Options) (*Handler, error) {
 		}
 		if !mgr.GetCache().WaitForCacheSync(ctx) {
 			return errors.New("informer cache did not sync")
+		}
+		if err := watchBypassLabel(ctx, mgr.GetCache(), h.Log); err != nil {
+			return err
 		}
 		ready.MarkSynced()
 		h.Log.Info("cache synced; serving verdicts", "ironicWorkloads", o.Workloads, "irso", irso != nil)

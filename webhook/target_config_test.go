@@ -9,6 +9,7 @@ import (
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/pivotcheck/pivotcheck/webhook"
@@ -29,21 +30,30 @@ func TestTargetBundleRenders(t *testing.T) {
 		}
 	}
 	for k, n := range map[string]int{"Namespace": 1, "ServiceAccount": 1, "Service": 2, "Deployment": 1, "PodDisruptionBudget": 1,
-		"Issuer": 1, "Certificate": 1, "ValidatingWebhookConfiguration": 1, "NetworkPolicy": 2} {
+		"Issuer": 2, "Certificate": 2, "ValidatingWebhookConfiguration": 1, "NetworkPolicy": 2} {
 		require.Len(t, byKind[k], n, k)
 	}
-	// The guard reads nothing: its only binding is the metrics one
-	// (TokenReviews and SubjectAccessReviews, checked below).
+	// The guard reads nothing: its bindings are the metrics one
+	// (TokenReviews and SubjectAccessReviews, checked below) and its own,
+	// SubjectAccessReviews only (bypass checks); plus the bypass role,
+	// bound to nobody.
 	require.Empty(t, byKind["Role"])
 	require.Empty(t, byKind["RoleBinding"])
-	require.Len(t, byKind["ClusterRole"], 2)
-	require.Len(t, byKind["ClusterRoleBinding"], 1)
-	require.Equal(t, "pivotcheck-target-metrics-auth-role", byKind["ClusterRoleBinding"][0].Object["roleRef"].(map[string]any)["name"])
+	require.Len(t, byKind["ClusterRole"], 4)
+	require.Len(t, byKind["ClusterRoleBinding"], 2)
+	guardRole := convert[rbacv1.ClusterRole](t, byName(t, byKind, "ClusterRole", "pivotcheck-target-guard"))
+	require.Equal(t, []rbacv1.PolicyRule{{APIGroups: []string{"authorization.k8s.io"}, Resources: []string{"subjectaccessreviews"}, Verbs: []string{"create"}}}, guardRole.Rules)
+	bound := map[string]bool{}
+	for _, u := range byKind["ClusterRoleBinding"] {
+		bound[u.Object["roleRef"].(map[string]any)["name"].(string)] = true
+	}
+	require.Equal(t, map[string]bool{"pivotcheck-target-metrics-auth-role": true, "pivotcheck-target-guard": true}, bound)
 
 	vwc := convert[admissionregistrationv1.ValidatingWebhookConfiguration](t, byKind["ValidatingWebhookConfiguration"][0])
 	require.Equal(t, "pivotcheck-target", vwc.Name, "not the bootstrap webhook's name: both may live in one cluster")
-	cert := byKind["Certificate"][0]
-	require.Equal(t, cert.GetNamespace()+"/"+cert.GetName(), vwc.Annotations["cert-manager.io/inject-ca-from"])
+	cert := byName(t, byKind, "Certificate", "pivotcheck-target-serving-cert")
+	ca := byName(t, byKind, "Certificate", "pivotcheck-target-ca")
+	require.Equal(t, ca.GetNamespace()+"/"+ca.GetName(), vwc.Annotations["cert-manager.io/inject-ca-from"])
 	svc := convert[corev1.Service](t, byName(t, byKind, "Service", "pivotcheck-target-guard"))
 	require.Len(t, vwc.Webhooks, 1)
 	w := vwc.Webhooks[0]
@@ -62,8 +72,9 @@ func TestTargetBundleRenders(t *testing.T) {
 	require.Contains(t, sel[0].Values, "kube-system")
 	require.Contains(t, sel[0].Values, svc.Namespace, "the guard's own namespace is excluded")
 	require.Equal(t, webhook.BypassNamespaceLabel, sel[1].Key)
-	require.Len(t, w.MatchConditions, 1)
-	require.Contains(t, w.MatchConditions[0].Expression, "'"+webhook.BypassAnnotation+"'")
+	// The bypass annotation is judged by the guard (permission check), so
+	// no matchCondition skips it.
+	require.Empty(t, w.MatchConditions)
 
 	dep := convert[appsv1.Deployment](t, byKind["Deployment"][0])
 	pod := dep.Spec.Template.Spec
@@ -75,7 +86,8 @@ func TestTargetBundleRenders(t *testing.T) {
 	require.True(t, *pod.SecurityContext.RunAsNonRoot)
 	require.Equal(t, cert.Object["spec"].(map[string]any)["secretName"], pod.Volumes[0].Secret.SecretName)
 	for _, name := range cert.Object["spec"].(map[string]any)["dnsNames"].([]any) {
-		require.True(t, strings.HasPrefix(name.(string), svc.Name+"."+svc.Namespace+".svc"), name)
+		require.True(t, strings.HasPrefix(name.(string), svc.Name+"."+svc.Namespace+".svc") ||
+			strings.HasPrefix(name.(string), "pivotcheck-target-guard-metrics-service."+svc.Namespace+".svc"), name)
 	}
 	requireSecureMetrics(t, byKind, dep, "pivotcheck-target-guard-metrics-service", "pivotcheck-target-metrics-auth-role", "pivotcheck-target-metrics-reader")
 }

@@ -17,6 +17,7 @@ import (
 	bmov1alpha1 "github.com/metal3-io/baremetal-operator/apis/metal3.io/v1alpha1"
 	"github.com/stretchr/testify/require"
 	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -114,6 +115,8 @@ func guardPair(t testing.TB) (*testenv.Pair, *running, *guardCalls) {
 func startTargetGuard(t testing.TB, c *testenv.Cluster, calls *guardCalls) *running {
 	t.Helper()
 	wio := c.Env.WebhookInstallOptions
+	// The guard's own RBAC from its bundle (bypass reviews, bypass role).
+	applyRBACFiles(t, c.Client, "../config/target/rbac.yaml")
 	u, err := c.Env.AddUser(envtest.User{Name: "system:serviceaccount:pivotcheck-target-system:pivotcheck-target-guard"}, nil)
 	require.NoError(t, err)
 	log := logr.Discard()
@@ -200,13 +203,41 @@ func TestTargetGuard(t *testing.T) {
 			"allowed " + webhook.ReasonStatusCarried: 1, "allowed " + webhook.ReasonReinspect: 1,
 		}, calls.since(snap))
 
-		// The bypass annotation is evaluated by the API server: the guard
-		// never sees the request.
-		before = calls.total()
+		// The bypass annotation is judged by the guard: the admin holds the
+		// bypass permission (cluster-admin), so the host is created, and
+		// the attempt is counted.
+		snap = calls.snapshot()
 		require.NoError(t, tc.Create(ctx, mk("bypassed", true, false, func(h *bmov1alpha1.BareMetalHost) {
 			h.Annotations[webhook.BypassAnnotation] = "host 7 reinstalled anyway"
 		})))
-		require.Equal(t, before, calls.total())
+		require.Equal(t, map[string]int{"allowed " + webhook.ReasonBypass: 1}, calls.since(snap))
+
+		// A user who may create hosts but not bypass: refused, naming the
+		// permission; bound to config/target's bypass role: created.
+		require.NoError(t, p.Target.Client.Create(ctx, &rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: "guard-test-host-creator"},
+			Rules: []rbacv1.PolicyRule{{APIGroups: []string{"metal3.io"}, Resources: []string{"baremetalhosts"}, Verbs: []string{"create"}}}}))
+		require.NoError(t, p.Target.Client.Create(ctx, &rbacv1.ClusterRoleBinding{ObjectMeta: metav1.ObjectMeta{Name: "guard-test-host-creator"},
+			RoleRef:  rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "guard-test-host-creator"},
+			Subjects: []rbacv1.Subject{{Kind: rbacv1.UserKind, APIGroup: rbacv1.GroupName, Name: "mover"}}}))
+		mover := impersonating(t, p.Target, "mover")
+		snap = calls.snapshot()
+		err = mover.Create(ctx, mk("bypassed-unpermitted", true, false, func(h *bmov1alpha1.BareMetalHost) {
+			h.Annotations[webhook.BypassAnnotation] = "host 8 reinstalled anyway"
+		}))
+		denied(t, err, "pivotcheck refuses to create BareMetalHost guard/bypassed-unpermitted in this cluster", "mover may not bypass pivotcheck",
+			"verb bypass on resource unsafemoves in API group pivotcheck.dev in namespace guard", "--clusterrole "+webhook.TargetBypassClusterRole)
+		require.True(t, apierrors.IsForbidden(err), "%v", err)
+		require.NoError(t, p.Target.Client.Create(ctx, &rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "mover-may-bypass"},
+			RoleRef:  rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: webhook.TargetBypassClusterRole},
+			Subjects: []rbacv1.Subject{{Kind: rbacv1.UserKind, APIGroup: rbacv1.GroupName, Name: "mover"}}}))
+		eventually(t, "bypass allowed once bound", func() error {
+			return mover.Create(ctx, mk("bypassed-unpermitted", true, false, func(h *bmov1alpha1.BareMetalHost) {
+				h.Annotations[webhook.BypassAnnotation] = "host 8 reinstalled anyway"
+			}))
+		})
+		require.Equal(t, 1, calls.since(snap)["denied "+webhook.ReasonBypassForbidden])
+		require.GreaterOrEqual(t, calls.since(snap)["allowed "+webhook.ReasonBypass], 1)
+		before = calls.total()
 
 		// Updates are not gated: removing the status annotation later is BMO's own business.
 		got := &bmov1alpha1.BareMetalHost{}
@@ -337,7 +368,10 @@ func TestTargetGuard(t *testing.T) {
 		require.Error(t, err, "failurePolicy Fail: no host is created unjudged")
 		require.Contains(t, err.Error(), "target-host.pivotcheck.dev")
 		h.Annotations[webhook.BypassAnnotation] = "guard down, checked by hand"
-		require.NoError(t, tc.Create(ctx, h), "the bypass works without the guard")
+		require.Error(t, tc.Create(ctx, h.DeepCopy()), "the bypass annotation is judged by the guard, so it fails closed too")
+		ensureNamespace(t, tc, "guard-down-off", map[string]string{webhook.BypassNamespaceLabel: "guard-down-checked-by-hand"})
+		h.Namespace = "guard-down-off"
+		require.NoError(t, tc.Create(ctx, h), "the namespace label works without the guard")
 	})
 }
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/go-logr/logr"
 	bmov1alpha1 "github.com/metal3-io/baremetal-operator/apis/metal3.io/v1alpha1"
@@ -16,17 +17,24 @@ import (
 )
 
 // TargetHandler is the admission.Handler of the target guard. It reads
-// nothing from the cluster: the verdict depends on the new object alone.
+// nothing from the cluster: the verdict depends on the new object alone,
+// except for a bypass, which counts only when the requester may bypass
+// (SubjectAccessReview).
 type TargetHandler struct {
 	// Record counts a decision (metrics); nil records nothing.
 	Record func(gate Gate, allowed bool, reason string)
-	Log    logr.Logger
+	// Review checks a requester's permission to bypass; nil refuses every
+	// bypass.
+	Review AccessReviewer
+	// ReadTimeout bounds the bypass review (default DefaultReadTimeout).
+	ReadTimeout time.Duration
+	Log         logr.Logger
 }
 
 var _ admission.Handler = &TargetHandler{}
 
 // Handle implements admission.Handler.
-func (h *TargetHandler) Handle(_ context.Context, req admission.Request) admission.Response {
+func (h *TargetHandler) Handle(ctx context.Context, req admission.Request) admission.Response {
 	r := req.AdmissionRequest
 	dryRun := ptr.Deref(r.DryRun, false)
 	if r.Operation != admissionv1.Create || r.Kind.Group != bmov1alpha1.GroupVersion.Group || r.Kind.Kind != "BareMetalHost" {
@@ -43,10 +51,33 @@ func (h *TargetHandler) Handle(_ context.Context, req admission.Request) admissi
 		host.Name = r.Name
 	}
 	d := DecideTargetCreate(host)
+	if d.Reason == ReasonBypass {
+		return h.bypass(ctx, r, dryRun, host)
+	}
 	if !d.Allowed {
 		return h.respond(r, dryRun, admission.Denied(d.Message), d.Reason)
 	}
 	return h.respond(r, dryRun, admission.Allowed(d.Reason).WithWarnings(d.Warnings...), d.Reason)
+}
+
+// bypass judges the bypass annotation a host arrives with (copied from the
+// source host): it counts only when the requester, clusterctl's identity in
+// this cluster, may bypass in the host's namespace here.
+func (h *TargetHandler) bypass(ctx context.Context, r admissionv1.AdmissionRequest, dryRun bool, host *bmov1alpha1.BareMetalHost) admission.Response {
+	timeout := h.ReadTimeout
+	if timeout <= 0 {
+		timeout = DefaultReadTimeout
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	reason := host.Annotations[BypassAnnotation]
+	what := fmt.Sprintf("to create BareMetalHost %s/%s in this cluster", host.Namespace, host.Name)
+	undo := fmt.Sprintf("remove the annotation from the source host (kubectl -n %s annotate baremetalhost %s %s-)", host.Namespace, host.Name, BypassAnnotation)
+	o := reviewBypass(ctx, h.Review, r.UserInfo, host.Namespace, host.Name, what, TargetBypassClusterRole, reason, undo)
+	logBypass(h.Log, GateTargetCreate, "BareMetalHost", host.Namespace, host.Name, r.UserInfo, reason, o.reason, dryRun)
+	resp := h.respond(r, dryRun, o.resp, o.reason)
+	bypassAudit(&resp, r.UserInfo, reason)
+	return resp
 }
 
 // guardedFields are the only parts of a host the decision reads. Decoding

@@ -20,10 +20,12 @@ const (
 )
 
 // NewTargetManager builds the manager serving the target guard on
-// TargetPath. It does not start it. The guard starts no informer and makes
-// no API call, so its ServiceAccount needs no RBAC beyond the TokenReviews
-// and SubjectAccessReviews of secure metrics; the manager only brings the TLS server, metrics, health probes and signal handling. Of o,
-// only the serving, TLS, metrics, probe and log settings are used.
+// TargetPath. It does not start it. The guard starts no informer; its only
+// API calls are SubjectAccessReviews (a bypass, and secure metrics' with
+// TokenReviews), so its ServiceAccount needs no read permission at all; the
+// manager brings the TLS server, metrics, health probes and signal
+// handling. Of o, only the serving, TLS, metrics, probe, read timeout and
+// log settings are used.
 func NewTargetManager(cfg *rest.Config, o Options) (manager.Manager, *TargetHandler, error) {
 	if o.MetricsBindAddress == "" {
 		o.MetricsBindAddress = "0"
@@ -46,7 +48,7 @@ func NewTargetManager(cfg *rest.Config, o Options) (manager.Manager, *TargetHand
 	if err != nil {
 		return nil, nil, fmt.Errorf("creating manager: %w", err)
 	}
-	h := &TargetHandler{Record: record, Log: mgr.GetLogger().WithName("pivotcheck-target-guard")}
+	h := &TargetHandler{Record: record, Review: SubjectAccessReviewer(mgr.GetClient()), ReadTimeout: o.ReadTimeout, Log: mgr.GetLogger().WithName("pivotcheck-target-guard")}
 	Decisions() // register the series family before the first decision
 	mgr.GetWebhookServer().Register(TargetPath, &admission.Webhook{Handler: h})
 	if err := mgr.AddHealthzCheck("ping", healthz.Ping); err != nil {

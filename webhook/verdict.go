@@ -32,12 +32,17 @@ const (
 // Annotations and labels the webhook reads.
 const (
 	// BypassAnnotation on a Cluster (or ClusterClass) with a non-empty value
-	// (the operator's reason) lets its pause through. It is evaluated in the
-	// ValidatingWebhookConfiguration's matchConditions, so it works while the
-	// webhook is down; the handler honours it too.
+	// (the operator's reason) lets its pause through, and on a BareMetalHost
+	// its create in the target, when the requester may bypass (BypassVerb
+	// on BypassResource in BypassGroup, in the object's namespace): the
+	// handler checks that with a SubjectAccessReview and logs, counts and
+	// audits every attempt. An empty value is no bypass.
 	BypassAnnotation = "pivotcheck.dev/allow-unsafe-move"
 	// BypassNamespaceLabel on a namespace (any value) takes the namespace out
-	// of both webhooks through their namespaceSelector.
+	// of both webhooks through their namespaceSelector, so it works while the
+	// webhook is down. Labelling a namespace needs patch on namespaces, a
+	// cluster-wide permission far above patching a Cluster; preflight reports
+	// the label (check bypass-left).
 	BypassNamespaceLabel = "pivotcheck.dev/allow-unsafe-move"
 	// DeleteForMoveAnnotation is clusterctl's marker on an object it is
 	// about to delete.
@@ -58,6 +63,9 @@ const (
 	ReasonCacheNotSynced = "cache-not-synced"
 	ReasonReadError      = "read-error"
 	ReasonBadRequest     = "bad-request"
+	// ReasonBMHNotWatched: the BareMetalHost CRD appeared after the webhook
+	// started and its hosts are not in the cache yet.
+	ReasonBMHNotWatched = "baremetalhosts-not-watched"
 )
 
 // Target is the write under review, reduced to what the verdict needs.
@@ -203,7 +211,7 @@ func Decide(t Target, s Snapshot, maxListed int) Decision {
 		// The webhook sees only the write, and a maintenance pause or the
 		// pause of `clusterctl move --to-directory` is the same write as a
 		// move's first one: say how to get past it.
-		fmt.Fprintf(&b, " To pause anyway (at your own risk; a pause that starts no move, such as maintenance or clusterctl move --to-directory, needs it too): kubectl -n %s annotate %s %s %s=\"<reason>\", then remove it (left in place it lets every later move through unchecked).", t.Namespace, strings.ToLower(t.Kind), t.Name, BypassAnnotation)
+		fmt.Fprintf(&b, " To pause anyway (at your own risk; a pause that starts no move, such as maintenance or clusterctl move --to-directory, needs it too): kubectl -n %s annotate %s %s %s=\"<reason>\", then remove it (left in place it lets every later move through unchecked); it counts only for users allowed to %s %s.%s here (ClusterRole %s).", t.Namespace, strings.ToLower(t.Kind), t.Name, BypassAnnotation, BypassVerb, BypassResource, BypassGroup, BypassClusterRole)
 	} else {
 		fmt.Fprintf(&b, " To move anyway (at your own risk): kubectl label namespace %s %s=<reason>.", t.Namespace, BypassNamespaceLabel)
 	}

@@ -154,7 +154,9 @@ func TestFlagsAreConsistentAcrossCommands(t *testing.T) {
 			has(c, "to-"+o)
 		}
 	}
-	has("restore", "to-kubeconfig", "to-kubeconfig-context", "to-context", "output")
+	has("restore", "to-kubeconfig", "to-kubeconfig-context", "to-context", "output", "unpause")
+	has("rollback", "kubeconfig", "kubeconfig-context", "context", "to-kubeconfig", "to-kubeconfig-context", "to-context", "namespace", "output", "backup-dir")
+	require.Same(t, cmds["rollback"].Flags().Lookup("to-context"), cmds["rollback"].Flags().Lookup("to-kubeconfig-context"))
 	has("webhook", "kubeconfig", "kubeconfig-context", "context", "ironic-workload", "ironic")
 	has("version", "output")
 	for _, o := range overrides {

@@ -16,6 +16,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/yaml"
 
+	"github.com/pivotcheck/pivotcheck/internal/kube"
 	"github.com/pivotcheck/pivotcheck/pivotcheck/move"
 )
 
@@ -47,6 +48,9 @@ type moveFlags struct {
 	hostTimeout       time.Duration
 	deleteSourceBMO   bool
 	ironicURL         string
+	takeOverLock      bool
+	// pins are the resolved values the resume command repeats.
+	pins []pin
 }
 
 func (f *moveFlags) register(cmd *cobra.Command) {
@@ -68,6 +72,7 @@ func (f *moveFlags) register(cmd *cobra.Command) {
 	fl.StringVar(&f.ironicURL, "ironic-url", "", "the target's Ironic API (its VIP, e.g. https://172.22.0.2:6385): GET /v1/nodes must answer 401 or 200 after the Ironic hand-over and again after the move, before hosts are unpaused")
 	fl.DurationVar(&f.hostTimeout, "host-timeout", 15*time.Minute, "with --wait-for-hosts: how long to wait")
 	fl.BoolVar(&f.deleteSourceBMO, "delete-source-bmo", false, "delete the source BMO Deployment after a verified move")
+	fl.BoolVar(&f.takeOverLock, "take-over-lock", false, "take over the pivotcheck-move Lease of a run that stopped renewing it (expired); a live one is never taken")
 }
 
 func newMoveCommand() *cobra.Command {
@@ -85,7 +90,12 @@ func newMoveLikeCommand(name string, back bool) *cobra.Command {
 		Short: short,
 		Long: short + `.
 
-Phases: preflight, checks (read-only: every host hand-over patch in a
+Phases: lock (refuses, before anything is written, a source and target
+that are one cluster however reached, a --resume without an earlier
+attempt's state for the same clusters and namespace, and a second run: a
+pivotcheck-move Lease in both clusters and a lock on the backup folder;
+--take-over-lock takes over an expired Lease), preflight (on --resume too),
+checks (read-only: every host hand-over patch in a
 server-side dry run, the Ironic hand-over decided), owner-repair
 (--fix-owners), host-handover (status annotation + pause pivotcheck.dev/move
 on every BareMetalHost), backup, ironic-handover, ironic-api (--ironic-url),
@@ -101,6 +111,9 @@ report.` + backNote(back),
 			if err := f.validate(); err != nil {
 				return err
 			}
+			// Resolved before the override flags are folded into temporary
+			// kubeconfigs: the resume command names the operator's files.
+			f.pins = f.resolvedPins()
 			cleanup, err := standalone(&f.source, &f.target)
 			if err != nil {
 				return err
@@ -184,10 +197,10 @@ func (f *moveFlags) options(cmd *cobra.Command, name string, back bool) (move.Op
 		IronicGoneTimeout: f.ironicGoneTimeout, TargetIronicTimeout: f.targetIronicWait,
 		FixOwners: f.fixOwners, BackupDir: f.backupDir, DryRun: f.dryRun, Resume: f.resume,
 		Clusterctl: f.clusterctl, WaitForHosts: f.waitForHosts, HostTimeout: f.hostTimeout,
-		DeleteSourceBMO: f.deleteSourceBMO, IronicURL: f.ironicURL,
+		DeleteSourceBMO: f.deleteSourceBMO, IronicURL: f.ironicURL, TakeOverLock: f.takeOverLock,
 		Out: out, Terminal: isTerminal(out),
 		Log:           ctrl.Log.WithName(name),
-		ResumeCommand: resumeCommand(cmd, name, f.backupDir),
+		ResumeCommand: resumeCommand(cmd, name, f.backupDir, f.pins...),
 	}
 	if movePreflight != nil {
 		opts.Preflight = movePreflight(opts)
@@ -203,14 +216,64 @@ func isTerminal(w io.Writer) bool {
 	return ok && term.IsTerminal(int(f.Fd()))
 }
 
+// pin is a flag value the resume command repeats whether or not the
+// operator set the flag: what a default, $KUBECONFIG or the current
+// context resolved to when the move started.
+type pin struct{ flag, value string }
+
+// resolvedPins pins the kubeconfig files and contexts of both clusters
+// (as kubectl's rules resolve them now), the namespace, and the flags
+// whose defaults shape the move. A kubeconfig that is a merge of several
+// files ($KUBECONFIG=a:b) cannot be one --kubeconfig: only its context is pinned.
+func (f *moveFlags) resolvedPins() []pin {
+	var pins []pin
+	for _, s := range []struct {
+		prefix string
+		t      kube.Target
+	}{{"", f.source}, {"to-", f.target}} {
+		r, err := s.t.Resolve()
+		if err != nil {
+			continue // the run reports the unreadable kubeconfig itself
+		}
+		if r.Kubeconfig != "" {
+			pins = append(pins, pin{s.prefix + "kubeconfig", r.Kubeconfig})
+		}
+		if r.Context != "" {
+			pins = append(pins, pin{s.prefix + "kubeconfig-context", r.Context})
+		}
+	}
+	return append(pins, f.pinsOfDefaults()...)
+}
+
+// pinsOfDefaults pins the namespace and the flags whose defaults shape the move.
+func (f *moveFlags) pinsOfDefaults() []pin {
+	pins := []pin{{"namespace", f.namespace}, {"ironic-handover", f.ironicHandover},
+		{"ironic-stop-timeout", f.ironicGoneTimeout.String()}, {"target-ironic-timeout", f.targetIronicWait.String()}}
+	if f.waitForHosts {
+		pins = append(pins, pin{"host-timeout", f.hostTimeout.String()})
+	}
+	return pins
+}
+
 // resumeCommand rebuilds this command line with --resume and the backup
-// folder pinned, so the operator can paste it. Tokens and passwords given
-// as flags are not repeated: the command is printed and saved in reports.
-func resumeCommand(cmd *cobra.Command, name, backupDir string) string {
+// folder pinned, so the operator can paste it, with every pins value in
+// place of (or added to) the flags given. Tokens and passwords given as
+// flags are not repeated: the command is printed and saved in reports.
+func resumeCommand(cmd *cobra.Command, name, backupDir string, pins ...pin) string {
 	parts := []string{"pivotcheck", name}
+	pinned := map[string]string{}
+	for _, p := range pins {
+		pinned[p.flag] = p.value
+	}
+	used := map[string]bool{}
 	cmd.Flags().Visit(func(fl *pflag.Flag) {
 		switch fl.Name {
-		case "resume", "backup-dir", "dry-run":
+		case "resume", "backup-dir", "dry-run", "take-over-lock":
+			return
+		}
+		if v, ok := pinned[fl.Name]; ok {
+			used[fl.Name] = true
+			parts = append(parts, "--"+fl.Name+"="+shellQuote(v))
 			return
 		}
 		if strings.HasSuffix(fl.Name, "token") || strings.HasSuffix(fl.Name, "password") {
@@ -225,6 +288,11 @@ func resumeCommand(cmd *cobra.Command, name, backupDir string) string {
 		}
 		parts = append(parts, "--"+fl.Name+"="+shellQuote(fl.Value.String()))
 	})
+	for _, p := range pins {
+		if !used[p.flag] {
+			parts = append(parts, "--"+p.flag+"="+shellQuote(p.value))
+		}
+	}
 	parts = append(parts, "--backup-dir="+shellQuote(backupDir), "--resume")
 	return strings.Join(parts, " ")
 }

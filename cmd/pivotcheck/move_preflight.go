@@ -3,6 +3,9 @@ package main
 import (
 	"context"
 	"fmt"
+	"strings"
+
+	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/pivotcheck/pivotcheck/pivotcheck/move"
 	"github.com/pivotcheck/pivotcheck/pivotcheck/preflight"
@@ -30,14 +33,20 @@ func preflightForMove(o move.Options) move.PreflightFunc {
 		if err != nil {
 			return nil, nil, err
 		}
-		demote := map[string]string{}
+		byCheck := map[string]string{}
 		if o.IronicHandover != move.HandoverExternal {
-			demote[preflight.IronicSource] = "the Ironic hand-over removes it next"
+			byCheck[preflight.IronicSource] = "the Ironic hand-over removes it next"
 		}
 		if o.FixOwners {
-			demote[preflight.OwnerChain] = "--fix-owners repairs it and checks again before anything moves"
+			byCheck[preflight.OwnerChain] = "--fix-owners repairs it and checks again before anything moves"
 		}
-		return split(rep, demote)
+		in := move.InterruptedFrom(ctx)
+		return split(rep, func(f preflight.Finding) string {
+			if why := byCheck[f.Check]; why != "" {
+				return why
+			}
+			return explainedByInterruptedMove(f, in)
+		})
 	}
 }
 
@@ -54,7 +63,7 @@ func recheckOwnersForMove(o move.Options) move.PreflightFunc {
 		if err != nil {
 			return nil, nil, err
 		}
-		return split(rep, nil)
+		return split(rep, func(preflight.Finding) string { return "" })
 	}
 }
 
@@ -65,14 +74,52 @@ func preflightOptions(o move.Options, skip []string) preflight.Options {
 	}
 }
 
+// explainedByInterruptedMove says why the earlier attempt of a --resume
+// explains an error finding ("" when it does not, and the finding blocks).
+// Only what that attempt's own steps leave is explained: a Cluster of its
+// plan paused by spec.paused once its clusterctl had started (clusterctl
+// pauses every Cluster it moves; the resume unpauses them right before
+// clusterctl runs again), and an owner chain cut by its clusterctl's
+// partial delete (the object is in its plan, which verify checks).
+// Hosts paused by pivotcheck with their status annotation raise no finding
+// at all; a host that is mid-operation (provisioning...), paused by
+// someone else, or any other error still blocks.
+func explainedByInterruptedMove(f preflight.Finding, in *move.Interrupted) string {
+	if in == nil || f.Severity != preflight.SeverityError || !in.State.MoveStarted {
+		return ""
+	}
+	inPlan := false
+	gv, _ := schema.ParseGroupVersion(f.Object.APIVersion)
+	for _, o := range in.Plan {
+		if o.Kind == f.Object.Kind && o.Namespace == f.Object.Namespace && o.Name == f.Object.Name && (f.Object.APIVersion == "" || o.Group == gv.Group) {
+			inPlan = true
+			break
+		}
+	}
+	if !inPlan {
+		return ""
+	}
+	switch {
+	case f.Check == preflight.ClusterPaused && f.Object.Kind == "Cluster" && strings.Contains(f.Message, "spec.paused"):
+		return "paused by the interrupted move's clusterctl; the resume unpauses it right before clusterctl runs again"
+	case f.Check == preflight.OwnerChain:
+		return "the interrupted move's clusterctl already moved part of its owner chain; it is in the first attempt's plan, which verify checks"
+	}
+	return ""
+}
+
 // split turns findings into the driver's blocking and warning lines;
-// errors of a demoted check become warnings saying why.
-func split(rep *preflight.Report, demote map[string]string) (blocking, warnings []string, err error) {
+// errors demote explains become warnings saying why.
+func split(rep *preflight.Report, demote func(preflight.Finding) string) (blocking, warnings []string, err error) {
 	for _, f := range rep.Findings {
 		line := fmt.Sprintf("[%s] %s", f.Check, f.Message)
+		why := ""
+		if f.Severity == preflight.SeverityError {
+			why = demote(f)
+		}
 		switch {
-		case f.Severity == preflight.SeverityError && demote[f.Check] != "":
-			warnings = append(warnings, line+" ("+demote[f.Check]+")")
+		case why != "":
+			warnings = append(warnings, line+" ("+why+")")
 		case f.Severity == preflight.SeverityError:
 			if f.Hint != "" {
 				line += " — " + f.Hint

@@ -14,7 +14,7 @@ func TestMoveCommandsExist(t *testing.T) {
 	for _, c := range newRootCommand().Commands() {
 		names[c.Name()] = true
 	}
-	for _, want := range []string{"move", "move-back", "restore"} {
+	for _, want := range []string{"move", "move-back", "restore", "rollback"} {
 		require.True(t, names[want], want)
 	}
 }
@@ -57,4 +57,31 @@ func TestResumeCommand(t *testing.T) {
 	}
 	require.NotContains(t, got, "dry-run")
 	require.NotContains(t, got, "=old")
+}
+
+// TestRollbackRefusesWithoutRecordOrAfterCommit: rollback needs the
+// record a move keeps, and refuses after the commit point with one sentence
+// naming --resume, exit 1, before any cluster is contacted (the
+// kubeconfigs do not even exist).
+func TestRollbackRefusesWithoutRecordOrAfterCommit(t *testing.T) {
+	_, err := run(t, "rollback", "-n", "ns", "--to-kubeconfig", "/nonexistent")
+	require.EqualError(t, err, "--backup-dir is required: the backup folder of the move to roll back")
+	dir := t.TempDir()
+	_, err = run(t, "rollback", "-n", "ns", "--kubeconfig", "/nonexistent", "--to-kubeconfig", "/nonexistent", "--backup-dir", dir)
+	require.ErrorContains(t, err, "holds no pivotcheck-state.json")
+	require.Equal(t, 1, exitCode(err))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "pivotcheck-state.json"), []byte(`{"namespace":"ns","sourceDeleteStarted":"2026-01-01T12:00:00Z"}`), 0o600))
+	out, err := run(t, "rollback", "-n", "ns", "--kubeconfig", "/nonexistent", "--to-kubeconfig", "/nonexistent", "--backup-dir", dir, "-o", "json")
+	require.EqualError(t, err, "rollback: the move recorded in "+dir+" passed its commit point at 2026-01-01T12:00:00Z (clusterctl began deleting from the source), so it cannot be rolled back: finish it with pivotcheck move --resume --backup-dir "+dir)
+	require.Equal(t, 1, exitCode(err))
+	require.Contains(t, out, `"done": false`)
+	_, err = run(t, "rollback", "-n", "other", "--kubeconfig", "/nonexistent", "--to-kubeconfig", "/nonexistent", "--backup-dir", dir)
+	require.ErrorContains(t, err, "records a move of namespace ns, not other")
+}
+
+func TestRestoreUnpauseFlag(t *testing.T) {
+	cmd := newRestoreCommand()
+	f := cmd.Flags().Lookup("unpause")
+	require.NotNil(t, f)
+	require.Equal(t, "false", f.DefValue, "restored Clusters stay paused by default")
 }

@@ -21,7 +21,7 @@ from a bootstrap cluster to a bare-metal target cluster with clusterctl move.
   fn         KRM function: clusterctl labels on CRDs, Ironic keepalived, owner repair
   webhook    admission guard that blocks an unsafe move in the bootstrap cluster
   preflight  check every pivot prerequisite in both clusters
-  move       perform the pivot end to end (and move-back, restore)`,
+  move       perform the pivot end to end (and move-back, restore, rollback)`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		PersistentPreRun: func(cmd *cobra.Command, _ []string) {
@@ -43,6 +43,7 @@ from a bootstrap cluster to a bare-metal target cluster with clusterctl move.
 	root.AddCommand(newMoveCommand())
 	root.AddCommand(newMoveBackCommand())
 	root.AddCommand(newRestoreCommand())
+	root.AddCommand(newRollbackCommand())
 	setDisplayName(root, displayName(os.Args[0]))
 	return root
 }

@@ -43,7 +43,9 @@ target's BMO would re-provision. It reads nothing from the cluster.
 
 Preflight for free:
   kubectl patch cluster NAME --type merge -p '{"spec":{"paused":true}}' --dry-run=server
-Bypass (at your own risk):
+Bypass (at your own risk; the annotation counts only for a requester allowed
+verb bypass on unsafemoves.pivotcheck.dev in the namespace, e.g. bound to the
+ClusterRole pivotcheck-unsafe-move-bypass):
   kubectl annotate cluster NAME pivotcheck.dev/allow-unsafe-move="<reason>"
   kubectl label namespace NS pivotcheck.dev/allow-unsafe-move=<reason>`,
 		Example: `  # in the cluster (what config/default deploys)
@@ -105,6 +107,9 @@ Bypass (at your own risk):
 	fl.BoolVar(&o.EnableHTTP2, "enable-http2", false, "serve HTTP/2 too (off: HTTP/2 rapid-reset and stream CVEs)")
 	fl.StringVar(&o.MetricsBindAddress, "metrics-bind-address", ":8443", "address of the Prometheus /metrics endpoint (\"0\" disables)")
 	fl.BoolVar(&o.MetricsSecure, "metrics-secure", true, "serve /metrics over HTTPS to callers the API server authenticates and authorizes for GET /metrics (false: plain HTTP, no authentication)")
+	fl.StringVar(&o.MetricsCertDir, "metrics-cert-path", "", "folder with the certificate and key secure metrics serve (empty: a self-signed certificate generated at start, which scrapers cannot verify)")
+	fl.StringVar(&o.MetricsCertName, "metrics-cert-name", "tls.crt", "metrics certificate file name in --metrics-cert-path")
+	fl.StringVar(&o.MetricsKeyName, "metrics-cert-key", "tls.key", "metrics key file name in --metrics-cert-path")
 	fl.StringVar(&o.HealthProbeBindAddress, "health-probe-bind-address", ":8081", "address of /healthz and /readyz (\"0\" disables)")
 	bindTarget(cmd, &target, "", "the cluster the webhook serves")
 	bindWorkloads(fl, &ironicArgs)

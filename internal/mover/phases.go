@@ -8,6 +8,18 @@ import (
 	"time"
 )
 
+// PhaseDeleting is the step message clusterctl logs right before its first
+// delete from the source.
+const PhaseDeleting = "Deleting objects from the source cluster"
+
+// PhaseResumingClasses and PhaseResumingClusters are the step messages
+// clusterctl logs right before it unpauses the ClusterClasses and Clusters
+// it moved or restored.
+const (
+	PhaseResumingClasses  = "Resuming the target ClusterClasses"
+	PhaseResumingClusters = "Resuming the target cluster"
+)
+
 // phases are the step messages of clusterctl v1.13's move
 // (cmd/clusterctl/client/cluster/mover.go) worth showing an operator. Both
 // runners use this one table.
@@ -17,9 +29,9 @@ var phases = []string{
 	"Pausing the source ClusterClasses",
 	"Waiting for all resources to be ready to move",
 	"Creating objects in the target cluster",
-	"Deleting objects from the source cluster",
-	"Resuming the target ClusterClasses",
-	"Resuming the target cluster",
+	PhaseDeleting,
+	PhaseResumingClasses,
+	PhaseResumingClusters,
 	"Moving Cluster API objects",
 	"Starting move of Cluster API objects",
 	"Restoring objects into the target cluster",

@@ -138,7 +138,9 @@ func (d *driver) backup(ctx context.Context) (string, error) {
 		return "", fmt.Errorf("restricting backup folder %s: %w", abs, err)
 	}
 	if d.opts.Resume {
-		if err := d.unpauseSourceForResume(ctx); err != nil {
+		// clusterctl's delete-for-move marks go before the backup saves the
+		// objects (the source Clusters stay paused until the move phase).
+		if err := d.unmarkSourceForResume(ctx); err != nil {
 			return "", err
 		}
 	}
@@ -146,7 +148,7 @@ func (d *driver) backup(ctx context.Context) (string, error) {
 	if err := os.MkdirAll(objDir, 0o700); err != nil {
 		return "", fmt.Errorf("creating backup folder %s: %w", objDir, err)
 	}
-	plan, err := d.qualifiedPlan(ctx)
+	plan, err := d.backupPlan(ctx)
 	if err != nil {
 		return "", err
 	}

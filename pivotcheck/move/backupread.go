@@ -11,12 +11,14 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	apiyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"sigs.k8s.io/yaml"
 
+	"github.com/pivotcheck/pivotcheck/internal/movelock"
 	"github.com/pivotcheck/pivotcheck/internal/mover"
 )
 
@@ -26,11 +28,95 @@ import (
 type State struct {
 	// Namespace is the namespace the move is of.
 	Namespace string `json:"namespace"`
+	// Source and Target are the clusters of the move (their identity and
+	// the kubeconfig and context they were reached through), written
+	// before the move's first write; a --resume must be of the same pair.
+	Source *ClusterRecord `json:"source,omitempty"`
+	Target *ClusterRecord `json:"target,omitempty"`
+	// MoveStarted is set right before clusterctl move first runs: from then
+	// on, paused source Clusters are clusterctl's doing.
+	MoveStarted bool `json:"moveStarted,omitempty"`
 	// SourceIronicStopped lists the source Ironic instances ("Kind
 	// namespace/name") pivotcheck stops. It is written before the first of
 	// them is stopped: after a kill either it is recorded and stopping it
 	// again is a no-op, or Ironic still runs and is found again.
 	SourceIronicStopped []string `json:"sourceIronicStopped,omitempty"`
+
+	// The records below are what `pivotcheck rollback` needs. Each is
+	// written before the write it describes, so after a kill at any point
+	// the record covers every change that may have happened.
+
+	// IronicWorkloads says what the Ironic hand-over did to each workload
+	// it stopped; its manifest was saved in the backup folder first.
+	IronicWorkloads []IronicRecord `json:"ironicWorkloads,omitempty"`
+	// Hosts says what the host hand-over added to each host.
+	Hosts []HostRecord `json:"hosts,omitempty"`
+	// SourcePause lists the source Clusters and ClusterClasses that were
+	// not paused before clusterctl ran (clusterctl pauses them).
+	SourcePause *PauseRecord `json:"sourcePause,omitempty"`
+	// TargetBefore lists the target objects with planned keys that existed
+	// before clusterctl ran: any other object of a planned key in the
+	// target was created by this move.
+	TargetBefore *TargetRecord `json:"targetBefore,omitempty"`
+	// SourceDeleteStarted is the commit point: clusterctl began deleting
+	// from the source. Recorded before its first delete; from then on
+	// only --resume goes on.
+	SourceDeleteStarted *time.Time `json:"sourceDeleteStarted,omitempty"`
+	// RollbackStarted is when `pivotcheck rollback` first wrote, and
+	// RolledBack when it completed: from the first, the folder cannot be
+	// resumed any more (the rollback is finished by running it again).
+	RollbackStarted *time.Time `json:"rollbackStarted,omitempty"`
+	RolledBack      *time.Time `json:"rolledBack,omitempty"`
+}
+
+// What the Ironic hand-over did to a workload.
+const (
+	IronicDeleted = "deleted"
+	IronicScaled  = "scaled"
+)
+
+// IronicRecord is one stopped Ironic workload.
+type IronicRecord struct {
+	Kind      string `json:"kind"`
+	Namespace string `json:"namespace"`
+	Name      string `json:"name"`
+	// Action is deleted or scaled (to zero, from Replicas).
+	Action   string `json:"action"`
+	Replicas *int32 `json:"replicas,omitempty"`
+	// Manifest is the saved object, relative to the backup folder.
+	Manifest string `json:"manifest"`
+}
+
+func (r IronicRecord) String() string { return r.Kind + " " + r.Namespace + "/" + r.Name }
+
+// HostRecord is what the host hand-over added to one BareMetalHost.
+type HostRecord struct {
+	Name string `json:"name"`
+	// AddedPause: pivotcheck added its pause (the host had none).
+	AddedPause bool `json:"addedPause,omitempty"`
+	// StatusSHA256 is the hash of the status annotation pivotcheck wrote
+	// ("" when it wrote none); StatusBefore the value it replaced (nil:
+	// the host had no status annotation).
+	StatusSHA256 string  `json:"statusSHA256,omitempty"`
+	StatusBefore *string `json:"statusBefore,omitempty"`
+}
+
+// PauseRecord lists the source Clusters and ClusterClasses (names) that
+// were not paused before the move.
+type PauseRecord struct {
+	Clusters       []string `json:"clusters"`
+	ClusterClasses []string `json:"clusterClasses"`
+}
+
+// TargetRecord lists the target objects of planned keys before the move.
+type TargetRecord struct {
+	Objects []TargetObject `json:"objects"`
+}
+
+// TargetObject is one target object and its UID.
+type TargetObject struct {
+	mover.Object
+	UID string `json:"uid"`
 }
 
 // Backup is a backup folder as read back.
@@ -100,7 +186,7 @@ func ReadBackup(dir string) (*Backup, error) {
 			}
 			return nil, fmt.Errorf("backup folder %s holds a sub-folder %s: clusterctl --from-directory reads files only", objDir, e.Name())
 		}
-		if objDir == dir && (e.Name() == backupPlanFile || e.Name() == backupStateFile || e.Name() == backupReadme) {
+		if objDir == dir && (e.Name() == backupPlanFile || e.Name() == backupStateFile || e.Name() == backupReadme || movelock.IsLockFile(e.Name())) {
 			continue
 		}
 		raw, err := os.ReadFile(filepath.Join(objDir, e.Name()))
@@ -156,6 +242,30 @@ func ParseState(raw []byte) (State, error) {
 	for i, in := range s.SourceIronicStopped {
 		if strings.TrimSpace(in) == "" {
 			return State{}, fmt.Errorf("sourceIronicStopped[%d] is empty", i)
+		}
+	}
+	for i, r := range s.IronicWorkloads {
+		switch {
+		case r.Kind == "" || r.Name == "" || r.Namespace == "":
+			return State{}, fmt.Errorf("ironicWorkloads[%d] needs kind, namespace and name", i)
+		case r.Action != IronicDeleted && r.Action != IronicScaled:
+			return State{}, fmt.Errorf("ironicWorkloads[%d] (%s) has action %q: deleted or scaled", i, r, r.Action)
+		case r.Action == IronicScaled && r.Replicas == nil:
+			return State{}, fmt.Errorf("ironicWorkloads[%d] (%s) was scaled but has no replicas", i, r)
+		case r.Manifest == "" || filepath.IsAbs(r.Manifest) || strings.HasPrefix(filepath.Clean(r.Manifest), ".."):
+			return State{}, fmt.Errorf("ironicWorkloads[%d] (%s) needs a manifest path inside the backup folder", i, r)
+		}
+	}
+	for i, h := range s.Hosts {
+		if h.Name == "" {
+			return State{}, fmt.Errorf("hosts[%d] has no name", i)
+		}
+	}
+	if s.TargetBefore != nil {
+		for i, o := range s.TargetBefore.Objects {
+			if o.Kind == "" || o.Name == "" || o.UID == "" {
+				return State{}, fmt.Errorf("targetBefore.objects[%d] needs kind, name and uid", i)
+			}
 		}
 	}
 	return s, nil

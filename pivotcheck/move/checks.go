@@ -9,6 +9,10 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
+	"time"
+
+	"github.com/pivotcheck/pivotcheck/internal/movelock"
 )
 
 // checks proves, without writing anything, that every later step that can
@@ -38,6 +42,13 @@ func (d *driver) checks(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	// The move writes from here on: its record exists before the first
+	// write, so a rollback after a kill finds it.
+	if !d.opts.DryRun {
+		if err := d.writeState(); err != nil {
+			return "", err
+		}
+	}
 	return fmt.Sprintf("Ironic: %s; %d host hand-over patch(es) accepted in a server-side dry run (target BMO %s)", ironicNote, n, orUnknown(ttag)), nil
 }
 
@@ -51,6 +62,8 @@ func (d *driver) openBackupDir() error {
 	}
 	d.report.BackupDir = abs
 	entries, err := os.ReadDir(abs)
+	// The lock file is this run's own (the lock phase created it).
+	entries = slices.DeleteFunc(entries, func(e os.DirEntry) bool { return movelock.IsLockFile(e.Name()) })
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		return nil
@@ -59,6 +72,13 @@ func (d *driver) openBackupDir() error {
 	case !d.opts.Resume && len(entries) > 0:
 		return fmt.Errorf("backup folder %s is not empty: choose a new --backup-dir (or add --resume to continue the move that wrote it)", abs)
 	}
+	return d.loadPrevious()
+}
+
+// loadPrevious reads the plan and state an earlier attempt recorded in
+// the backup folder (both optional, both read strictly).
+func (d *driver) loadPrevious() error {
+	abs := d.report.BackupDir
 	raw, err := os.ReadFile(filepath.Join(abs, backupPlanFile))
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
@@ -74,6 +94,12 @@ func (d *driver) openBackupDir() error {
 	}
 	if d.state.Namespace != "" && d.state.Namespace != d.opts.Namespace {
 		return fmt.Errorf("backup folder %s belongs to a move of namespace %s, not %s", abs, d.state.Namespace, d.opts.Namespace)
+	}
+	switch {
+	case d.state.RolledBack != nil:
+		return fmt.Errorf("the move recorded in backup folder %s was rolled back at %s: start a new move with a new --backup-dir", abs, d.state.RolledBack.Format(time.RFC3339))
+	case d.state.RollbackStarted != nil:
+		return fmt.Errorf("a rollback of the move recorded in backup folder %s started at %s and did not finish: finish it with pivotcheck rollback --backup-dir %s", abs, d.state.RollbackStarted.Format(time.RFC3339), abs)
 	}
 	return nil
 }

@@ -10,12 +10,15 @@ import (
 	"github.com/go-logr/logr"
 	bmov1alpha1 "github.com/metal3-io/baremetal-operator/apis/metal3.io/v1alpha1"
 	"golang.org/x/sync/errgroup"
+	"k8s.io/client-go/rest"
 	"k8s.io/utils/ptr"
 	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/pivotcheck/pivotcheck/internal/hostsafety"
 	"github.com/pivotcheck/pivotcheck/internal/ironic"
+	"github.com/pivotcheck/pivotcheck/internal/kube"
+	"github.com/pivotcheck/pivotcheck/internal/movelock"
 	"github.com/pivotcheck/pivotcheck/internal/mover"
 )
 
@@ -32,6 +35,17 @@ type driver struct {
 	state    State
 	// moveStep is clusterctl's last step message (pausing, creating, deleting...).
 	moveStep string
+	// The clusters' identities and the URLs they were read through.
+	srcID, dstID     kube.Identity
+	srcHost, dstHost string
+	// holder names this run in its Lease and folder lock.
+	holder string
+	lock   *movelock.Lock
+	folder *movelock.FolderLock
+	// recorded: the state of this attempt is written (before its first write).
+	recorded bool
+	// srcHosts are the source hosts as planHosts last listed them.
+	srcHosts []bmov1alpha1.BareMetalHost
 	started  time.Time
 }
 
@@ -59,14 +73,20 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 	if opts.Namespace == "" {
 		return d.report, errors.New("the namespace to move is empty: pass -n")
 	}
+	var srcCfg, dstCfg *rest.Config
 	var err error
-	if d.src, _, err = opts.Source.Client(clientRate); err != nil {
+	if d.src, srcCfg, err = opts.Source.Client(clientRate); err != nil {
 		return d.report, fmt.Errorf("source cluster: %w", err)
 	}
-	if d.dst, _, err = opts.Target.Client(clientRate); err != nil {
+	if d.dst, dstCfg, err = opts.Target.Client(clientRate); err != nil {
 		return d.report, fmt.Errorf("target cluster: %w", err)
 	}
+	d.srcHost, d.dstHost = srcCfg.Host, dstCfg.Host
+	d.holder = movelock.NewHolder()
 	if opts.DryRun {
+		if err := d.readIdentities(ctx); err != nil {
+			return d.report, err
+		}
 		return d.report, d.dryRun(ctx)
 	}
 	return d.report, d.run(ctx)
@@ -111,6 +131,10 @@ func (d *driver) skip(name, why string) {
 
 // fail records the failure with what exists on each side and the resume command.
 func (d *driver) fail(ctx context.Context, phase string, err error) error {
+	// A run stopped because its Lease was taken over says so.
+	if c := context.Cause(ctx); c != nil && !errors.Is(c, context.Canceled) && !errors.Is(c, context.DeadlineExceeded) {
+		err = fmt.Errorf("%w (%w)", err, c)
+	}
 	r := d.report
 	r.FailedPhase = phase
 	if phase == PhaseMove {
@@ -127,8 +151,15 @@ func (d *driver) fail(ctx context.Context, phase string, err error) error {
 	g.Go(func() error { r.TargetState = d.sideState(sctx, d.dst, "target"); return nil })
 	_ = g.Wait()
 	// A fresh run that failed before its first write changed nothing: it
-	// is re-run, not resumed. A resume keeps pointing at the resume.
-	if d.opts.ResumeCommand != "" && (d.opts.Resume || (phase != PhasePreflight && phase != PhaseChecks)) {
+	// is re-run, not resumed. A resume keeps pointing at the resume, unless
+	// it was refused as no resume at all (wrong or missing state, one
+	// cluster); one refused because another run holds the lock can be
+	// resumed later.
+	var held *movelock.HeldError
+	var busy *movelock.FolderBusyError
+	lockBusy := errors.As(err, &held) || errors.As(err, &busy)
+	refused := phase == PhaseLock && !lockBusy
+	if d.opts.ResumeCommand != "" && !refused && (d.opts.Resume || (phase != PhaseLock && phase != PhasePreflight && phase != PhaseChecks)) {
 		r.ResumeCommand = d.opts.ResumeCommand
 	}
 	return &PhaseError{Phase: phase, Err: err}
@@ -194,12 +225,36 @@ func (d *driver) sideState(ctx context.Context, c client.Client, side string) st
 // is ever left without Ironic and without pivotcheck's pause.
 func (d *driver) run(ctx context.Context) error {
 	o := d.opts
+	// Released last, after the failure report took stock, success or not.
+	defer d.release(ctx)
+	if err := d.phase(ctx, PhaseLock, d.lockPhase); err != nil {
+		return err
+	}
+	// Another run took the Lease over (it had expired: this process was
+	// stopped for longer than its duration): stop before the next write.
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	go func() {
+		select {
+		case <-d.lock.Lost():
+			cancel(errors.New(d.lock.LostReason()))
+		case <-ctx.Done():
+		}
+	}()
+	pctx := ctx
 	if o.Resume {
-		d.skip(PhasePreflight, "resume: preflight ran before the first attempt and would now report the move in progress")
-	} else if o.Preflight == nil {
+		// The preflight runs again: what the interrupted attempt explains
+		// (Clusters clusterctl paused, objects it created) is a warning;
+		// anything else, e.g. a host that started provisioning since, blocks.
+		if err := d.loadPrevious(); err != nil {
+			return d.fail(ctx, PhaseLock, err)
+		}
+		pctx = context.WithValue(ctx, interruptedKey{}, &Interrupted{State: d.state, Plan: d.previous})
+	}
+	if o.Preflight == nil {
 		d.skip(PhasePreflight, "no preflight engine wired")
 		d.warn("preflight did not run")
-	} else if err := d.phase(ctx, PhasePreflight, d.preflight); err != nil {
+	} else if err := d.phase(pctx, PhasePreflight, d.preflight); err != nil {
 		return err
 	}
 	if err := d.phase(ctx, PhaseChecks, d.checks); err != nil {

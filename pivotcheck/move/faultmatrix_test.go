@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -21,13 +22,17 @@ import (
 	"github.com/stretchr/testify/require"
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	appsv1 "k8s.io/api/apps/v1"
+	coordinationv1 "k8s.io/api/coordination/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/utils/ptr"
 	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
+	clusterctlv1 "sigs.k8s.io/cluster-api/cmd/clusterctl/api/v1alpha3"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/pivotcheck/pivotcheck/internal/fixture"
 	"github.com/pivotcheck/pivotcheck/internal/hostsafety"
+	"github.com/pivotcheck/pivotcheck/internal/kube"
+	"github.com/pivotcheck/pivotcheck/internal/movelock"
 	"github.com/pivotcheck/pivotcheck/internal/testenv"
 )
 
@@ -90,6 +95,7 @@ type matrixRow struct {
 	first        string // outcome of the faulted run
 	resume       string // outcome of the resume
 	lost         int
+	changed      int // objects whose content differs from before the move
 	violations   []string
 	took         time.Duration
 }
@@ -359,6 +365,7 @@ func inNS(r *http.Request, ns string) bool {
 	return strings.Contains(r.URL.Path, "/namespaces/"+ns+"/")
 }
 func isDryRun(r *http.Request) bool { return r.URL.Query().Get("dryRun") != "" }
+func isLease(r *http.Request) bool  { return strings.Contains(r.URL.Path, "/leases/") }
 
 // target of a row's fault: which proxy, which requests.
 func rowMatch(phase, ns string, m func() *runningMove) (side string, match func(*http.Request) bool) {
@@ -434,12 +441,19 @@ func TestFaultMatrix(t *testing.T) {
 			t.Run(strings.ReplaceAll(phase, " ", "-")+"/"+fault, func(t *testing.T) { env.runRow(t, row) })
 		}
 	}
+	// Operator mistakes, refused in the lock phase before anything is written.
+	for _, fault := range []string{mistakeSameCluster, mistakeResumeNoState, mistakeConcurrent} {
+		row := &matrixRow{phase: mxLock, fault: fault}
+		rows = append(rows, row)
+		t.Run("lock/"+fault, func(t *testing.T) { env.runMistakeRow(t, row) })
+	}
 	var b strings.Builder
 	lost := 0
-	fmt.Fprintf(&b, "\nfault matrix (%s):\n| phase | fault | faulted run | resume | objects lost | invariants | time |\n|---|---|---|---|---|---|---|\n", time.Since(start).Round(time.Second))
+	changed := 0
+	fmt.Fprintf(&b, "\nfault matrix (%s):\n| phase | fault | faulted run | resume | objects lost | content changed | invariants | time |\n|---|---|---|---|---|---|---|---|\n", time.Since(start).Round(time.Second))
 	for _, r := range rows {
 		if r.na != "" {
-			fmt.Fprintf(&b, "| %s | %s | n/a: %s | | | | |\n", r.phase, r.fault, r.na)
+			fmt.Fprintf(&b, "| %s | %s | n/a: %s | | | | | |\n", r.phase, r.fault, r.na)
 			continue
 		}
 		inv := "held"
@@ -447,12 +461,14 @@ func TestFaultMatrix(t *testing.T) {
 			inv = strings.Join(r.violations, "; ")
 		}
 		lost += r.lost
-		fmt.Fprintf(&b, "| %s | %s | %s | %s | %d | %s | %s |\n", r.phase, r.fault, r.first, r.resume, r.lost, inv, r.took.Round(100*time.Millisecond))
+		changed += r.changed
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %d | %d | %s | %s |\n", r.phase, r.fault, r.first, r.resume, r.lost, r.changed, inv, r.took.Round(100*time.Millisecond))
 	}
-	fmt.Fprintf(&b, "objects lost across the matrix: %d\n", lost)
+	fmt.Fprintf(&b, "objects lost across the matrix: %d; objects whose content changed: %d\n", lost, changed)
 	t.Log(b.String())
 	fmt.Print(b.String())
 	require.Zero(t, lost, "objects lost across the matrix")
+	require.Zero(t, changed, "objects whose content changed across the matrix")
 }
 
 func (e *matrixEnv) runRow(t *testing.T, row *matrixRow) {
@@ -460,6 +476,9 @@ func (e *matrixEnv) runRow(t *testing.T, row *matrixRow) {
 	defer func() { row.took = time.Since(t0) }()
 	ns := "fm-" + strings.NewReplacer(" ", "-", "clusterctl-", "cc-", "-handover", "", "owner-repair", "owners").Replace(row.phase) + "-" + row.fault
 	refs := fixtureFor(t, ns)
+	// Content, not only presence: every object must reach the target (or
+	// stay in the source) with its spec and data unchanged.
+	before := readContent(t, pair.Bootstrap.Client, ns, false)
 	inv := watchInvariants(t, ns)
 	defer func() {
 		row.violations, _ = inv.stop()
@@ -477,7 +496,9 @@ func (e *matrixEnv) runRow(t *testing.T, row *matrixRow) {
 	if side == "dst" {
 		proxy = e.dst
 	}
-	f := &proxyFault{match: match}
+	// The Lease's renewals are no request of the phase: a fault meant
+	// for the phase must not hit them.
+	f := &proxyFault{match: func(r *http.Request) bool { return !isLease(r) && match(r) }}
 	var signalled time.Time
 	switch row.fault {
 	case faultAPIError:
@@ -528,6 +549,7 @@ func (e *matrixEnv) runRow(t *testing.T, row *matrixRow) {
 	m = startMove(t, e.bin, args)
 	mu.Unlock()
 	m.wait(t, 3*time.Minute)
+	exited := time.Now()
 	hits := proxy.set(nil)
 	t.Logf("faulted run:\n%s", phaseLines(m.stderrText()))
 	require.Positive(t, hits, "the fault never matched a request: the row tests nothing\n%s", m.stderrText())
@@ -538,6 +560,13 @@ func (e *matrixEnv) runRow(t *testing.T, row *matrixRow) {
 			row.lost++
 			t.Errorf("%s is in neither cluster after the faulted run", r)
 		}
+	}
+	// Hand-over annotations and pauses differ by design while a move is
+	// interrupted; spec and data must not.
+	mid := mergedSides(before, readContent(t, pair.Bootstrap.Client, ns, false), readContent(t, pair.Target.Client, ns, false))
+	if d := diffContent(before, mid, bmov1alpha1.PausedAnnotation, bmov1alpha1.StatusAnnotation, clusterctlv1.DeleteForMoveAnnotation, ignorePaused); len(d) > 0 {
+		row.changed += len(d)
+		t.Errorf("after the faulted run, %d object(s) lost or changed:\n%s", len(d), joinLines(d))
 	}
 
 	switch row.fault {
@@ -556,9 +585,9 @@ func (e *matrixEnv) runRow(t *testing.T, row *matrixRow) {
 		require.Equal(t, reportPhase(row.phase), rep.FailedPhase, rep.Error)
 		if row.phase == mxCreate || row.phase == mxDelete {
 			mu.Lock()
-			took := time.Since(signalled)
+			took := exited.Sub(signalled)
 			mu.Unlock()
-			require.Less(t, took, 10*time.Second, "SIGINT must end the run within 10 s")
+			require.Less(t, took, 10*time.Second, "SIGINT must end the run within 10 s; stderr:\n%s", m.stderrText())
 			want := map[string]string{mxCreate: "Creating objects in the target cluster", mxDelete: "Deleting objects from the source cluster"}[row.phase]
 			require.Equal(t, want, rep.MoveStep)
 			row.first = fmt.Sprintf("%d API errors, then SIGINT: report in %s, failed in %s (%s)", hits, took.Round(100*time.Millisecond), rep.FailedPhase, rep.MoveStep)
@@ -591,6 +620,12 @@ func (e *matrixEnv) runRow(t *testing.T, row *matrixRow) {
 		} else {
 			row.resume = "same command again (nothing was changed)"
 		}
+		if row.fault == faultKill {
+			// The killed run could not release its Lease: its process is
+			// gone, which the operator states with --take-over-lock.
+			again = append(slices.Clone(again), "--take-over-lock")
+			row.resume += " + --take-over-lock"
+		}
 		r := startMove(t, e.bin, again)
 		r.wait(t, 3*time.Minute)
 		require.NoError(t, r.err, "resume: %s\n%s", r.stdout.String(), r.stderrText())
@@ -611,6 +646,12 @@ func (e *matrixEnv) runRow(t *testing.T, row *matrixRow) {
 		case inSrc[r]:
 			t.Errorf("%s left in the source", r)
 		}
+	}
+	// The target holds what the source held, by content (hosts: their
+	// annotations are checked below).
+	if d := diffContent(before, readContent(t, pair.Target.Client, ns, false), bmov1alpha1.PausedAnnotation, bmov1alpha1.StatusAnnotation); len(d) > 0 {
+		row.changed += len(d)
+		t.Errorf("the target differs from the source before the move in %d object(s):\n%s", len(d), joinLines(d))
 	}
 	hosts := &bmov1alpha1.BareMetalHostList{}
 	require.NoError(t, pair.Target.Client.List(context.Background(), hosts, client.InNamespace(ns)))
@@ -634,4 +675,130 @@ func phaseLines(s string) string {
 		}
 	}
 	return strings.Join(out, "\n")
+}
+
+// Operator mistakes of the matrix (phase lock).
+const (
+	mxLock               = "lock"
+	mistakeSameCluster   = "same cluster via two kubeconfigs"
+	mistakeResumeNoState = "--resume without state"
+	mistakeConcurrent    = "second concurrent run"
+)
+
+// runMistakeRow makes one operator mistake with the real binary and checks
+// that it is refused in the lock phase with nothing written in either
+// cluster (every object of the namespace, every Deployment, the Leases),
+// then that the corrected command completes with every object moved.
+func (e *matrixEnv) runMistakeRow(t *testing.T, row *matrixRow) {
+	t0 := time.Now()
+	defer func() { row.took = time.Since(t0) }()
+	ns := "fm-lock-" + map[string]string{mistakeSameCluster: "same", mistakeResumeNoState: "nostate", mistakeConcurrent: "concurrent"}[row.fault]
+	refs := fixtureFor(t, ns)
+	inv := watchInvariants(t, ns)
+	defer func() {
+		row.violations, _ = inv.stop()
+		require.Empty(t, row.violations, "invariants")
+	}()
+	backup := filepath.Join(t.TempDir(), "backup")
+	args := []string{"move", "--kubeconfig", e.srcKC, "--to-kubeconfig", e.dstKC, "-n", ns, "--backup-dir", backup,
+		"--fix-owners", "-o", "json", "--target-ironic-timeout", "20s", "--ironic-stop-timeout", "20s"}
+	refused := func(args []string, want string) *Report {
+		t.Helper()
+		before := clusterState(t, ns)
+		m := startMove(t, e.bin, args)
+		m.wait(t, time.Minute)
+		require.Equal(t, 1, exitCode(m.err), m.stderrText())
+		rep := m.report(t)
+		require.Equal(t, PhaseLock, rep.FailedPhase, rep.Error)
+		require.Contains(t, rep.Error, want)
+		if slices.Contains(args, "--resume") && row.fault == mistakeConcurrent {
+			// A resume refused only because the folder is busy can be run later.
+			require.Equal(t, m.resume, "", "nothing printed before the refusal")
+			require.Contains(t, rep.ResumeCommand, "--resume")
+		} else {
+			require.Empty(t, rep.ResumeCommand)
+		}
+		require.Equal(t, before, clusterState(t, ns), "the refused run wrote nothing")
+		row.lost += lostObjects(t, refs)
+		return rep
+	}
+	switch row.fault {
+	case mistakeSameCluster:
+		// The bootstrap through the proxy and directly: two files, two
+		// context names, two URLs, one cluster.
+		wrong := slices.Clone(args)
+		wrong[4] = pair.Bootstrap.Kubeconfig
+		rep := refused(wrong, "are the same cluster")
+		require.Contains(t, rep.Error, "refusing to move a namespace onto itself")
+		row.first = "refused in lock: source and target are the same cluster (one kube-system UID)"
+		require.NoDirExists(t, backup)
+	case mistakeResumeNoState:
+		refused(append(slices.Clone(args), "--resume"), "holds no pivotcheck-state.json")
+		row.first = "refused in lock: no state of an earlier attempt"
+		require.NoDirExists(t, backup)
+	case mistakeConcurrent:
+		// The first run, in this process, stops at the start of its backup
+		// (hosts handed over); the second is the real command.
+		first := Options{Source: kube.Target{Kubeconfig: e.srcKC}, Target: kube.Target{Kubeconfig: e.dstKC}, Namespace: ns,
+			BackupDir: filepath.Join(t.TempDir(), "first"), FixOwners: true, IronicGoneTimeout: 20 * time.Second,
+			TargetIronicTimeout: 20 * time.Second, PollInterval: 100 * time.Millisecond, Log: testLog(t), Out: &testWriter{t: t}}
+		reached, goOn := make(chan struct{}), make(chan struct{})
+		first.OnPhase = func(p string) {
+			if p == PhaseBackup {
+				close(reached)
+				<-goOn
+			}
+		}
+		var firstErr error
+		ended := make(chan struct{})
+		go func() {
+			rep, err := Run(context.Background(), first)
+			if err == nil && !rep.Verified {
+				err = errors.New("not verified")
+			}
+			firstErr = err
+			close(ended)
+		}()
+		// Whatever fails below, the first run is let go and waited for (it
+		// logs through this test).
+		letGo := sync.OnceFunc(func() { close(goOn) })
+		finished := func() error { letGo(); <-ended; return firstErr }
+		defer func() { _ = finished() }()
+		select {
+		case <-reached:
+		case <-ended:
+			t.Fatalf("the first run ended before its backup: %v", firstErr)
+		}
+		lease := &coordinationv1.Lease{}
+		require.NoError(t, pair.Bootstrap.Client.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: movelock.LeaseName}, lease))
+		refused(args, "held by "+ptr.Deref(lease.Spec.HolderIdentity, "")+" since "+lease.Spec.AcquireTime.UTC().Format(time.RFC3339))
+		require.NoDirExists(t, backup)
+		// A --resume of the first run's folder: the folder is busy.
+		resumeFirst := slices.Clone(args)
+		resumeFirst[8] = first.BackupDir
+		refused(append(resumeFirst, "--resume"), "is in use by another pivotcheck run")
+		require.NoError(t, finished(), "the first run completes")
+		row.first = "refused in lock, naming the holder and since when; the first run completed"
+		row.resume = "not needed (the first run moved everything)"
+		requireNoLease(t, ns)
+	}
+	if row.fault != mistakeConcurrent {
+		m := startMove(t, e.bin, args)
+		m.wait(t, 3*time.Minute)
+		require.NoError(t, m.err, m.stderrText())
+		require.True(t, m.report(t).Verified)
+		row.resume = "corrected command: completed and verified"
+	}
+	inSrc, inDst := where(t, refs)
+	for _, r := range refs {
+		switch {
+		case !inDst[r] && !inSrc[r]:
+			row.lost++
+			t.Errorf("%s lost", r)
+		case !inDst[r]:
+			t.Errorf("%s not moved", r)
+		case inSrc[r]:
+			t.Errorf("%s left in the source", r)
+		}
+	}
 }

@@ -4,6 +4,8 @@ package move
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -32,6 +34,7 @@ func (d *driver) planHosts(ctx context.Context) (actions []HostAction, ttag stri
 	if err := d.src.List(ctx, hosts, client.InNamespace(d.opts.Namespace)); err != nil {
 		return nil, "", nil, fmt.Errorf("listing BareMetalHosts in %s: %w", d.opts.Namespace, err)
 	}
+	d.srcHosts = hosts.Items
 	actions, warnings, err = PlanHostHandover(hosts.Items, targetBMO)
 	if err != nil {
 		return nil, "", nil, err
@@ -131,13 +134,71 @@ func (d *driver) sendHandover(ctx context.Context, a HostAction, opts ...client.
 // acceptable (re-planned from the live hosts: a host handed over by an
 // earlier attempt is skipped).
 func (d *driver) hostHandover(ctx context.Context) (string, error) {
+	if err := d.ensureRecorded(); err != nil {
+		return "", err
+	}
 	actions, ttag, _, err := d.planHosts(ctx)
 	if err != nil {
 		return "", err
+	}
+	if RecordHostHandover(&d.state, d.srcHosts, actions) {
+		if err := d.writeState(); err != nil {
+			return "", err
+		}
 	}
 	patched, err := d.patchHosts(ctx, actions, false)
 	if err != nil {
 		return "", err
 	}
 	return fmt.Sprintf("%d host(s) annotated and paused, %d already handed over or left alone (target BMO %s)", patched, len(actions)-patched, orUnknown(ttag)), nil
+}
+
+// RecordHostHandover adds to st what each planned patch adds to its host
+// (pure), and reports whether st changed. A host an earlier attempt
+// recorded keeps what it had before that attempt.
+func RecordHostHandover(st *State, hosts []bmov1alpha1.BareMetalHost, actions []HostAction) bool {
+	byName := map[string]*bmov1alpha1.BareMetalHost{}
+	for i := range hosts {
+		byName[hosts[i].Name] = &hosts[i]
+	}
+	changed := false
+	for _, a := range actions {
+		if a.Patch == nil {
+			continue
+		}
+		want, _ := a.Patch["metadata"].(map[string]any)["annotations"].(map[string]any)
+		i := slices.IndexFunc(st.Hosts, func(r HostRecord) bool { return r.Name == a.Name })
+		if i < 0 {
+			st.Hosts = append(st.Hosts, HostRecord{Name: a.Name})
+			i = len(st.Hosts) - 1
+		}
+		r := st.Hosts[i]
+		if _, ok := want[bmov1alpha1.PausedAnnotation]; ok {
+			r.AddedPause = true
+		}
+		if v, ok := want[bmov1alpha1.StatusAnnotation].(string); ok {
+			if r.StatusSHA256 == "" {
+				if h := byName[a.Name]; h != nil {
+					if old, had := h.Annotations[bmov1alpha1.StatusAnnotation]; had {
+						r.StatusBefore = &old
+					}
+				}
+			}
+			r.StatusSHA256 = sha256Hex(v)
+		}
+		if r != st.Hosts[i] || !equalPtr(r.StatusBefore, st.Hosts[i].StatusBefore) {
+			changed = true
+		}
+		st.Hosts[i] = r
+	}
+	return changed
+}
+
+func sha256Hex(s string) string {
+	sum := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(sum[:])
+}
+
+func equalPtr(a, b *string) bool {
+	return (a == nil) == (b == nil) && (a == nil || *a == *b)
 }

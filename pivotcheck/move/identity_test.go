@@ -80,9 +80,9 @@ func TestSameNamedObjectsOfTwoGroups(t *testing.T) {
 
 	// restore -n filters: the backup's namespace comes back whole; an
 	// unknown namespace is refused before anything is created.
-	_, err = Restore(ctx, opts.BackupDir, target(pair.Bootstrap), "no-such-ns", nil, testLog(t))
+	_, err = Restore(ctx, opts.BackupDir, target(pair.Bootstrap), "no-such-ns", true, nil, testLog(t))
 	require.ErrorContains(t, err, "holds no object in namespace no-such-ns (it holds namespace(s) "+ns+")")
-	n, err := Restore(ctx, opts.BackupDir, target(pair.Bootstrap), ns, nil, testLog(t))
+	n, err := Restore(ctx, opts.BackupDir, target(pair.Bootstrap), ns, true, nil, testLog(t))
 	require.NoError(t, err)
 	require.Equal(t, len(all), n)
 	back := present(t, pair.Bootstrap.Client, all)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -19,6 +20,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/pivotcheck/pivotcheck/internal/bmo"
@@ -224,11 +226,15 @@ func (d *driver) ironicHandover(ctx context.Context) (string, error) {
 	}
 	if len(stop) > 0 {
 		// Record first: a kill right after a delete must not leave a
-		// resume that cannot tell pivotcheck's stop from an external Ironic.
+		// resume that cannot tell pivotcheck's stop from an external Ironic,
+		// nor a rollback without the manifest to bring it back.
 		for _, i := range stop {
 			if s := fmt.Sprintf("%s %s/%s", i.Kind, i.Namespace, i.Name); !slices.Contains(d.state.SourceIronicStopped, s) {
 				d.state.SourceIronicStopped = append(d.state.SourceIronicStopped, s)
 			}
+		}
+		if err := d.saveIronic(ctx, stop, o.IronicHandover); err != nil {
+			return "", err
 		}
 		if err := d.writeState(); err != nil {
 			return "", err
@@ -279,6 +285,10 @@ func (d *driver) ironicHandover(ctx context.Context) (string, error) {
 // writeState records d.state in the backup folder (atomically).
 func (d *driver) writeState() error {
 	d.state.Namespace = d.opts.Namespace
+	// The host hand-over records before the backup phase made the folder.
+	if err := os.MkdirAll(d.report.BackupDir, 0o700); err != nil {
+		return fmt.Errorf("creating backup folder %s: %w", d.report.BackupDir, err)
+	}
 	raw, err := jsonIndent(d.state)
 	if err != nil {
 		return fmt.Errorf("encoding the move's state: %w", err)
@@ -462,4 +472,87 @@ func (d *driver) poll(ctx context.Context, timeout time.Duration, f func() (bool
 
 func ironicRunning(s ironic.Snapshot, o Options) []ironic.Instance {
 	return ironic.Running(s, o.IronicWorkloads)
+}
+
+// backupIronicDir is the sub-folder of the backup holding the manifests of
+// the Ironic workloads the hand-over stopped (outside objects/: clusterctl
+// must not restore them).
+const backupIronicDir = "ironic"
+
+// instanceObject is an empty object of an Ironic instance's kind.
+func instanceObject(kind string) (*unstructured.Unstructured, error) {
+	u := &unstructured.Unstructured{}
+	switch kind {
+	case "Deployment", "DaemonSet":
+		u.SetGroupVersionKind(appsv1.SchemeGroupVersion.WithKind(kind))
+	case "Pod":
+		u.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind(kind))
+	case "Ironic":
+		u.SetGroupVersionKind(irsoGVK.GroupVersion().WithKind("Ironic"))
+	default:
+		return nil, fmt.Errorf("do not know the API of Ironic %s", kind)
+	}
+	return u, nil
+}
+
+// saveIronic saves, into the backup folder, the manifest of every instance
+// the hand-over is about to stop and records what it will do to it, before
+// the first of them is touched. An instance an earlier attempt recorded
+// keeps its first record: its manifest now may already say replicas 0.
+func (d *driver) saveIronic(ctx context.Context, stop []ironic.Instance, mode string) error {
+	dir := filepath.Join(d.report.BackupDir, backupIronicDir)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("creating %s: %w", dir, err)
+	}
+	for _, i := range stop {
+		if slices.ContainsFunc(d.state.IronicWorkloads, func(r IronicRecord) bool {
+			return r.Kind == i.Kind && r.Namespace == i.Namespace && r.Name == i.Name
+		}) {
+			continue
+		}
+		u, err := instanceObject(i.Kind)
+		if err != nil {
+			return err
+		}
+		if err := d.src.Get(ctx, client.ObjectKey{Namespace: i.Namespace, Name: i.Name}, u); err != nil {
+			if apierrors.IsNotFound(err) {
+				continue // gone already: nothing to stop, nothing to bring back
+			}
+			return fmt.Errorf("reading Ironic %s %s/%s to save it: %w", i.Kind, i.Namespace, i.Name, err)
+		}
+		rec := IronicRecord{Kind: i.Kind, Namespace: i.Namespace, Name: i.Name, Action: IronicDeleted,
+			Manifest: filepath.Join(backupIronicDir, i.Kind+"_"+i.Namespace+"_"+i.Name+".yaml")}
+		if i.Kind == "Deployment" && mode == HandoverScaleToZero {
+			n, found, err := unstructured.NestedInt64(u.Object, "spec", "replicas")
+			if err != nil {
+				return fmt.Errorf("reading spec.replicas of Deployment %s/%s: %w", i.Namespace, i.Name, err)
+			}
+			if !found {
+				n = 1
+			}
+			rec.Action, rec.Replicas = IronicScaled, ptr.To(int32(n))
+		}
+		raw, err := CleanManifest(u).MarshalJSON()
+		if err != nil {
+			return fmt.Errorf("encoding Ironic %s %s/%s: %w", i.Kind, i.Namespace, i.Name, err)
+		}
+		if err := writeFileAtomic(filepath.Join(d.report.BackupDir, rec.Manifest), raw); err != nil {
+			return fmt.Errorf("saving Ironic %s %s/%s in the backup: %w", i.Kind, i.Namespace, i.Name, err)
+		}
+		d.state.IronicWorkloads = append(d.state.IronicWorkloads, rec)
+	}
+	return nil
+}
+
+// CleanManifest is a copy of u as it can be created again (pure): no
+// status, no server-set metadata (uid, resourceVersion, generation,
+// creation and deletion times, managedFields).
+func CleanManifest(u *unstructured.Unstructured) *unstructured.Unstructured {
+	c := u.DeepCopy()
+	delete(c.Object, "status")
+	for _, f := range []string{"uid", "resourceVersion", "generation", "creationTimestamp", "deletionTimestamp",
+		"deletionGracePeriodSeconds", "managedFields", "selfLink"} {
+		unstructured.RemoveNestedField(c.Object, "metadata", f)
+	}
+	return c
 }

@@ -58,7 +58,15 @@ type Options struct {
 	BackupDir string
 
 	DryRun bool
+	// Resume continues an earlier attempt of the same move (same clusters,
+	// namespace and backup folder); it refuses when the folder records none.
 	Resume bool
+	// TakeOverLock takes over a Lease whose holder stopped renewing it
+	// (expired); a live one is never taken.
+	TakeOverLock bool
+	// LeaseDuration is how long the Lease outlives its last renewal
+	// (default movelock.DefaultDuration; renewed every eighth of it).
+	LeaseDuration time.Duration
 
 	// Clusterctl, when set, is the path of a clusterctl binary run instead
 	// of the built-in v1.13.6 library.
@@ -126,6 +134,7 @@ func (o *Options) defaults(now time.Time) {
 
 // Phase names, in the order they run.
 const (
+	PhaseLock      = "lock"
 	PhasePreflight = "preflight"
 	PhaseChecks    = "checks"
 	PhaseOwners    = "owner-repair"
@@ -156,14 +165,18 @@ type PhaseResult struct {
 
 // Report is what Run returns, complete or not.
 type Report struct {
-	Namespace string        `json:"namespace"`
-	Source    string        `json:"source"`
-	Target    string        `json:"target"`
-	DryRun    bool          `json:"dryRun,omitempty"`
-	Resume    bool          `json:"resume,omitempty"`
-	Completed bool          `json:"completed"`
-	Verified  bool          `json:"verified"`
-	Phases    []PhaseResult `json:"phases"`
+	Namespace string `json:"namespace"`
+	Source    string `json:"source"`
+	Target    string `json:"target"`
+	// SourceCluster and TargetCluster are the clusters' identities (nil
+	// when they could not be read).
+	SourceCluster *kube.Identity `json:"sourceCluster,omitempty"`
+	TargetCluster *kube.Identity `json:"targetCluster,omitempty"`
+	DryRun        bool           `json:"dryRun,omitempty"`
+	Resume        bool           `json:"resume,omitempty"`
+	Completed     bool           `json:"completed"`
+	Verified      bool           `json:"verified"`
+	Phases        []PhaseResult  `json:"phases"`
 	// Objects is clusterctl's list of objects to move (the plan), each with
 	// its API group.
 	Objects []mover.Object `json:"objects,omitempty"`

@@ -9,6 +9,9 @@ import (
 )
 
 func (d *driver) fixOwners(ctx context.Context) (string, error) {
+	if err := d.ensureRecorded(); err != nil {
+		return "", err
+	}
 	hosts, secrets, clusters, tmpl, pools, err := listOwnerInputs(ctx, d.src, d.opts.Namespace)
 	if err != nil {
 		return "", err

@@ -2,6 +2,7 @@ package move
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"os"
@@ -16,15 +17,17 @@ import (
 )
 
 // Restore puts a backup back into a cluster with clusterctl's
-// --from-directory (objects are created, Clusters unpaused at the end;
-// BareMetalHosts keep their status annotation and pivotcheck's pause, so
-// BMO restores their status once the pause is removed). Every file is read
+// --from-directory. Objects are created; Clusters (saved paused) and
+// ClusterClasses stay paused unless unpause is set, because the cluster
+// the backup came from may still manage them; BareMetalHosts keep their
+// status annotation and pivotcheck's pause, so BMO restores their status
+// once the pause is removed. Every file is read
 // and checked first, so a damaged backup is refused before anything is
 // created. clusterctl's --from-directory restores every namespace of the
 // folder; with namespace set, only that namespace's objects are copied to a
 // private temporary folder and restored from there. It returns the number
 // of distinct objects restored.
-func Restore(ctx context.Context, dir string, to kube.Target, namespace string, progress func(mover.Event), log logr.Logger) (int, error) {
+func Restore(ctx context.Context, dir string, to kube.Target, namespace string, unpause bool, progress func(mover.Event), log logr.Logger) (int, error) {
 	b, err := ReadBackup(dir)
 	if err != nil {
 		return 0, err
@@ -62,9 +65,20 @@ func Restore(ctx context.Context, dir string, to kube.Target, namespace string, 
 		}
 	}
 	seen := map[mover.Object]bool{}
-	err = mover.Move(ctx, mover.Options{From: to, To: to, Namespace: namespace, FromDirectory: from, Log: log, Progress: func(e mover.Event) {
+	// clusterctl unpauses what it restored as its last step, with no
+	// option to skip it. Its step message comes, from the linked library,
+	// synchronously before the first unpause write, and each of those
+	// writes checks the context first: cancelling there stops them all.
+	mctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	keptPaused := false
+	err = mover.Move(mctx, mover.Options{From: to, To: to, Namespace: namespace, FromDirectory: from, Log: log, Progress: func(e mover.Event) {
 		if (e.Action == mover.Creating || e.Action == mover.Restoring) && e.Object.Kind != "Namespace" {
 			seen[e.Object] = true
+		}
+		if !unpause && (e.Phase == mover.PhaseResumingClasses || e.Phase == mover.PhaseResumingClusters) {
+			keptPaused = true
+			cancel()
 		}
 		if progress != nil {
 			progress(e)
@@ -77,6 +91,9 @@ func Restore(ctx context.Context, dir string, to kube.Target, namespace string, 
 		if seen[o.Object.Unqualified()] && (namespace == "" || o.Object.Namespace == namespace) {
 			n++
 		}
+	}
+	if err != nil && keptPaused && ctx.Err() == nil && errors.Is(err, context.Canceled) {
+		err = nil // stopped on purpose, right before the unpause
 	}
 	if err != nil {
 		return n, fmt.Errorf("restoring %s: %w", from, err)

@@ -15,8 +15,9 @@ import (
 )
 
 // TestRestoreFromBackup: after a move, the backup alone recreates every
-// object in the (now empty) bootstrap namespace: Clusters unpaused at the
-// end, hosts with their status annotation under pivotcheck's pause.
+// object in the (now empty) bootstrap namespace: Clusters kept paused, or
+// unpaused at the end with unpause, hosts with their status annotation
+// under pivotcheck's pause.
 func TestRestoreFromBackup(t *testing.T) {
 	needEnv(t)
 	ctx := context.Background()
@@ -31,7 +32,9 @@ func TestRestoreFromBackup(t *testing.T) {
 	require.NoError(t, err)
 	requireMoved(t, res, pair.Bootstrap, pair.Target)
 
-	n, err := Restore(ctx, opts.BackupDir, target(pair.Bootstrap), ns, nil, testLog(t))
+	// By default the restored Clusters stay paused: the target may still
+	// manage them.
+	n, err := Restore(ctx, opts.BackupDir, target(pair.Bootstrap), ns, false, nil, testLog(t))
 	require.NoError(t, err)
 	require.Equal(t, len(res.Objects), n)
 	back := present(t, pair.Bootstrap.Client, res.Objects)
@@ -39,6 +42,14 @@ func TestRestoreFromBackup(t *testing.T) {
 		require.True(t, back[r], "%s not restored", r)
 	}
 	cl := &clusterv1.Cluster{}
+	require.NoError(t, pair.Bootstrap.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: "test1"}, cl))
+	require.True(t, ptr.Deref(cl.Spec.Paused, false), "restore without --unpause keeps the Cluster paused")
+
+	// With unpause, clusterctl's last step runs: the same restore again
+	// (clusterctl updates what exists) ends with the Cluster unpaused.
+	n, err = Restore(ctx, opts.BackupDir, target(pair.Bootstrap), ns, true, nil, testLog(t))
+	require.NoError(t, err)
+	require.Equal(t, len(res.Objects), n)
 	require.NoError(t, pair.Bootstrap.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: "test1"}, cl))
 	require.False(t, ptr.Deref(cl.Spec.Paused, false))
 	hosts := &bmov1alpha1.BareMetalHostList{}

@@ -117,6 +117,9 @@ func failThenResume(t *testing.T, ns string, inject func(t *testing.T, opts *Opt
 	bmoStandIn(bg, t, pair.Target.Client, ns)
 
 	opts := baseOptions(t, ns, pair.Bootstrap, pair.Target)
+	// A run cut off from the target cannot release its Lease there: it
+	// lapses after this, and the resume takes it over, as an operator would.
+	opts.LeaseDuration = 3 * time.Second
 	ctx, cancel := context.WithCancel(bg)
 	defer cancel()
 	heal := inject(t, &opts, cancel)
@@ -161,10 +164,23 @@ func failThenResume(t *testing.T, ns string, inject func(t *testing.T, opts *Opt
 
 	// Resume after the fault is gone.
 	heal()
-	opts.Resume = true
+	opts.Resume, opts.TakeOverLock = true, true
 	opts.OnEvent = nil
+	time.Sleep(opts.LeaseDuration + time.Second)
+	// The source Clusters clusterctl paused stay paused until the move
+	// phase itself (not unpaused in the backup, minutes before clusterctl).
+	pausedAt := map[string]bool{}
+	opts.OnPhase = func(p string) {
+		if p == PhaseIronic || p == PhaseMove {
+			sc := &clusterv1.Cluster{}
+			require.NoError(t, pair.Bootstrap.Client.Get(bg, client.ObjectKey{Namespace: ns, Name: "test1"}, sc))
+			pausedAt[p] = ptr.Deref(sc.Spec.Paused, false)
+		}
+	}
 	rep, err = Run(bg, opts)
 	require.NoError(t, err, "resume report: %+v", rep)
+	require.Equal(t, map[string]bool{PhaseIronic: true, PhaseMove: true}, pausedAt, "source Cluster paused at the start of these phases")
+	require.Equal(t, statusOK, rep.Phase(PhasePreflight).Status, "the resume runs the preflight again")
 	require.True(t, rep.Verified)
 	require.Equal(t, toObjects(res.Objects), rep.Objects)
 	requireMoved(t, res, pair.Bootstrap, pair.Target)

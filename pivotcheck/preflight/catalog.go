@@ -39,6 +39,7 @@ const (
 	StatusInvalid     = "status-annotation-invalid"
 	StatusMissing     = "status-annotation-missing"
 	BlockMove         = "block-move"
+	BypassLeft        = "bypass-left"
 	IronicSource      = "ironic-source-running"
 	IronicExternal    = "ironic-source-external"
 	IronicTarget      = "ironic-target"
@@ -48,6 +49,7 @@ const (
 	OwnerChain        = "owner-chain"
 	TargetNamespace   = "target-namespace"
 	TargetCollision   = "target-collision"
+	SameCluster       = "same-cluster"
 	ManualChecks      = "manual-checks"
 )
 
@@ -81,6 +83,7 @@ var Catalog = []Check{
 	{StatusInvalid, 5, "An existing `baremetalhost.metal3.io/status` annotation does not parse into the target BMO's BareMetalHostStatus (unknown fields, servicing, a bad operational status or error type): the target's webhook rejects it.", "Remove the annotation and let CAPM3 / `pivotcheck move` rewrite it."},
 	{StatusMissing, 5, "A host will get no status annotation from CAPM3 (not consumed; warning: `pivotcheck move` writes it, plain clusterctl move loses its status). For consumed hosts (info) CAPM3 writes it when the move pauses the Cluster; a consumed host already paused by CAPM3 without it is an error (CAPM3 only annotates hosts it pauses itself).", "Use `pivotcheck move`, which writes it, or accept re-inspection."},
 	{BlockMove, 5, "An object carries `clusterctl.cluster.x-k8s.io/block-move`, for which clusterctl waits (about 6 minutes at most) before it copies anything. On consumed hosts (info) it is CAPM3 ≥ 1.14's: set on every host that is not paused, removed once CAPM3 paused the host and wrote its status annotation when the move pauses the Cluster, also when `pivotcheck move` paused the host first. An error when no CAPM3 runs in the source to remove it; a warning on any other object.", "Keep CAPM3 running in the source until the move is over; on other objects, find who set it and wait for them to remove it."},
+	{BypassLeft, 5, "pivotcheck's bypass is left in either cluster (warning): the `pivotcheck.dev/allow-unsafe-move` annotation on an object of the namespace, or the label of that name on the namespace. The annotation lets a requester allowed to bypass pause the Cluster (or create the host in the target) unchecked in every later move; the label takes the namespace out of both webhooks.", "Remove it once the write it was meant for is done: `kubectl -n NS annotate KIND NAME pivotcheck.dev/allow-unsafe-move-`, `kubectl label namespace NS pivotcheck.dev/allow-unsafe-move-`."},
 	{IronicSource, 6, "Ironic still runs in the source: two Ironic/dnsmasq/keepalived instances on one provisioning network fight over the VIP and DHCP.", "Run the exact command in the finding."},
 	{IronicExternal, 6, "No Ironic runs in the source cluster (warning): pivotcheck cannot tell an Ironic already stopped from one running outside the cluster (a kind bootstrap often runs Ironic as local containers); the finding names the endpoint the source BMO is configured with. With `--probe-source-ironic` that endpoint is probed (3 s): an answer from an endpoint the target's BMO does not also use is an error.", "Stop the Ironic outside the cluster, then tell `pivotcheck move` with `--ironic-handover=external --confirm-external-ironic-stopped` (or `--ironic-handover=already-removed`)."},
 	{IronicTarget, 6, "No Ironic runs in the target.", "Deploy Ironic in the target (BMO's ironic-deployment with the keepalived component, or IrSO)."},
@@ -89,6 +92,7 @@ var Catalog = []Check{
 	{IronicAPI, 6, "`--ironic-url` did not answer 200 or 401 on /v1/nodes.", "Check the VIP, keepalived and Ironic logs in the target."},
 	{OwnerChain, 7, "An object that must move (BareMetalHost, its BMC/user-data Secrets, HardwareData, Metal3*, IPAM, Cluster secrets, owned objects) is not in clusterctl's own dry-run plan: no owner chain to a Cluster, or an owner that is not moved (cluster-api #8387).", "Label it `clusterctl.cluster.x-k8s.io/move=`, set spec.clusterName (Metal3DataTemplate, IPPool), or run `pivotcheck move --fix-owners`."},
 	{TargetNamespace, 8, "Whether the target namespace exists or clusterctl will create it (info).", "Nothing."},
+	{SameCluster, 8, "The source and the target are one cluster (the same `kube-system` Namespace UID), reached through two kubeconfigs, two contexts or two host names: a move would copy the namespace onto itself and then delete it.", "Point `--to-kubeconfig` (and `--to-kubeconfig-context`) at the target cluster."},
 	{TargetCollision, 8, "Objects with the same kind and name already exist in the target namespace (warning): clusterctl updates them.", "Expected when re-running after a failed move; otherwise check you point at the right target."},
 	{ManualChecks, 9, "What the API cannot show (info): a static IP on the target's provisioning interface, DHCP leases not moved.", "Do the manual check in the finding."},
 }

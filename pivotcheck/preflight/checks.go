@@ -30,8 +30,8 @@ type checkFunc func(s *Snapshot) []Finding
 
 // checks run in this order; each may emit several IDs of its group.
 var checks = []checkFunc{
-	checkCRDs, checkProviders, checkBMO, checkClusters, checkHosts, checkStatusAnnotations, checkBlockMove,
-	checkIronic, checkIronicExternal, checkOwnerChain, checkTargetNamespace, checkManual,
+	checkCRDs, checkProviders, checkBMO, checkClusters, checkHosts, checkStatusAnnotations, checkBlockMove, checkBypassLeft,
+	checkIronic, checkIronicExternal, checkOwnerChain, checkSameCluster, checkTargetNamespace, checkManual,
 }
 
 // Evaluate runs every check over s; findings come sorted by check order,

@@ -14,6 +14,7 @@ import (
 
 	"github.com/pivotcheck/pivotcheck/internal/bmo"
 	"github.com/pivotcheck/pivotcheck/internal/hostsafety"
+	pcwebhook "github.com/pivotcheck/pivotcheck/webhook"
 )
 
 func checkStatusAnnotations(s *Snapshot) []Finding {
@@ -114,4 +115,36 @@ func checkBlockMove(s *Snapshot) []Finding {
 		msg += fmt.Sprintf(". %d of them are paused already (by `pivotcheck move` or a user): CAPM3 removes the annotation from a paused host in the same step, without writing a status annotation of its own", len(paused))
 	}
 	return append(out, finding(BlockMove, SeverityInfo, nsRef, msg))
+}
+
+// checkBypassLeft reports pivotcheck's bypass, the annotation on any moved
+// object and the label on the namespace, in either cluster. A bypass left
+// behind after the one write it was meant for lets every later pause or
+// host create through unchecked, and the namespace label even reaches no
+// webhook at all (namespaceSelector), so nothing else would ever say so.
+func checkBypassLeft(s *Snapshot) []Finding {
+	var out []Finding
+	for _, side := range []struct {
+		name string
+		s    *Side
+	}{{"source", &s.Source}, {"target", &s.Target}} {
+		if v, ok := side.s.NamespaceLabels[pcwebhook.BypassNamespaceLabel]; ok {
+			out = append(out, finding(BypassLeft, SeverityWarning, ref("v1", "Namespace", "", s.Namespace),
+				fmt.Sprintf("namespace %s carries the label %s=%q in the %s cluster: pivotcheck's webhooks skip every write in it, so nothing guards this or any later move there", s.Namespace, pcwebhook.BypassNamespaceLabel, v, side.name)))
+		}
+		for i := range side.s.Objects {
+			o := &side.s.Objects[i]
+			v, ok := o.Annotations[pcwebhook.BypassAnnotation]
+			if !ok {
+				continue
+			}
+			what := "is no bypass (an empty value), but looks like one forgotten"
+			if v != "" {
+				what = "lets a requester allowed to bypass pause it (or create the host in the target) unchecked, in this and every later move"
+			}
+			out = append(out, finding(BypassLeft, SeverityWarning, metaRef(o),
+				fmt.Sprintf("%s %s/%s carries %s=%q in the %s cluster, which %s", o.Kind, o.Namespace, o.Name, pcwebhook.BypassAnnotation, v, side.name, what)))
+		}
+	}
+	return out
 }

@@ -102,3 +102,42 @@ func TestCheckBlockMove(t *testing.T) {
 		})
 	}
 }
+
+func TestCheckBypassLeft(t *testing.T) {
+	withAnn := func(o metav1.PartialObjectMetadata, v string) metav1.PartialObjectMetadata {
+		o.Annotations = map[string]string{"pivotcheck.dev/allow-unsafe-move": v}
+		return o
+	}
+	cases := []struct {
+		name     string
+		src, dst Side
+		want     []want
+	}{
+		{name: "nothing left", src: Side{Objects: []metav1.PartialObjectMetadata{obj("cluster.x-k8s.io/v1beta2", "Cluster", "c")}, NamespaceLabels: map[string]string{"a": "b"}}},
+		{name: "annotation on the source Cluster", src: Side{Objects: []metav1.PartialObjectMetadata{withAnn(obj("cluster.x-k8s.io/v1beta2", "Cluster", "c"), "maintenance")}},
+			want: []want{{check: BypassLeft, sev: SeverityWarning, name: "c", msg: `Cluster ns/c carries pivotcheck.dev/allow-unsafe-move="maintenance" in the source cluster`}}},
+		{name: "empty annotation", src: Side{Objects: []metav1.PartialObjectMetadata{withAnn(obj("cluster.x-k8s.io/v1beta2", "ClusterClass", "cc"), "")}},
+			want: []want{{check: BypassLeft, sev: SeverityWarning, name: "cc", msg: "is no bypass (an empty value)"}}},
+		{name: "annotation on a target host", dst: Side{Objects: []metav1.PartialObjectMetadata{withAnn(obj("metal3.io/v1alpha1", "BareMetalHost", "h"), "by hand")}},
+			want: []want{{check: BypassLeft, sev: SeverityWarning, name: "h", msg: "in the target cluster"}}},
+		{name: "label in both clusters", src: Side{NamespaceLabels: map[string]string{"pivotcheck.dev/allow-unsafe-move": "accepted-risk"}}, dst: Side{NamespaceLabels: map[string]string{"pivotcheck.dev/allow-unsafe-move": ""}},
+			want: []want{
+				{check: BypassLeft, sev: SeverityWarning, name: "ns", msg: `label pivotcheck.dev/allow-unsafe-move="accepted-risk" in the source cluster`},
+				{check: BypassLeft, sev: SeverityWarning, name: "ns", msg: "in the target cluster: pivotcheck's webhooks skip every write in it"},
+			}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			s := &Snapshot{Namespace: "ns", Source: c.src, Target: c.dst}
+			requireFindings(t, checkBypassLeft(s), c.want)
+			// Evaluate runs it.
+			n := 0
+			for _, f := range Evaluate(s) {
+				if f.Check == BypassLeft {
+					n++
+				}
+			}
+			require.Equal(t, len(c.want), n)
+		})
+	}
+}

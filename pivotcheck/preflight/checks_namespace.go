@@ -10,7 +10,19 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/pivotcheck/pivotcheck/internal/hostsafety"
+	"github.com/pivotcheck/pivotcheck/internal/kube"
 )
+
+// checkSameCluster: two kubeconfigs that reach one API server would make
+// every other target check read the source, and clusterctl "move" the
+// namespace onto itself, then delete it.
+func checkSameCluster(s *Snapshot) []Finding {
+	if !s.Source.Identity.Same(s.Target.Identity) {
+		return nil
+	}
+	return []Finding{finding(SameCluster, SeverityError, ref("v1", "Namespace", "", kube.IdentityNamespace),
+		fmt.Sprintf("the source (%s) and the target (%s) are the same cluster: their kube-system Namespace has the same UID %s", s.Source.Identity.Server, s.Target.Identity.Server, s.Source.Identity.UID))}
+}
 
 func checkTargetNamespace(s *Snapshot) []Finding {
 	nsRef := ref("v1", "Namespace", "", s.Namespace)

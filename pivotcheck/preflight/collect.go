@@ -92,6 +92,7 @@ type sideCollector struct {
 	name string
 	c    client.Client
 	ns   string
+	host string
 }
 
 // collectRate: client-go's default 5 QPS would throttle the ~40 concurrent
@@ -99,11 +100,11 @@ type sideCollector struct {
 var collectRate = kube.Rate{QPS: 200, Burst: 400}
 
 func newSideCollector(name string, t kube.Target, ns string) (*sideCollector, error) {
-	c, _, err := t.Client(collectRate)
+	c, cfg, err := t.Client(collectRate)
 	if err != nil {
 		return nil, fmt.Errorf("%s cluster: %w", name, err)
 	}
-	return &sideCollector{name: name, c: c, ns: ns}, nil
+	return &sideCollector{name: name, c: c, ns: ns, host: cfg.Host}, nil
 }
 
 // listErr turns a LIST failure into the one-line reason of exit code 2,
@@ -140,6 +141,14 @@ func (sc *sideCollector) list(ctx context.Context, resource string, l client.Obj
 // clusterWide lists the cluster-scoped and all-namespace types.
 func (sc *sideCollector) clusterWide(ctx context.Context, s *Side) error {
 	g, ctx := errgroup.WithContext(ctx)
+	g.Go(func() error {
+		id, err := kube.ReadIdentity(ctx, sc.c, sc.host)
+		if err != nil {
+			return fmt.Errorf("%s cluster: %w", sc.name, err)
+		}
+		s.Identity = id
+		return nil
+	})
 	g.Go(func() error {
 		l := &apiextensionsv1.CustomResourceDefinitionList{}
 		if err := sc.list(ctx, "customresourcedefinitions.apiextensions.k8s.io", l); err != nil {
@@ -215,6 +224,9 @@ func (sc *sideCollector) clusterWide(ctx context.Context, s *Side) error {
 			return err
 		}
 		s.NamespaceExists = len(l.Items) > 0
+		if s.NamespaceExists {
+			s.NamespaceLabels = l.Items[0].Labels
+		}
 		return nil
 	})
 	if err := g.Wait(); err != nil {

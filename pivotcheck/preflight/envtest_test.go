@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -22,6 +23,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 	clusterctlv1 "sigs.k8s.io/cluster-api/cmd/clusterctl/api/v1alpha3"
@@ -418,7 +420,10 @@ func TestTargetCollisions(t *testing.T) {
 }
 
 // TestLeastPrivilege runs preflight as a user holding exactly
-// config/rbac/preflight-role.yaml in both clusters, then without one rule.
+// config/rbac/preflight-role.yaml in both clusters (the ClusterRole
+// cluster-wide, the Secrets Role in the moved namespace), then without one
+// rule, then without the Secrets Role: Secrets are never readable outside
+// the moved namespace.
 func TestLeastPrivilege(t *testing.T) {
 	requireEnv(t)
 	ctx := context.Background()
@@ -426,10 +431,46 @@ func TestLeastPrivilege(t *testing.T) {
 	require.NoError(t, err)
 	raw, err := os.ReadFile(filepath.Join("..", "..", "config", "rbac", "preflight-role.yaml"))
 	require.NoError(t, err)
+	docs := bytes.Split(raw, []byte("\n---\n"))
+	require.Len(t, docs, 5, "ClusterRole; Role and RoleBinding in the moved namespace and in CAPM3's")
 	role := &rbacv1.ClusterRole{}
-	require.NoError(t, yaml.UnmarshalStrict(raw, role))
+	require.NoError(t, yaml.UnmarshalStrict(docs[0], role))
+	secrets := &rbacv1.Role{}
+	require.NoError(t, yaml.UnmarshalStrict(docs[1], secrets))
+	binding := &rbacv1.RoleBinding{}
+	require.NoError(t, yaml.UnmarshalStrict(docs[2], binding))
+	secrets2, binding2 := &rbacv1.Role{}, &rbacv1.RoleBinding{}
+	require.NoError(t, yaml.UnmarshalStrict(docs[3], secrets2))
+	require.NoError(t, yaml.UnmarshalStrict(docs[4], binding2))
+	require.Equal(t, "capm3-system", secrets2.Namespace)
+	require.Equal(t, secrets.Rules, secrets2.Rules)
+	require.Equal(t, binding.RoleRef, binding2.RoleRef)
+	for _, r := range role.Rules {
+		require.NotContains(t, r.Resources, "secrets", "the ClusterRole reads no Secret cluster-wide")
+		if slices.Contains(r.APIGroups, "") || slices.Contains(r.APIGroups, "*") {
+			require.NotContains(t, r.Resources, "*", "no wildcard over the core group")
+		}
+	}
+	require.Equal(t, []rbacv1.PolicyRule{{APIGroups: []string{""}, Resources: []string{"secrets"}, Verbs: []string{"get", "list"}}}, secrets.Rules)
+	require.Equal(t, rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: secrets.Name}, binding.RoleRef)
+	require.Equal(t, secrets.Namespace, binding.Namespace)
 
-	grant := func(c *testenv.Cluster, name string, role *rbacv1.ClusterRole) kube.Target {
+	// clusterctl also lists Secrets in each infrastructure provider's
+	// namespace (global credentials): the file's second Role is for CAPM3's.
+	var providers clusterctlv1.ProviderList
+	require.NoError(t, pair.Bootstrap.Client.List(ctx, &providers))
+	var infraNS []string
+	for _, p := range providers.Items {
+		if p.Type == string(clusterctlv1.InfrastructureProviderType) {
+			infraNS = append(infraNS, p.Namespace)
+		}
+	}
+	require.NotEmpty(t, infraNS)
+
+	// grant binds role cluster-wide and, with withSecrets, the file's
+	// Role and RoleBinding (bound to the user) in ns and in the
+	// infrastructure providers' namespaces.
+	grant := func(c *testenv.Cluster, name string, role *rbacv1.ClusterRole, ns string, withSecrets bool) kube.Target {
 		role = role.DeepCopy()
 		role.Name = name
 		require.NoError(t, c.Client.Create(ctx, role))
@@ -438,7 +479,23 @@ func TestLeastPrivilege(t *testing.T) {
 			RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: name},
 			Subjects:   []rbacv1.Subject{{Kind: rbacv1.GroupKind, APIGroup: rbacv1.GroupName, Name: name}},
 		}))
-		u, err := c.Env.AddUser(envtest.User{Name: name + "-user", Groups: []string{name}}, nil)
+		user := name + "-user"
+		for _, n := range append([]string{ns}, infraNS...) {
+			if !withSecrets {
+				break
+			}
+			r, b := secrets.DeepCopy(), binding.DeepCopy()
+			r.Namespace, b.Namespace = n, n
+			r.Name, b.Name, b.RoleRef.Name = name, name, name
+			b.Subjects = []rbacv1.Subject{{Kind: rbacv1.UserKind, APIGroup: rbacv1.GroupName, Name: user}}
+			err := c.Client.Create(ctx, r)
+			if apierrors.IsNotFound(err) {
+				continue // no such namespace in this cluster
+			}
+			require.NoError(t, err)
+			require.NoError(t, c.Client.Create(ctx, b))
+		}
+		u, err := c.Env.AddUser(envtest.User{Name: user, Groups: []string{name}}, nil)
 		require.NoError(t, err)
 		kc, err := u.KubeConfig()
 		require.NoError(t, err)
@@ -448,11 +505,20 @@ func TestLeastPrivilege(t *testing.T) {
 	}
 
 	o := opts(t, "rbac")
-	o.Source = grant(pair.Bootstrap, "preflight-exact", role)
-	o.Target = grant(pair.Target, "preflight-exact", role)
+	o.Source = grant(pair.Bootstrap, "preflight-exact", role, "rbac", true)
+	// The target has no namespace rbac: preflight reads no Secret there.
+	o.Target = grant(pair.Target, "preflight-exact", role, "rbac", false)
 	r, err := preflight.Run(ctx, o)
 	require.NoError(t, err)
 	require.Empty(t, errorsOf(r))
+
+	// The same user cannot read Secrets anywhere else.
+	srcClient, _, err := o.Source.Client(kube.Rate{})
+	require.NoError(t, err)
+	err = srcClient.List(ctx, &corev1.SecretList{}, client.InNamespace("default"))
+	require.Error(t, err)
+	require.True(t, apierrors.IsForbidden(err), "%v", err)
+	require.NoError(t, srcClient.List(ctx, &corev1.SecretList{}, client.InNamespace("rbac")))
 
 	// Without the metal3.io rule in the source: exit 2 naming the resource.
 	less := role.DeepCopy()
@@ -465,7 +531,7 @@ func TestLeastPrivilege(t *testing.T) {
 		}
 		less.Rules[i].APIGroups = groups
 	}
-	o.Source = grant(pair.Bootstrap, "preflight-less", less)
+	o.Source = grant(pair.Bootstrap, "preflight-less", less, "rbac", true)
 	_, err = preflight.Run(ctx, o)
 	require.Error(t, err)
 	t.Log(err)
@@ -473,4 +539,12 @@ func TestLeastPrivilege(t *testing.T) {
 	require.Regexp(t, `[a-z]+\.metal3\.io`, err.Error()) // any metal3.io kind preflight lists
 	require.NotContains(t, err.Error(), "\n")
 	require.True(t, strings.Contains(err.Error(), "rbac") || strings.Contains(err.Error(), "cluster-wide"))
+
+	// Without the Secrets Role in the moved namespace: exit 2 naming it.
+	o.Source = grant(pair.Bootstrap, "preflight-nosecrets", role, "rbac", false)
+	_, err = preflight.Run(ctx, o)
+	require.Error(t, err)
+	t.Log(err)
+	require.Contains(t, err.Error(), "secrets")
+	require.NotContains(t, err.Error(), "\n")
 }

@@ -13,6 +13,7 @@ import (
 	clusterctlv1 "sigs.k8s.io/cluster-api/cmd/clusterctl/api/v1alpha3"
 
 	"github.com/pivotcheck/pivotcheck/internal/ironic"
+	"github.com/pivotcheck/pivotcheck/internal/kube"
 	"github.com/pivotcheck/pivotcheck/internal/mover"
 )
 
@@ -40,6 +41,8 @@ type Probe = ironic.ProbeResult
 
 // Side holds one cluster's listed objects.
 type Side struct {
+	// Identity is the cluster's identity (the kube-system Namespace's UID).
+	Identity  kube.Identity
 	CRDs      []apiextensionsv1.CustomResourceDefinition
 	Providers []clusterctlv1.Provider
 	// Cluster-wide workloads (Ironic, BMO) and the ConfigMaps their envFrom reads.
@@ -52,6 +55,8 @@ type Side struct {
 
 	// NamespaceExists says whether the moved namespace exists.
 	NamespaceExists bool
+	// NamespaceLabels are the moved namespace's labels.
+	NamespaceLabels map[string]string
 	// In the moved namespace (source; the target has only Objects):
 	Clusters      []clusterv1.Cluster
 	Machines      []clusterv1.Machine
