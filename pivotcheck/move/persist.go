@@ -17,6 +17,9 @@ const (
 	ResumeFile = "RESUME.txt"
 )
 
+// readOnlyPhase: the phases before a run's first write to a cluster.
+var readOnlyPhase = map[string]bool{PhaseLock: true, PhasePreflight: true, PhaseChecks: true}
+
 // persist rewrites ReportFile and ResumeFile (atomically) once the backup
 // folder exists; a failure to write them is logged, never fatal: the run
 // itself is what matters.
@@ -25,7 +28,7 @@ func (d *driver) persist() {
 	if dir == "" || d.opts.DryRun {
 		return
 	}
-	if n := len(d.report.Phases); !d.opts.Resume && n > 0 && (d.report.Phases[n-1].Name == PhasePreflight || d.report.Phases[n-1].Name == PhaseChecks) {
+	if n := len(d.report.Phases); !d.opts.Resume && n > 0 && readOnlyPhase[d.report.Phases[n-1].Name] {
 		// Nothing written yet: a failed fresh run is re-run, not resumed,
 		// and must find its (empty) folder as it left it.
 		return
