@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -182,4 +183,30 @@ func TestLabIronicAdoptionWritesNothing(t *testing.T) {
 	require.Empty(t, emu.Recorder.Writes(lab.By(b.Name, "")), "Ironic %s wrote to a BMC while managing and adopting", b.Name)
 	require.Empty(t, emu.Recorder.Refused(), "an Ironic asked for an address that is not loopback")
 	t.Logf("BMC writes: %d by Ironic %s, %d by Ironic %s", len(emu.Recorder.Writes(lab.By(a.Name, ""))), a.Name, len(emu.Recorder.Writes(lab.By(b.Name, ""))), b.Name)
+
+	// When the test process dies, Pdeathsig SIGKILLs each Ironic's main
+	// process; its forked worker must not outlive it.
+	workers := children(b.Pid())
+	require.NotEmpty(t, workers, "Ironic %s runs a worker process", b.Name)
+	require.NoError(t, syscall.Kill(b.Pid(), syscall.SIGKILL))
+	deadline := time.Now().Add(15 * time.Second)
+	for _, w := range workers {
+		pid, _, _ := strings.Cut(w, " ")
+		for running(pid) {
+			require.False(t, time.Now().After(deadline), "Ironic %s's worker %s outlived its killed main process", b.Name, w)
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+}
+
+// running reports whether process pid exists and is not a zombie.
+func running(pid string) bool {
+	stat, err := os.ReadFile(filepath.Join("/proc", pid, "stat"))
+	if err != nil {
+		return false
+	}
+	s := string(stat)
+	i := strings.LastIndexByte(s, ')')
+	f := strings.Fields(s[i+1:])
+	return len(f) > 0 && f[0] != "Z"
 }
