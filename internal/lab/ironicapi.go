@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"strconv"
 	"strings"
@@ -177,9 +178,7 @@ func (c *IronicClient) Node(ctx context.Context, node string) (IronicNode, error
 // "provide", "active"...), with extra fields of the request.
 func (c *IronicClient) Provision(ctx context.Context, node, target string, extra map[string]any) error {
 	body := map[string]any{"target": target}
-	for k, v := range extra {
-		body[k] = v
-	}
+	maps.Copy(body, extra)
 	return c.Do(ctx, http.MethodPut, "/v1/nodes/"+node+"/states/provision", body, nil)
 }
 
