@@ -210,3 +210,59 @@ func running(pid string) bool {
 	f := strings.Fields(s[i+1:])
 	return len(f) > 0 && f[0] != "Z"
 }
+
+// TestLabIronicLiveISOWrites: a live-ISO deploy and its undeploy through a
+// real Ironic (virtual media boot, ramdisk deploy: the path BMO takes for a
+// live-iso image, with no agent to wait for). The record shows each kind of
+// write with the Ironic's name: the ISO inserted, the boot device set, the
+// power turned on; then the power turned off and the ISO ejected.
+func TestLabIronicLiveISOWrites(t *testing.T) {
+	const host = "host-0"
+	emu, irs := ironics(t, []string{host}, "bootstrap")
+	ir := irs["bootstrap"]
+	ctx := context.Background()
+	c := ir.Client()
+	require.NoError(t, os.WriteFile(filepath.Join(ir.HTTPRoot, "live.iso"), []byte("not really an ISO"), 0o600))
+	driverInfo, err := emu.DriverInfo(host)
+	require.NoError(t, err)
+	_, err = c.CreateNode(ctx, map[string]any{
+		"name": host, "driver": "redfish", "driver_info": driverInfo,
+		"boot_interface": "redfish-virtual-media", "deploy_interface": "ramdisk",
+		"instance_info": map[string]any{"boot_iso": ir.HTTPURL + "/live.iso"},
+	})
+	require.NoError(t, err)
+	step := func(target, want string) {
+		t.Helper()
+		begin := time.Now()
+		require.NoError(t, c.Provision(ctx, host, target, nil))
+		n, err := c.WaitNode(ctx, host, 2*time.Minute, func(n lab.IronicNode) bool {
+			return n.Idle() && (n.ProvisionState == want || strings.HasSuffix(n.ProvisionState, "failed"))
+		})
+		require.NoError(t, err, "Ironic %s: %v", ir.Name, ir.Check())
+		require.Equal(t, want, n.ProvisionState, "%s: %s", target, n)
+		t.Logf("%s -> %s in %s: %s", target, want, time.Since(begin).Round(time.Millisecond), n)
+	}
+	step("manage", "manageable")
+	step("provide", "available")
+	require.Empty(t, emu.Recorder.Writes(lab.By(ir.Name, host)), "manage and provide (no cleaning) write nothing")
+	step("active", "active")
+	kinds := func(ws []lab.BMCWrite) map[string][]string {
+		out := map[string][]string{}
+		for _, w := range ws {
+			t.Logf("BMC write: %s", w)
+			require.Equal(t, host, w.Host)
+			out[w.Kind] = append(out[w.Kind], w.Summary)
+		}
+		return out
+	}
+	deployed := kinds(emu.Recorder.Writes(lab.By(ir.Name, host)))
+	require.NotEmpty(t, deployed[lab.BMCVMediaInsert], "the live ISO inserted")
+	require.NotEmpty(t, deployed[lab.BMCBoot], "the boot device set")
+	require.NotEmpty(t, deployed[lab.BMCPower], "the host powered on")
+	n := len(emu.Recorder.Writes(lab.By(ir.Name, host)))
+	step("deleted", "available")
+	undeployed := kinds(emu.Recorder.Writes(lab.By(ir.Name, host))[n:])
+	require.NotEmpty(t, undeployed[lab.BMCPower], "the host powered off")
+	require.NotEmpty(t, undeployed[lab.BMCVMediaEject], "the ISO ejected")
+	require.Empty(t, emu.Recorder.Refused())
+}
