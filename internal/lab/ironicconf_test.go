@@ -1,6 +1,7 @@
 package lab
 
 import (
+	"os"
 	"strings"
 	"testing"
 
@@ -27,4 +28,17 @@ func TestIronicConfig(t *testing.T) {
 	} {
 		require.Contains(t, strings.Split(cfg, "\n"), line)
 	}
+}
+
+// hack/ironic.sh installs exactly the versions the lab looks for.
+func TestIronicVersionsPinned(t *testing.T) {
+	script, err := os.ReadFile("../../hack/ironic.sh")
+	require.NoError(t, err)
+	require.Contains(t, string(script), `IRONIC_VERSION="${IRONIC_VERSION:-`+IronicVersion+`}"`)
+	require.Contains(t, string(script), `SUSHY_TOOLS_VERSION="${SUSHY_TOOLS_VERSION:-`+SushyToolsVersion+`}"`)
+	constraints, err := os.ReadFile("../../hack/ironic-constraints.txt")
+	require.NoError(t, err)
+	lines := strings.Split(string(constraints), "\n")
+	require.Contains(t, lines, "ironic=="+IronicVersion)
+	require.Contains(t, lines, "sushy-tools=="+SushyToolsVersion)
 }
