@@ -160,8 +160,11 @@ func TestLabIronicPivotWritesNothing(t *testing.T) {
 			once.Do(func() {
 				dep := &appsv1.Deployment{}
 				err := src.c.Client.Get(ctx, client.ObjectKey{Namespace: fixture.BMONamespace, Name: fixture.IronicName}, dep)
-				if !apierrors.IsNotFound(err) {
-					stopErr = fmt.Errorf("phase %s began while the source's Ironic Deployment is still there (%v)", name, err)
+				switch {
+				case err == nil:
+					stopErr = fmt.Errorf("phase %s began while the source's Ironic Deployment is still there", name)
+				case !apierrors.IsNotFound(err):
+					stopErr = fmt.Errorf("phase %s: reading the source's Ironic Deployment: %w", name, err)
 				}
 				stopErr = errors.Join(stopErr, src.ir.Stop())
 				stoppedAt = time.Now()
