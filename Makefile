@@ -32,7 +32,7 @@ envtest: ## build kube-apiserver + etcd from the Go module proxy (cached)
 tools: ## install kustomize and clusterctl (cached)
 	@hack/tools.sh
 
-lab: envtest ## build the lab's controllers from the Go module proxy (cached): kube-controller-manager, kube-scheduler, kwok, BMO, CAPM3, IPAM
+lab: envtest ## build the lab's controllers from the Go module proxy (cached): kube-controller-manager, kube-scheduler, kwok, BMO, CAPM3, IPAM; install Ironic + sushy-tools from PyPI
 	@hack/lab.sh
 
 # A failing $$(...) inside an assignment does not stop a recipe: resolve the

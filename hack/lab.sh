@@ -3,7 +3,9 @@
 # versions, because no binary download site is reachable from these machines:
 #   kube-controller-manager and kube-scheduler v1.35.4 (the apiserver's recipe),
 #   kwok v0.7.0, the baremetal-operator v0.13.2 manager, and the CAPM3 v1.13.2
-#   and IPAM v1.13.2 managers.
+#   and IPAM v1.13.2 managers;
+# and installs Ironic 39.0.0 and sushy-tools 2.2.0 from PyPI into a Python
+# virtual environment (hack/ironic.sh; PIVOTCHECK_IRONIC=off skips it).
 # Results are cached outside the repo (the Kubernetes ones beside the envtest
 # binaries); a second run only checks them. Prints the lab folder on its last
 # line. `hack/lab.sh NAME...` builds only the named binaries.
@@ -140,6 +142,15 @@ if want ip-address-manager && [ ! -x "$OUT/$IPAM" ]; then
   timed ip-address-manager tool_build "$IPAM" github.com/metal3-io/ip-address-manager "require github.com/metal3-io/ip-address-manager $IPAM_VERSION
 
 replace github.com/metal3-io/ip-address-manager/api => github.com/metal3-io/ip-address-manager/api $IPAM_VERSION"
+fi
+
+# PIVOTCHECK_IRONIC=off: a machine without Python 3.11 or PyPI (the Ironic
+# lab tests then skip, saying so).
+if want ironic && [ "${PIVOTCHECK_IRONIC:-on}" = off ]; then
+  log "PIVOTCHECK_IRONIC=off: Ironic and sushy-tools not installed"
+elif want ironic; then
+  IRONIC_VENV=$("$HERE/ironic.sh" | tail -n 1) || fail "installing Ironic failed (see above)"
+  [ "$IRONIC_VENV" = "$OUT/ironic-${IRONIC_VERSION:-39.0.0}" ] || fail "hack/ironic.sh installed into $IRONIC_VENV, not into $OUT"
 fi
 
 for b in kube-controller-manager kube-scheduler; do
