@@ -258,8 +258,10 @@ func Run(ctx context.Context, o Options) (res *Result, err error) {
 	for _, j := range res.PlainJourneys {
 		fmt.Fprintf(w, "    %s\n", j)
 	}
-	fmt.Fprintf(w, "  %d of %d hosts were registered, inspected or provisioned again: on real hardware, live nodes rebooted into\n", len(res.PlainDisturbed), len(beforePlain))
-	fmt.Fprintln(w, "  inspection or re-imaged.")
+	// Only what this run observed: BMO's state changes. BMO runs in test
+	// mode in the demo, so no BMC was touched and nothing rebooted here.
+	fmt.Fprintf(w, "  %d of %d hosts were registered, inspected or provisioned again by the target's BMO (its state changes above;\n", len(res.PlainDisturbed), len(beforePlain))
+	fmt.Fprintln(w, "  BMO runs in test mode in this demo, so no BMC was written).")
 
 	// ── 8 ──────────────────────────────────────────────────────────────
 	step(w, 8, "with pivotcheck: `pivotcheck move` of "+Namespace+", with progress (the webhook is still watching)")
