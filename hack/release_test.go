@@ -116,6 +116,29 @@ func TestRelease(t *testing.T) {
 			t.Errorf("plugin help does not say `clusterctl pivotcheck version`:\n%s", help)
 		}
 	})
+
+	t.Run("kubectl plugin", func(t *testing.T) {
+		kubectl, err := exec.LookPath("kubectl")
+		if err != nil {
+			t.Fatal("kubectl is not on PATH: it is preinstalled on the CI machines as /usr/bin/kubectl; elsewhere install kubectl (https://kubernetes.io/docs/tasks/tools/) into your PATH")
+		}
+		// kubectl finds kubectl-pivotcheck (krew's link) on PATH and execs it.
+		env := append(os.Environ(), "PATH="+bin+string(os.PathListSeparator)+os.Getenv("PATH"), "HOME="+t.TempDir())
+		cmd := exec.Command(kubectl, "pivotcheck", "version", "-o", "json")
+		cmd.Env = env
+		if v := versionJSON(t, cmd); v != releaseVersion {
+			t.Errorf("kubectl pivotcheck version: %q, want %q", v, releaseVersion)
+		}
+		cmd = exec.Command(kubectl, "pivotcheck", "version", "--help")
+		cmd.Env = env
+		help, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("kubectl pivotcheck version --help: %v\n%s", err, help)
+		}
+		if !strings.Contains(string(help), "kubectl pivotcheck version [flags]") {
+			t.Errorf("plugin help does not say `kubectl pivotcheck version`:\n%s", help)
+		}
+	})
 }
 
 func readSums(t *testing.T, path string) map[string]string {

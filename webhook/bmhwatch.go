@@ -20,12 +20,11 @@ import (
 const BMHPollInterval = 5 * time.Second
 
 // BMHWatch is whether the webhook watches BareMetalHosts. A webhook
-// started before BMO's CRDs were installed (install order, or a cluster
-// without BMO) must not crash-loop: it serves, and with no BareMetalHost
-// CRD served no host can exist, let alone be mid-operation, so only the
-// Ironic rules apply. Once the CRD appears it starts watching hosts; until
-// its cache has them, a gated request is refused, since hosts may already
-// exist that it cannot see.
+// started before BMO's CRDs were installed (install order, or BMO removed)
+// must not crash-loop: it serves, and refuses every gated request with one
+// sentence saying the CRD is missing. Once the CRD appears it starts
+// watching hosts; until its cache has them, a gated request is refused too,
+// since hosts may already exist that it cannot see.
 type BMHWatch struct {
 	watched atomic.Bool
 	// Served reports whether the API server serves BareMetalHosts now

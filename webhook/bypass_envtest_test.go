@@ -145,10 +145,9 @@ func TestBypassNeedsPermissionThroughAPIServer(t *testing.T) {
 }
 
 // The webhook started against a cluster without BMO's CRDs does not exit:
-// it gets ready, lets a pause through (no BareMetalHost can exist, so none
-// can be mid-operation; the Ironic rules still apply) with a warning that
-// says so; once the CRD is installed it never allows a pause it cannot
-// judge, and it watches the hosts: a provisioning host refuses the pause.
+// it gets ready and refuses a pause with one sentence naming the missing
+// CRD; once the CRD is installed it never allows a pause it cannot judge,
+// and it watches the hosts: a provisioning host refuses the pause.
 func TestWebhookStartsWithoutBMHCRD(t *testing.T) {
 	if testing.Short() {
 		t.Skip("needs envtest; skipped with -short")
@@ -194,10 +193,11 @@ func TestWebhookStartsWithoutBMHCRD(t *testing.T) {
 		cl.Object["spec"] = map[string]any{"controlPlaneRef": map[string]any{"apiGroup": "controlplane.cluster.x-k8s.io", "kind": "KubeadmControlPlane", "name": name}}
 		require.NoError(t, c.Client.Create(ctx, cl))
 	}
-	wc, warns := clientWithWarnings(t, c)
-	require.NoError(t, pause(ctx, wc, ns, "c1", false), "no host can exist, so none is mid-operation")
-	require.True(t, isPaused(ctx, t, c.Client, ns, "c1"))
-	require.Contains(t, strings.Join(ours(warns.take()), "\n"), "serves no BareMetalHost CRD")
+	wc, _ := clientWithWarnings(t, c)
+	err = pause(ctx, wc, ns, "c1", false)
+	require.Error(t, err, "without the BareMetalHost CRD the webhook cannot judge hosts: it fails closed")
+	require.Contains(t, err.Error(), "this cluster serves no BareMetalHost CRD (BMO's CRDs are not installed), so it cannot tell whether a host is mid-operation")
+	require.False(t, isPaused(ctx, t, c.Client, ns, "c1"))
 
 	t.Log("BMO's CRD appears, with a provisioning host")
 	_, err = envtest.InstallCRDs(c.Config, envtest.CRDInstallOptions{CRDs: []*apiextensionsv1.CustomResourceDefinition{bmhCRD}, MaxTime: time.Minute})

@@ -119,7 +119,6 @@ func (h *Handler) Handle(ctx context.Context, req admission.Request) admission.R
 	// than a timeout.
 	ctx, cancel := context.WithTimeout(ctx, h.timeout())
 	defer cancel()
-	hosts := true
 	if !h.BMH.Watched() {
 		served, err := h.BMH.Served(ctx)
 		if err != nil {
@@ -130,11 +129,15 @@ func (h *Handler) Handle(ctx context.Context, req admission.Request) admission.R
 				"pivotcheck refuses %s because the BareMetalHost CRD was installed after the webhook started and it is not watching BareMetalHosts yet, so it cannot tell whether a host is mid-operation; retry in a few seconds (clusterctl retries on its own). %s",
 				t.describe(), bypassHint(t))), ReasonBMHNotWatched, nil, readNone)
 		}
-		// No BareMetalHost CRD: no host exists, let alone one mid-operation;
-		// the Ironic rules still apply.
-		hosts = false
+		// Fail closed, as everywhere else: a Metal3 bootstrap without
+		// BMO's CRDs is an install in the wrong order (or BMO removed
+		// while CAPM3 objects remain), and the webhook cannot judge hosts
+		// it cannot read. It starts watching them once the CRD appears.
+		return h.respond(t, admission.Denied(fmt.Sprintf(
+			"pivotcheck refuses %s because this cluster serves no BareMetalHost CRD (BMO's CRDs are not installed), so it cannot tell whether a host is mid-operation; install BMO's CRDs (the webhook starts watching hosts within seconds) or, if this cluster holds no bare-metal hosts, do not deploy the pivotcheck webhook here. %s",
+			t.describe(), bypassHint(t))), ReasonNoBMHCRD, nil, readNone)
 	}
-	snap, err := h.cached(ctx, t, hosts)
+	snap, err := h.cached(ctx, t)
 	if err != nil {
 		return h.readError(t, "cache", err)
 	}
@@ -149,7 +152,7 @@ func (h *Handler) Handle(ctx context.Context, req admission.Request) admission.R
 	default:
 		// The cache may lag a host that just started an operation: confirm
 		// against the API server before letting the move go on.
-		live, err := h.sharedLive(ctx, t.Namespace, hosts)
+		live, err := h.sharedLive(ctx, t.Namespace)
 		if err != nil {
 			return h.readError(t, "live", err)
 		}
@@ -165,9 +168,6 @@ func (h *Handler) Handle(ctx context.Context, req admission.Request) admission.R
 			h.distrust(t.Namespace)
 		}
 		return h.respond(t, admission.Denied(d.Message), d.Reason, &d, read)
-	}
-	if !hosts && t.Gate == GatePause {
-		d.Warnings = append(d.Warnings, "pivotcheck: this cluster serves no BareMetalHost CRD, so no host can be mid-operation and only Ironic was checked")
 	}
 	return h.respond(t, admission.Allowed("no BareMetalHost is mid-operation and Ironic is not running").WithWarnings(d.Warnings...), d.Reason, &d, read)
 }
@@ -306,13 +306,11 @@ func (h *Handler) timeout() time.Duration {
 // cached reads the snapshot from the informer cache: only the indexed
 // (blocking) hosts of the namespace, the Ironic workloads and, for a pause
 // with no Ironic in the cluster, BMO and where it sends its Ironic calls.
-func (h *Handler) cached(ctx context.Context, t Target, withHosts bool) (Snapshot, error) {
+func (h *Handler) cached(ctx context.Context, t Target) (Snapshot, error) {
 	ns := t.Namespace
 	var hosts bmov1alpha1.BareMetalHostList
-	if withHosts {
-		if err := h.Cache.List(ctx, &hosts, client.InNamespace(ns), client.MatchingFields{HostIndex: "true"}); err != nil {
-			return Snapshot{}, fmt.Errorf("listing BareMetalHosts in %s: %w", ns, err)
-		}
+	if err := h.Cache.List(ctx, &hosts, client.InNamespace(ns), client.MatchingFields{HostIndex: "true"}); err != nil {
+		return Snapshot{}, fmt.Errorf("listing BareMetalHosts in %s: %w", ns, err)
 	}
 	var is ironic.Snapshot
 	var deps appsv1.DeploymentList
@@ -361,7 +359,7 @@ func (h *Handler) bmoInfo(ctx context.Context, deps []appsv1.Deployment) (*BMOIn
 // namespace's hosts, every Deployment and DaemonSet, and the pods labelled
 // as Ironic's. (Unlabelled leftover pods of a named workload are seen in the
 // cache only: one LIST less on every allowed request.)
-func (h *Handler) live(ctx context.Context, ns string, withHosts bool) (Snapshot, error) {
+func (h *Handler) live(ctx context.Context, ns string) (Snapshot, error) {
 	ctx, cancel := context.WithTimeout(ctx, h.timeout())
 	defer cancel()
 	var (
@@ -383,13 +381,11 @@ func (h *Handler) live(ctx context.Context, ns string, withHosts bool) (Snapshot
 			return nil
 		})
 	}
-	if withHosts {
-		g.Go(func() error {
-			var err error
-			hosts, err = h.liveHosts(gctx, ns)
-			return err
-		})
-	}
+	g.Go(func() error {
+		var err error
+		hosts, err = h.liveHosts(gctx, ns)
+		return err
+	})
 	list("Deployments", &deps)
 	list("DaemonSets", &dss)
 	list("pods labelled "+byName.String(), podSelectors[0], client.MatchingLabelsSelector{Selector: labels.NewSelector().Add(*byName)})
@@ -426,15 +422,11 @@ func (h *Handler) live(ctx context.Context, ns string, withHosts bool) (Snapshot
 // test) then costs one set of live reads instead of one per request. A
 // joiner gets a read that started at most one read duration before it
 // arrived; completed results are never reused.
-func (h *Handler) sharedLive(ctx context.Context, ns string, withHosts bool) (Snapshot, error) {
-	key := ns
-	if !withHosts {
-		key += "\x00no-hosts"
-	}
-	ch := h.flight.DoChan(key, func() (any, error) {
+func (h *Handler) sharedLive(ctx context.Context, ns string) (Snapshot, error) {
+	ch := h.flight.DoChan(ns, func() (any, error) {
 		// Detached from the first caller's context so its cancellation does
 		// not fail the joiners; live() applies the read deadline itself.
-		return h.live(context.WithoutCancel(ctx), ns, withHosts)
+		return h.live(context.WithoutCancel(ctx), ns)
 	})
 	select {
 	case r := <-ch:

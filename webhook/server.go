@@ -247,7 +247,7 @@ func Setup(mgr manager.Manager, o Options) (*Handler, error) {
 	Decisions() // register even before the first decision, so the series family is visible
 	BypassedNamespaces()
 	if !hostsServed {
-		h.Log.Info("the BareMetalHost CRD is not installed: no host can be mid-operation, so only Ironic is checked until it appears", "pollInterval", BMHPollInterval)
+		h.Log.Info("the BareMetalHost CRD is not installed: gated requests are refused until it appears and its hosts are watched", "pollInterval", BMHPollInterval)
 		interval := o.BMHPollInterval
 		if interval <= 0 {
 			interval = BMHPollInterval

@@ -63,6 +63,8 @@ const (
 	ReasonCacheNotSynced = "cache-not-synced"
 	ReasonReadError      = "read-error"
 	ReasonBadRequest     = "bad-request"
+	// ReasonNoBMHCRD: the cluster serves no BareMetalHost CRD.
+	ReasonNoBMHCRD = "no-baremetalhost-crd"
 	// ReasonBMHNotWatched: the BareMetalHost CRD appeared after the webhook
 	// started and its hosts are not in the cache yet.
 	ReasonBMHNotWatched = "baremetalhosts-not-watched"

@@ -46,6 +46,7 @@ type moveFlags struct {
 	clusterctl        string
 	waitForHosts      bool
 	hostTimeout       time.Duration
+	hostSettle        time.Duration
 	deleteSourceBMO   bool
 	ironicURL         string
 	takeOverLock      bool
@@ -71,6 +72,7 @@ func (f *moveFlags) register(cmd *cobra.Command) {
 	fl.BoolVar(&f.waitForHosts, "wait-for-hosts", false, "after the move, wait until the target's BMO adopted every host (status restored, re-registered with the target's Ironic, operationalStatus OK)")
 	fl.StringVar(&f.ironicURL, "ironic-url", "", "the target's Ironic API (its VIP, e.g. https://172.22.0.2:6385): GET /v1/nodes must answer 401 or 200 after the Ironic hand-over and again after the move, before hosts are unpaused")
 	fl.DurationVar(&f.hostTimeout, "host-timeout", 15*time.Minute, "with --wait-for-hosts: how long to wait")
+	fl.DurationVar(&f.hostSettle, "host-settle", move.DefaultHostSettle, "with --wait-for-hosts: how long a host must keep looking adopted before it counts (BMO reports a failed adoption some seconds after it saves the status)")
 	fl.BoolVar(&f.deleteSourceBMO, "delete-source-bmo", false, "delete the source BMO Deployment after a verified move")
 	fl.BoolVar(&f.takeOverLock, "take-over-lock", false, "take over the pivotcheck-move Lease of a run that stopped renewing it (expired); a live one is never taken")
 }
@@ -196,7 +198,7 @@ func (f *moveFlags) options(cmd *cobra.Command, name string, back bool) (move.Op
 		ProbeSourceIronic: f.probeSrcIronic,
 		IronicGoneTimeout: f.ironicGoneTimeout, TargetIronicTimeout: f.targetIronicWait,
 		FixOwners: f.fixOwners, BackupDir: f.backupDir, DryRun: f.dryRun, Resume: f.resume,
-		Clusterctl: f.clusterctl, WaitForHosts: f.waitForHosts, HostTimeout: f.hostTimeout,
+		Clusterctl: f.clusterctl, WaitForHosts: f.waitForHosts, HostTimeout: f.hostTimeout, HostSettle: f.hostSettle,
 		DeleteSourceBMO: f.deleteSourceBMO, IronicURL: f.ironicURL, TakeOverLock: f.takeOverLock,
 		Out: out, Terminal: isTerminal(out),
 		Log:           ctrl.Log.WithName(name),
@@ -250,7 +252,7 @@ func (f *moveFlags) pinsOfDefaults() []pin {
 	pins := []pin{{"namespace", f.namespace}, {"ironic-handover", f.ironicHandover},
 		{"ironic-stop-timeout", f.ironicGoneTimeout.String()}, {"target-ironic-timeout", f.targetIronicWait.String()}}
 	if f.waitForHosts {
-		pins = append(pins, pin{"host-timeout", f.hostTimeout.String()})
+		pins = append(pins, pin{"host-timeout", f.hostTimeout.String()}, pin{"host-settle", f.hostSettle.String()})
 	}
 	return pins
 }

@@ -24,9 +24,8 @@ func TestDisplayName(t *testing.T) {
 
 // TestPluginHelp: run as kubectl-pivotcheck (krew's link) or
 // clusterctl-pivotcheck, help and examples name "kubectl pivotcheck".
-// kubectl itself is not installed on the test machines, so this checks the
-// name handling only; the clusterctl round trip through the real binary is
-// in hack/release_test.go.
+// This checks the name handling; the round trips through the real
+// clusterctl and kubectl binaries are in hack/release_test.go.
 func TestPluginHelp(t *testing.T) {
 	for _, name := range []string{"kubectl pivotcheck", "clusterctl pivotcheck"} {
 		root := newRootCommand()

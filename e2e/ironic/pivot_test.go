@@ -143,8 +143,12 @@ func TestLabIronicPivotWritesNothing(t *testing.T) {
 		Source:    kube.Target{Kubeconfig: src.c.Kubeconfig, Context: src.c.Context},
 		Target:    kube.Target{Kubeconfig: dst.c.Kubeconfig, Context: dst.c.Context},
 		Namespace: ns, BackupDir: filepath.Join(t.TempDir(), "backup"),
-		// Not --wait-for-hosts: the live-ISO hosts' adoption fails in the
-		// target's Ironic, and the test reads that from the Ironic itself.
+		// --wait-for-hosts: the live-ISO hosts' adoption fails in the
+		// target's Ironic; the wait must report them by name with BMO's
+		// reason (the test also reads that from the Ironic itself), and
+		// must not take BMO's clean status before the failure for an
+		// adoption.
+		WaitForHosts: true, HostTimeout: 90 * time.Second,
 		IronicGoneTimeout: time.Minute, TargetIronicTimeout: time.Minute,
 		// The target's Ironic must answer before anything moves and again
 		// before the hosts are unpaused.
@@ -173,8 +177,19 @@ func TestLabIronicPivotWritesNothing(t *testing.T) {
 	}
 	rep, err := move.Run(ctx, opts)
 	moveEnd := time.Now()
-	require.NoError(t, err, "pivotcheck move")
-	require.True(t, rep.Verified)
+	// Every object moved; the wait for the hosts failed on the live-ISO
+	// hosts alone, naming each with BMO's error.
+	require.Error(t, err, "pivotcheck move must not report the live-ISO hosts adopted")
+	require.True(t, rep.Completed, "the move itself completed")
+	require.Equal(t, move.PhaseVerify, rep.FailedPhase, "%v", err)
+	for _, host := range live {
+		require.Contains(t, err.Error(), host+": ", "the wait names %s", host)
+	}
+	require.Contains(t, err.Error(), string(bmov1alpha1.ProvisionedRegistrationError), "the wait gives BMO's reason")
+	for _, host := range ext {
+		require.NotContains(t, err.Error(), host+": ", "%s was adopted", host)
+	}
+	t.Logf("the wait for the hosts: %v", err)
 	require.NoError(t, stopErr)
 	require.False(t, stoppedAt.IsZero(), "the source's Ironic was stopped after the hand-over")
 	t.Logf("%s: pivotcheck move returned in %s (source Ironic stopped %s after the move began)", since(), moveEnd.Sub(moveStart).Round(time.Millisecond), stoppedAt.Sub(moveStart).Round(time.Millisecond))

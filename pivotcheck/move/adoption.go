@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	bmov1alpha1 "github.com/metal3-io/baremetal-operator/apis/metal3.io/v1alpha1"
 	corev1 "k8s.io/api/core/v1"
@@ -134,6 +135,28 @@ func orDash(s string) string {
 	return s
 }
 
+// DefaultHostSettle is Options.HostSettle's default. Measured against a
+// real Ironic: BMO v0.13.2 saved a clean status with the target's
+// credentials when the node reached manageable and reported the failed
+// adoption about 10 s later.
+const DefaultHostSettle = 20 * time.Second
+
+// settled reports whether a host that looks adopted now has looked
+// adopted for at least window, recording when it first did in since; a
+// host that stops looking adopted starts again (pure).
+func settled(since map[string]time.Time, name string, adopted bool, now time.Time, window time.Duration) bool {
+	if !adopted {
+		delete(since, name)
+		return false
+	}
+	first, ok := since[name]
+	if !ok {
+		since[name] = now
+		return window <= 0
+	}
+	return now.Sub(first) >= window
+}
+
 // waitForHosts waits until the target's BMO adopted every host in names,
 // fails at once when one is being redone, and on timeout lists every
 // host still pending with its state.
@@ -143,6 +166,7 @@ func (d *driver) waitForHosts(ctx context.Context, names []string, expect map[st
 	for _, n := range names {
 		pending[n] = "not found in the target"
 	}
+	adoptedSince := map[string]time.Time{}
 	err := d.poll(ctx, d.opts.HostTimeout, func() (bool, error) {
 		hosts := &bmov1alpha1.BareMetalHostList{}
 		if err := d.dst.List(ctx, hosts, client.InNamespace(ns)); err != nil {
@@ -171,8 +195,10 @@ func (d *driver) waitForHosts(ctx context.Context, names []string, expect map[st
 			switch {
 			case a.Failed != "":
 				failed = append(failed, a.Failed)
-			case a.Adopted:
+			case settled(adoptedSince, h.Name, a.Adopted, time.Now(), d.opts.HostSettle):
 				delete(pending, h.Name)
+			case a.Adopted:
+				pending[h.Name] = fmt.Sprintf("looks adopted since %s, confirming for %s (BMO reports a failed adoption some seconds after it saves the status)", adoptedSince[h.Name].Format(time.RFC3339), d.opts.HostSettle)
 			default:
 				pending[h.Name] = a.State
 			}

@@ -116,3 +116,32 @@ func TestAdoptionOfDetachedHost(t *testing.T) {
 	h.Status.GoodCredentials = bmov1alpha1.CredentialsStatus{Reference: &corev1.SecretReference{Name: "h-bmc", Namespace: "ns"}, Version: "5"}
 	require.True(t, AdoptionOf(h, before, &BMCSecret{Namespace: "ns", Name: "h-bmc", ResourceVersion: "5"}).Adopted)
 }
+
+// A host counts as adopted only once it has looked adopted for the whole
+// settle window: BMO saves a clean status before it reports a failed
+// adoption, and a relapse starts the window again.
+func TestSettled(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	since := map[string]time.Time{}
+	w := 20 * time.Second
+	steps := []struct {
+		at      time.Duration
+		adopted bool
+		want    bool
+	}{
+		{at: 0, adopted: true, want: false},
+		{at: 10 * time.Second, adopted: true, want: false},
+		{at: 12 * time.Second, adopted: false, want: false}, // BMO reported the failure
+		{at: 15 * time.Second, adopted: true, want: false},  // the window starts again
+		{at: 34 * time.Second, adopted: true, want: false},
+		{at: 35 * time.Second, adopted: true, want: true},
+	}
+	for _, s := range steps {
+		if got := settled(since, "h", s.adopted, t0.Add(s.at), w); got != s.want {
+			t.Fatalf("at %s adopted=%v: settled %v, want %v", s.at, s.adopted, got, s.want)
+		}
+	}
+	if !settled(map[string]time.Time{}, "h", true, t0, 0) {
+		t.Fatal("a zero window counts a host at once")
+	}
+}

@@ -76,6 +76,11 @@ type Options struct {
 	// every host (adoption.go says what that means).
 	WaitForHosts bool
 	HostTimeout  time.Duration // default 15m
+	// HostSettle is how long a host must keep looking adopted before it
+	// counts (default 20s): BMO saves a clean status as soon as the
+	// target's Ironic registers the node, and reports a failed adoption
+	// some seconds later.
+	HostSettle time.Duration
 
 	// IronicURL, when set, is the target's Ironic API (its VIP): it must
 	// answer GET /v1/nodes with 401 or 200 right after the Ironic
@@ -117,6 +122,9 @@ func (o *Options) defaults(now time.Time) {
 	}
 	if o.HostTimeout == 0 {
 		o.HostTimeout = 15 * time.Minute
+	}
+	if o.HostSettle == 0 {
+		o.HostSettle = DefaultHostSettle
 	}
 	if o.PollInterval == 0 {
 		o.PollInterval = time.Second
