@@ -71,6 +71,9 @@ func baseOptions(t *testing.T, ns string, from, to *testenv.Cluster) Options {
 		Source: target(from), Target: target(to), Namespace: ns,
 		Preflight: noPreflight, BackupDir: filepath.Join(t.TempDir(), "backup"),
 		WaitForHosts: true, HostTimeout: 2 * time.Minute, TargetIronicTimeout: 20 * time.Second,
+		// The stand-in BMO adopts at once and never fails later: a short
+		// settle keeps the wait exercised without 20 s per move.
+		HostSettle:        2 * time.Second,
 		IronicGoneTimeout: 20 * time.Second, PollInterval: 100 * time.Millisecond,
 		Out: &testWriter{t: t}, Log: testLog(t), ResumeCommand: "pivotcheck move --resume",
 	}
