@@ -276,6 +276,25 @@ func where(t *testing.T, refs []fixture.Ref) (inSrc, inDst map[fixture.Ref]bool)
 	return present(t, pair.Bootstrap.Client, refs), present(t, pair.Target.Client, refs)
 }
 
+// checkAllMoved fails the test for every object not exactly in the target
+// (lost, not moved, or left in the source) and counts the lost ones.
+func checkAllMoved(t *testing.T, refs []fixture.Ref, inSrc, inDst map[fixture.Ref]bool) int {
+	t.Helper()
+	lost := 0
+	for _, r := range refs {
+		switch {
+		case !inDst[r] && !inSrc[r]:
+			lost++
+			t.Errorf("%s lost", r)
+		case !inDst[r]:
+			t.Errorf("%s not moved", r)
+		case inSrc[r]:
+			t.Errorf("%s left in the source", r)
+		}
+	}
+	return lost
+}
+
 // lostObjects counts fixture objects present in neither cluster.
 func lostObjects(t *testing.T, refs []fixture.Ref) int {
 	inSrc, inDst := where(t, refs)
@@ -636,17 +655,7 @@ func (e *matrixEnv) runRow(t *testing.T, row *matrixRow) {
 	}
 	// Every object exactly in the target, nowhere else.
 	inSrc, inDst = where(t, refs)
-	for _, r := range refs {
-		switch {
-		case !inDst[r] && !inSrc[r]:
-			row.lost++
-			t.Errorf("%s lost", r)
-		case !inDst[r]:
-			t.Errorf("%s not moved", r)
-		case inSrc[r]:
-			t.Errorf("%s left in the source", r)
-		}
-	}
+	row.lost += checkAllMoved(t, refs, inSrc, inDst)
 	// The target holds what the source held, by content (hosts: their
 	// annotations are checked below).
 	if d := diffContent(before, readContent(t, pair.Target.Client, ns, false), bmov1alpha1.PausedAnnotation, bmov1alpha1.StatusAnnotation); len(d) > 0 {
@@ -790,15 +799,5 @@ func (e *matrixEnv) runMistakeRow(t *testing.T, row *matrixRow) {
 		row.resume = "corrected command: completed and verified"
 	}
 	inSrc, inDst := where(t, refs)
-	for _, r := range refs {
-		switch {
-		case !inDst[r] && !inSrc[r]:
-			row.lost++
-			t.Errorf("%s lost", r)
-		case !inDst[r]:
-			t.Errorf("%s not moved", r)
-		case inSrc[r]:
-			t.Errorf("%s left in the source", r)
-		}
-	}
+	row.lost += checkAllMoved(t, refs, inSrc, inDst)
 }
