@@ -29,7 +29,7 @@ release: ## static binaries for linux/darwin x amd64/arm64, krew archives, SHA25
 envtest: ## build kube-apiserver + etcd from the Go module proxy (cached)
 	@hack/envtest.sh
 
-tools: ## install kustomize and clusterctl (cached)
+tools: ## install kustomize and clusterctl, and build kubectl when none is on PATH (cached)
 	@hack/tools.sh
 
 lab: envtest ## build the lab's controllers from the Go module proxy (cached): kube-controller-manager, kube-scheduler, kwok, BMO, CAPM3, IPAM; install Ironic + sushy-tools from PyPI
@@ -54,6 +54,7 @@ test-unit: ## fast unit tests only (no API servers, no tools)
 
 lint: ## golangci-lint (pinned, config .golangci.yml) + shellcheck on the scripts
 	@gcl=$$(hack/lint-tools.sh) && "$$gcl" run ./...
+	@command -v shellcheck >/dev/null || { echo 'make lint: shellcheck is not on PATH: apt-get install shellcheck (.ci/run does)' >&2; exit 1; }
 	shellcheck hack/*.sh .ci/run
 
 bench: envtest tools lab ## benchmarks (figures go in README.md)

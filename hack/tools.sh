@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the standalone CLIs the tests drive (kustomize, clusterctl) with
-# `go install` into a cache outside the repo, skipping what is already there.
+# `go install` into a cache outside the repo, skipping what is already there,
+# and builds kubectl there when the machine has none.
 # Prints the bin folder on its last line.
 set -euo pipefail
 
@@ -29,5 +30,40 @@ if [ ! -x "$BIN/clusterctl" ] || [ "$(cat "$BIN/.clusterctl-version" 2>/dev/null
   echo "tools: installing sigs.k8s.io/cluster-api/cmd/clusterctl@$CLUSTERCTL_VERSION" >&2
   (cd "${TMPDIR:-/tmp}" && go install "sigs.k8s.io/cluster-api/cmd/clusterctl@$CLUSTERCTL_VERSION")
   echo "$CLUSTERCTL_VERSION" >"$BIN/.clusterctl-version"
+fi
+# kubectl: the tests run the machine's kubectl (the kubectl plugin round
+# trip). Where none is on PATH, build kubectl from its published module
+# (k8s.io/kubectl's command, the same main as upstream's cmd/kubectl) so a
+# fresh machine needs nothing installed by hand.
+KUBECTL_VERSION="${KUBECTL_VERSION:-v0.35.4}"
+if { ! command -v kubectl >/dev/null 2>&1 || [ "${PIVOTCHECK_BUILD_KUBECTL:-}" = 1 ]; } &&
+  [ "$(cat "$BIN/.kubectl-version" 2>/dev/null)" != "$KUBECTL_VERSION" ]; then
+  echo "tools: no kubectl on PATH: building k8s.io/kubectl@$KUBECTL_VERSION's command (about 2 min cold)" >&2
+  d="$CACHE/src/kubectl-$KUBECTL_VERSION"
+  mkdir -p "$d"
+  cat >"$d/main.go" <<'GO'
+// Command kubectl runs k8s.io/kubectl's command, as upstream's cmd/kubectl does.
+package main
+
+import (
+	"k8s.io/component-base/cli"
+	"k8s.io/kubectl/pkg/cmd"
+	"k8s.io/kubectl/pkg/cmd/util"
+)
+
+func main() {
+	if err := cli.RunNoErrOutput(cmd.NewDefaultKubectlCommand()); err != nil {
+		util.CheckErr(err)
+	}
+}
+GO
+  if [ ! -f "$d/go.sum" ]; then
+    printf 'module pivotcheck.local/kubectl\n\ngo 1.26\n\nrequire k8s.io/kubectl %s\n' "$KUBECTL_VERSION" >"$d/go.mod"
+    (cd "$d" && go mod tidy)
+  fi
+  minor=${KUBECTL_VERSION#v0.}; minor=${minor%%.*}
+  ldflags="-s -w -X k8s.io/component-base/version.gitVersion=v1.${KUBECTL_VERSION#v0.} -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=$minor"
+  (cd "$d" && CGO_ENABLED=0 go build -trimpath -ldflags "$ldflags" -o "$BIN/kubectl.tmp" . && mv "$BIN/kubectl.tmp" "$BIN/kubectl")
+  echo "$KUBECTL_VERSION" >"$BIN/.kubectl-version"
 fi
 echo "$BIN"
