@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"net/http/httputil"
@@ -116,6 +117,9 @@ type BMCRecorder struct {
 	log   []BMCWrite
 	// refused are requests for an address that is not loopback.
 	refused []string
+	// agents are the stand-in deploy ramdisks the proxies start when an
+	// Ironic network-boots a host (nil: none, as for a bare recorder).
+	agents *agents
 }
 
 // NewBMCRecorder records writes to the BMC emulator at bmc (host:port),
@@ -153,10 +157,35 @@ func (r *BMCRecorder) Refused() []string {
 	return append([]string(nil), r.refused...)
 }
 
+// NameSystem names the system uuid in the writes recorded from now on (a
+// lab names a pooled system after the host it was given to).
+func (r *BMCRecorder) NameSystem(uuid, name string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	hosts := make(map[string]string, len(r.hosts)+1)
+	maps.Copy(hosts, r.hosts)
+	hosts[uuid] = name
+	r.hosts = hosts
+}
+
 func (r *BMCRecorder) record(w BMCWrite) {
 	r.mu.Lock()
+	w.Host = r.hosts[w.System]
 	r.log = append(r.log, w)
 	r.mu.Unlock()
+}
+
+// hostName is the name of the system uuid ("" when unknown).
+func (r *BMCRecorder) hostName(uuid string) string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.hosts[uuid]
+}
+
+// AgentCalls returns what the stand-in agents (agent.go) did and were
+// asked, in order.
+func (r *BMCRecorder) AgentCalls() []AgentCall {
+	return r.agents.Calls()
 }
 
 func (r *BMCRecorder) refuse(s string) {
@@ -170,23 +199,27 @@ func (r *BMCRecorder) refuse(s string) {
 // variable, and nothing in no_proxy exempts loopback) passes here. Writes
 // to the BMC emulator are recorded under the Ironic's name; requests for
 // any address but loopback are refused, so an Ironic cannot reach out.
+// When the Ironic powers a host on to network-boot it, the proxy has a
+// stand-in deploy agent started for the host that calls that Ironic back.
 type BMCProxy struct {
 	// URL is what http_proxy is set to.
 	URL    string
 	ironic string
+	api    string // the Ironic's API root, for its agents
 	rec    *BMCRecorder
 	srv    *http.Server
 	rp     *httputil.ReverseProxy
 }
 
 // Proxy starts a recording proxy on a free loopback port for the Ironic
-// called ironic. Stop ends it.
-func (r *BMCRecorder) Proxy(ironic string) (*BMCProxy, error) {
+// called ironic whose API root is api (http://127.0.0.1:PORT; "" starts no
+// agents). Stop ends it.
+func (r *BMCRecorder) Proxy(ironic, api string) (*BMCProxy, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, fmt.Errorf("BMC proxy for Ironic %s: %w", ironic, err)
 	}
-	p := &BMCProxy{URL: "http://" + ln.Addr().String(), ironic: ironic, rec: r}
+	p := &BMCProxy{URL: "http://" + ln.Addr().String(), ironic: ironic, api: api, rec: r}
 	p.rp = &httputil.ReverseProxy{
 		// The request line already carries the absolute URL.
 		Rewrite:   func(*httputil.ProxyRequest) {},
@@ -240,9 +273,14 @@ func (p *BMCProxy) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	p.rp.ServeHTTP(sw, req)
 	kind, system, summary := classifyBMCWrite(req.Method, req.URL.Path, body)
 	p.rec.record(BMCWrite{
-		Time: time.Now(), Ironic: p.ironic, System: system, Host: p.rec.hosts[system],
+		Time: time.Now(), Ironic: p.ironic, System: system,
 		Method: req.Method, Path: req.URL.Path, Kind: kind, Summary: summary, Status: sw.status,
 	})
+	if kind == BMCPower && sw.status/100 == 2 && p.rec.agents != nil {
+		var reset struct{ ResetType string }
+		_ = json.Unmarshal(body, &reset)
+		p.rec.agents.powered(powerEvent{system: system, by: p.ironic, ironic: p.ironic, api: p.api, resetType: reset.ResetType})
+	}
 }
 
 type statusWriter struct {

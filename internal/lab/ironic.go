@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -75,6 +76,16 @@ type IronicOptions struct {
 	BMC *BMCEmulator
 	// ReadyTimeout bounds the start (default 90 s).
 	ReadyTimeout time.Duration
+	// Port is the API port (0: a free one). A lab restarting a cluster's
+	// Ironic keeps its port, so BMO's endpoint stays valid.
+	Port int
+	// Dir is the folder its own folder is made in (default: the system's
+	// temporary folder).
+	Dir string
+	// HTTPURL and HTTPRoot, when set, are a file server the caller keeps
+	// across restarts (BMO's deploy image URLs point at it); else the
+	// Ironic serves a folder of its own.
+	HTTPURL, HTTPRoot string
 }
 
 // Ironic is one real Ironic on loopback: the all-in-one `ironic` service
@@ -152,6 +163,19 @@ enabled_hardware_types = %s
 [api]
 host_ip = 127.0.0.1
 port = %d
+# The deploy ramdisk (the lab's stand-in agent) heartbeats well inside this.
+ramdisk_heartbeat_timeout = 10
+
+[agent]
+# A direct deploy waits on the agent: poll it and the power state after its
+# power-off every second, not every 5-6 s, so a deploy takes seconds.
+command_wait_interval = 1
+post_deploy_get_power_state_retry_interval = 1
+post_deploy_get_power_state_retries = 30
+# The stand-in agent serves plain HTTP on loopback (IPA would serve TLS with
+# a certificate it makes at boot).
+require_tls = false
+deploy_logs_local_path = %s
 
 [database]
 connection = sqlite:///%s
@@ -165,6 +189,9 @@ automated_clean = false
 [deploy]
 http_url = %s
 http_root = %s
+# Every deploy boots the ramdisk afresh (no agent kept running between
+# operations).
+fast_track = false
 
 [pxe]
 tftp_root = %s
@@ -176,7 +203,7 @@ lock_path = %s
 # Without it the conductor looks the API up in a service catalog, and
 # direct deploys fail.
 endpoint_override = %s
-`, p.APIPort, filepath.Join(p.Dir, "ironic.db"), p.HTTPURL, p.HTTPRoot,
+`, p.APIPort, filepath.Join(p.Dir, "deploy-logs"), filepath.Join(p.Dir, "ironic.db"), p.HTTPURL, p.HTTPRoot,
 		filepath.Join(p.Dir, "tftpboot"), filepath.Join(p.Dir, "locks"), url)
 	return b.String()
 }
@@ -194,35 +221,38 @@ func StartIronic(ctx context.Context, o IronicOptions) (ir *Ironic, err error) {
 	if err != nil {
 		return nil, err
 	}
-	apiPort, err := freePort()
-	if err != nil {
-		return nil, err
+	apiPort := o.Port
+	if apiPort == 0 {
+		if apiPort, err = freePort(); err != nil {
+			return nil, err
+		}
 	}
-	dir, err := os.MkdirTemp("", "pivotcheck-ironic-"+o.Name+"-")
+	dir, err := os.MkdirTemp(o.Dir, "pivotcheck-ironic-"+o.Name+"-")
 	if err != nil {
 		return nil, fmt.Errorf("Ironic %s folder: %w", o.Name, err)
 	}
 	ir = &Ironic{Name: o.Name, URL: "http://127.0.0.1:" + strconv.Itoa(apiPort), Dir: dir, HTTPRoot: filepath.Join(dir, "httpboot")}
+	if o.HTTPRoot != "" {
+		ir.HTTPRoot, ir.HTTPURL = o.HTTPRoot, o.HTTPURL
+	}
 	defer func() {
 		if err != nil {
 			ir.keep = true
 			_ = ir.Stop()
 		}
 	}()
-	for _, d := range []string{ir.HTTPRoot, filepath.Join(dir, "tftpboot"), filepath.Join(dir, "locks"), filepath.Join(dir, "state")} {
+	for _, d := range []string{ir.HTTPRoot, filepath.Join(dir, "tftpboot"), filepath.Join(dir, "locks"), filepath.Join(dir, "state"), filepath.Join(dir, "deploy-logs")} {
 		if err := os.MkdirAll(d, 0o700); err != nil {
 			return ir, fmt.Errorf("Ironic %s: %w", o.Name, err)
 		}
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return ir, fmt.Errorf("Ironic %s file server: %w", o.Name, err)
+	if ir.HTTPURL == "" {
+		if ir.HTTPURL, ir.http, err = serveFiles(ir.HTTPRoot); err != nil {
+			return ir, fmt.Errorf("Ironic %s file server: %w", o.Name, err)
+		}
 	}
-	ir.HTTPURL = "http://" + ln.Addr().String()
-	ir.http = &http.Server{Handler: http.FileServer(http.Dir(ir.HTTPRoot)), ReadHeaderTimeout: 30 * time.Second}
-	go func() { _ = ir.http.Serve(ln) }()
 
-	if ir.proxy, err = o.BMC.Recorder.Proxy(o.Name); err != nil {
+	if ir.proxy, err = o.BMC.Recorder.Proxy(o.Name, ir.URL); err != nil {
 		return ir, err
 	}
 	conf := filepath.Join(dir, "ironic.conf")
@@ -240,6 +270,11 @@ func StartIronic(ctx context.Context, o IronicOptions) (ir *Ironic, err error) {
 		"https_proxy=" + ir.proxy.URL, "HTTPS_PROXY=" + ir.proxy.URL,
 		"all_proxy=", "ALL_PROXY=", "no_proxy=", "NO_PROXY=",
 	}
+	if bin, err := isoTool(inst, dir); err != nil {
+		return ir, fmt.Errorf("Ironic %s: %w", o.Name, err)
+	} else if bin != "" {
+		env = append(env, "PATH="+bin+string(os.PathListSeparator)+os.Getenv("PATH"))
+	}
 
 	begin := time.Now()
 	if err := ir.database(ctx, inst, conf, env, o.ReadyTimeout); err != nil {
@@ -251,6 +286,7 @@ func StartIronic(ctx context.Context, o IronicOptions) (ir *Ironic, err error) {
 	ir.proc = &process{
 		name: "ironic-" + o.Name, bin: inst.Ironic, args: []string{"--config-file", conf},
 		env: env, dir: filepath.Join(dir, "run"), logPath: filepath.Join(dir, "ironic.log"),
+		group: true,
 	}
 	if err := ir.proc.start(); err != nil {
 		return ir, err
@@ -260,6 +296,43 @@ func StartIronic(ctx context.Context, o IronicOptions) (ir *Ironic, err error) {
 	}
 	ir.Serve = time.Since(begin)
 	return ir, nil
+}
+
+// isoTool gives the Ironic a `genisoimage` when the machine has none:
+// pycdlib's pure-Python one from the venv (it takes the options Ironic
+// passes). Ironic packs a host's config drive (the metadata BMO sends with
+// every deploy) into an ISO with it; without one a direct deploy fails at
+// write_image. It returns the folder to put first on PATH ("" when the
+// machine has its own tool or the venv has none).
+func isoTool(inst IronicInstall, dir string) (string, error) {
+	for _, tool := range []string{"genisoimage", "mkisofs", "xorrisofs"} {
+		if _, err := exec.LookPath(tool); err == nil {
+			return "", nil
+		}
+	}
+	pycdlib := filepath.Join(inst.Venv, "bin", "pycdlib-genisoimage")
+	if _, err := os.Stat(pycdlib); err != nil {
+		return "", nil
+	}
+	bin := filepath.Join(dir, "bin")
+	if err := os.MkdirAll(bin, 0o700); err != nil {
+		return "", err
+	}
+	if err := os.Symlink(pycdlib, filepath.Join(bin, "genisoimage")); err != nil {
+		return "", fmt.Errorf("config drive tool: %w", err)
+	}
+	return bin, nil
+}
+
+// serveFiles serves root on a free loopback port until the server is closed.
+func serveFiles(root string) (string, *http.Server, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", nil, err
+	}
+	srv := &http.Server{Handler: http.FileServer(http.Dir(root)), ReadHeaderTimeout: 30 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	return "http://" + ln.Addr().String(), srv, nil
 }
 
 // database gives the Ironic an empty database: a copy of the one
@@ -357,13 +430,7 @@ func (ir *Ironic) Stop() error {
 	if ir == nil {
 		return nil
 	}
-	if ir.proc != nil {
-		ir.proc.stop(10 * time.Second)
-	}
-	ir.proxy.Stop()
-	if ir.http != nil {
-		_ = ir.http.Close()
-	}
+	ir.halt()
 	if ir.keep {
 		fmt.Fprintf(os.Stderr, "lab: Ironic %s files kept in %s\n", ir.Name, ir.Dir)
 		return nil
@@ -372,6 +439,17 @@ func (ir *Ironic) Stop() error {
 		return fmt.Errorf("removing Ironic folder %s: %w", ir.Dir, err)
 	}
 	return nil
+}
+
+// halt ends the Ironic, its proxy and file server, and keeps its folder.
+func (ir *Ironic) halt() {
+	if ir.proc != nil {
+		ir.proc.stop(10 * time.Second)
+	}
+	ir.proxy.Stop()
+	if ir.http != nil {
+		_ = ir.http.Close()
+	}
 }
 
 // decodeJSON decodes a response body into out (when out is not nil).
