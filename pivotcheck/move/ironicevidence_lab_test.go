@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"strings"
 	"sync"
@@ -65,9 +66,7 @@ func TestWaitForHostsIronicEvidence(t *testing.T) {
 			return err
 		}
 		node := map[string]any{"name": name, "driver": "redfish", "driver_info": di, "boot_interface": "ipxe", "inspect_interface": "agent"}
-		for k, v := range fields {
-			node[k] = v
-		}
+		maps.Copy(node, fields)
 		if _, err := c.CreateNode(ctx, node); err != nil {
 			return err
 		}
