@@ -2,6 +2,7 @@ package move
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
 	"time"
 
@@ -97,4 +98,23 @@ func TestIronicVerdictOf(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestWriteTableHosts: the table shows each waited-for host with its evidence.
+func TestWriteTableHosts(t *testing.T) {
+	r := &Report{Namespace: "pivot", Hosts: []HostEvidence{
+		{Name: "ext-0", Adopted: true, Evidence: EvidenceBMOIronic, Ironic: &IronicEvidence{Node: "pivot~ext-0", ProvisionState: "active", StatesSeen: []string{"enroll", "manageable", "active"}}},
+		{Name: "live-0", Evidence: EvidenceBMOIronic, Failed: "x", Ironic: &IronicEvidence{Node: "pivot~live-0", ProvisionState: "adopt failed", StatesSeen: []string{"adopting", "adopt failed"}}},
+		{Name: "spare-0", Adopted: true, Evidence: EvidenceBMO},
+	}}
+	var b strings.Builder
+	r.WriteTable(&b)
+	out := b.String()
+	require.Contains(t, out, "Hosts (--wait-for-hosts):")
+	require.Regexp(t, `ext-0 +true +bmo\+ironic +pivot~ext-0 active +enroll → manageable → active`, out)
+	require.Regexp(t, `live-0 +false +bmo\+ironic +pivot~live-0 adopt failed +adopting → adopt failed`, out)
+	require.Regexp(t, `spare-0 +true +bmo +- +-`, out)
+	raw, err := json.Marshal(r)
+	require.NoError(t, err)
+	require.Contains(t, string(raw), `"hosts":[{"name":"ext-0","adopted":true,"evidence":"bmo+ironic","ironic":{"node":"pivot~ext-0","provisionState":"active","statesSeen":["enroll","manageable","active"]}}`)
 }
