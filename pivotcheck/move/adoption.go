@@ -235,7 +235,8 @@ func (d *driver) waitForHosts(ctx context.Context, names []string, expect map[st
 			if irc != nil {
 				exp := expectationOf(h, expect[h.Name])
 				snap := nodes[h.Name]
-				iv = IronicVerdictOf(exp, *snap, d.started)
+				verdict := func() IronicVerdict { return IronicVerdictOf(exp, *snap, d.started, time.Now(), d.opts.HostSettle) }
+				iv = verdict()
 				if iv.NeedHistory && bmoOK {
 					// One history read per host, once everything else agrees.
 					hist, err := irc.History(ctx, snap.Name)
@@ -243,9 +244,11 @@ func (d *driver) waitForHosts(ctx context.Context, names []string, expect map[st
 						return false, err
 					}
 					snap.History, snap.HistoryRead = hist, true
-					iv = IronicVerdictOf(exp, *snap, d.started)
+					iv = verdict()
 				}
-				if exp != expectNoNode {
+				if exp == expectNoNode {
+					ev.Evidence = EvidenceBMO // no node to read
+				} else {
 					e := iv.Evidence
 					ev.Ironic = &e
 				}
@@ -295,7 +298,7 @@ func (d *driver) waitForHosts(ctx context.Context, names []string, expect map[st
 		return "", fmt.Errorf("%s: %w", msg, err)
 	}
 	if irc != nil {
-		return fmt.Sprintf("%d host(s) adopted by the target's BMO, each node active in the target's Ironic by adoption alone (enroll → verifying → manageable → adopting → active, no error in its history, no deploy)", len(names)), nil
+		return fmt.Sprintf("%d host(s) adopted by the target's BMO and confirmed by the target's Ironic (adopted nodes active by adoption alone: enroll → verifying → manageable → adopting → active, no error in their history, no deploy; available hosts' nodes manageable or available)", len(names)), nil
 	}
 	why := "give --ironic-url to also read each node from the target's Ironic"
 	if noIronic != "" {
@@ -324,6 +327,7 @@ func (d *driver) readNodes(ctx context.Context, c *ironic.Client, ns string, pen
 	if err != nil {
 		return fmt.Errorf("reading the target's Ironic nodes: %w", err)
 	}
+	now := time.Now()
 	byName := make(map[string]*ironic.Node, len(list))
 	for i := range list {
 		byName[list[i].Name] = &list[i]
@@ -334,10 +338,7 @@ func (d *driver) readNodes(ctx context.Context, c *ironic.Client, ns string, pen
 			s = &NodeSnapshot{Name: ironic.NodeName(ns, h)}
 			nodes[h] = s
 		}
-		s.Node = byName[s.Name]
-		if s.Node != nil {
-			s.Seen = SeeState(s.Seen, s.Node.ProvisionState)
-		}
+		s.SeeNode(byName[s.Name], now)
 	}
 	return nil
 }

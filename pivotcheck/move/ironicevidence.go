@@ -130,6 +130,26 @@ type NodeSnapshot struct {
 	// History is the node's history, when it was read (HistoryRead).
 	History     []ironic.Event
 	HistoryRead bool
+	// ErrorSince is when the node was first seen idle in enroll or
+	// manageable with a last_error (zero otherwise): stuck, once that
+	// lasts the settle window.
+	ErrorSince time.Time
+}
+
+// SeeNode records a polled node in s (pure but for the time given).
+func (s *NodeSnapshot) SeeNode(n *ironic.Node, now time.Time) {
+	s.Node = n
+	if n == nil {
+		s.ErrorSince = time.Time{}
+		return
+	}
+	s.Seen = SeeState(s.Seen, n.ProvisionState)
+	switch {
+	case !((n.ProvisionState == "enroll" || n.ProvisionState == "manageable") && n.Idle() && n.LastError != ""):
+		s.ErrorSince = time.Time{}
+	case s.ErrorSince.IsZero():
+		s.ErrorSince = now
+	}
 }
 
 // IronicVerdict is the decision over one node.
@@ -145,8 +165,10 @@ type IronicVerdict struct {
 }
 
 // IronicVerdictOf decides over a node snapshot (pure); since is when the
-// move began (earlier history entries are not this move's).
-func IronicVerdictOf(exp nodeExpectation, s NodeSnapshot, since time.Time) IronicVerdict {
+// move began (earlier history entries are not this move's); a node idle
+// in enroll or manageable with an error is stuck once it stayed so for
+// window until now.
+func IronicVerdictOf(exp nodeExpectation, s NodeSnapshot, since, now time.Time, window time.Duration) IronicVerdict {
 	v := IronicVerdict{Evidence: IronicEvidence{Node: s.Name, StatesSeen: slices.Clone(s.Seen)}}
 	if exp == expectNoNode {
 		v.Adopted = true
@@ -192,8 +214,10 @@ func IronicVerdictOf(exp nodeExpectation, s NodeSnapshot, since time.Time) Ironi
 			what += ", states seen " + strings.Join(s.Seen, " → ")
 		}
 		v.Failed = reason(what)
-	case (n.ProvisionState == "enroll" || n.ProvisionState == "manageable") && n.Idle() && n.LastError != "" && !slices.Contains(goal, n.ProvisionState):
-		v.Failed = reason("stuck in " + n.ProvisionState)
+	case !s.ErrorSince.IsZero() && !slices.Contains(goal, n.ProvisionState) && now.Sub(s.ErrorSince) >= window:
+		v.Failed = reason(fmt.Sprintf("stuck in %s for %s", n.ProvisionState, now.Sub(s.ErrorSince).Round(time.Second)))
+	case !s.ErrorSince.IsZero() && !slices.Contains(goal, n.ProvisionState):
+		v.Pending = fmt.Sprintf("node %s is %s with last_error %q since %s", s.Name, n.ProvisionState, n.LastError, s.ErrorSince.UTC().Format(time.RFC3339))
 	case len(v.Evidence.DeployTraces) > 0:
 		sort.Strings(v.Evidence.DeployTraces)
 		v.Failed = fmt.Sprintf("node %s shows the target's Ironic deployed it (%s): it did not adopt it", s.Name, strings.Join(v.Evidence.DeployTraces, ", "))

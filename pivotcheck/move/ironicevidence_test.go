@@ -25,6 +25,25 @@ func TestSeeStateAndOnPath(t *testing.T) {
 	require.False(t, OnPath([]string{"manageable", "available", "deploying", "active"}, adoptionPath), "deployed, not adopted")
 }
 
+// TestSeeNode: the accumulator keeps the states seen and when a node
+// started to sit idle with an error.
+func TestSeeNode(t *testing.T) {
+	t0 := time.Date(2026, 12, 6, 10, 0, 0, 0, time.UTC)
+	s := &NodeSnapshot{Name: "ns~h"}
+	s.SeeNode(nil, t0)
+	require.Empty(t, s.Seen)
+	s.SeeNode(&ironic.Node{Name: "ns~h", ProvisionState: "enroll"}, t0)
+	s.SeeNode(&ironic.Node{Name: "ns~h", ProvisionState: "enroll", LastError: "no power"}, t0.Add(time.Second))
+	s.SeeNode(&ironic.Node{Name: "ns~h", ProvisionState: "enroll", LastError: "no power"}, t0.Add(2*time.Second))
+	require.Equal(t, t0.Add(time.Second), s.ErrorSince)
+	s.SeeNode(&ironic.Node{Name: "ns~h", ProvisionState: "enroll", TargetProvisionState: "manageable", LastError: "no power"}, t0.Add(3*time.Second))
+	require.True(t, s.ErrorSince.IsZero(), "busy again")
+	s.SeeNode(&ironic.Node{Name: "ns~h", ProvisionState: "verifying", TargetProvisionState: "manageable"}, t0.Add(4*time.Second))
+	s.SeeNode(&ironic.Node{Name: "ns~h", ProvisionState: "manageable"}, t0.Add(5*time.Second))
+	require.Equal(t, []string{"enroll", "verifying", "manageable"}, s.Seen)
+	require.True(t, s.ErrorSince.IsZero())
+}
+
 // TestIronicVerdictOf: the decision over node snapshots.
 func TestIronicVerdictOf(t *testing.T) {
 	moveBegan := time.Date(2026, 12, 6, 10, 0, 0, 0, time.UTC)
@@ -64,9 +83,11 @@ func TestIronicVerdictOf(t *testing.T) {
 			failed: "(adopting, states seen manageable → adopting → adopt failed → adopting)"},
 		{name: "stuck in enroll with an error", exp: expectAdopted, snap: NodeSnapshot{Name: name, Node: node("enroll", "", "Failed to get power state"), Seen: []string{"enroll", "verifying", "enroll"}},
 			failed: "(enroll, states seen enroll → verifying → enroll): Failed to get power state"},
-		{name: "stuck in enroll, never verified", exp: expectAdopted, snap: NodeSnapshot{Name: name, Node: node("enroll", "", "Failed to get power state"), Seen: []string{"enroll"}},
-			failed: "(stuck in enroll): Failed to get power state"},
-		{name: "manageable with an error", exp: expectAdopted, snap: NodeSnapshot{Name: name, Node: node("manageable", "", "boom"), Seen: []string{"enroll", "manageable"}}, failed: "(stuck in manageable): boom"},
+		{name: "stuck in enroll, never verified", exp: expectAdopted, snap: NodeSnapshot{Name: name, Node: node("enroll", "", "Failed to get power state"), Seen: []string{"enroll"}, ErrorSince: moveBegan.Add(time.Minute)},
+			failed: "(stuck in enroll for 20s): Failed to get power state"},
+		{name: "in enroll with an error, not for long", exp: expectAdopted, snap: NodeSnapshot{Name: name, Node: node("enroll", "", "Failed to get power state"), Seen: []string{"enroll"}, ErrorSince: moveBegan.Add(time.Minute + 10*time.Second)},
+			pending: `node pivot~h0 is enroll with last_error "Failed to get power state" since 2026-12-06T10:01:10Z`},
+		{name: "manageable with an error", exp: expectAdopted, snap: NodeSnapshot{Name: name, Node: node("manageable", "", "boom"), Seen: []string{"enroll", "manageable"}, ErrorSince: moveBegan}, failed: "(stuck in manageable for 1m20s): boom"},
 		{name: "enroll without an error is pending", exp: expectAdopted, snap: NodeSnapshot{Name: name, Node: node("enroll", "", ""), Seen: []string{"enroll"}}, pending: "node pivot~h0 is enroll"},
 		{name: "deployed by this Ironic", exp: expectAdopted, snap: NodeSnapshot{Name: name, Node: node("active", "", "", "deploy_steps"), Seen: []string{"active"}},
 			failed: "shows the target's Ironic deployed it (driver_internal_info.deploy_steps)"},
@@ -77,7 +98,7 @@ func TestIronicVerdictOf(t *testing.T) {
 		{name: "registered only: clean failed", exp: expectRegister, snap: NodeSnapshot{Name: name, Node: node("clean failed", "", "no agent"), Seen: []string{"manageable", "cleaning", "clean failed"}}, failed: "did not register node pivot~h0 (clean failed): no agent"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			v := IronicVerdictOf(tc.exp, tc.snap, moveBegan)
+			v := IronicVerdictOf(tc.exp, tc.snap, moveBegan, moveBegan.Add(80*time.Second), 20*time.Second)
 			require.Equal(t, tc.adopted, v.Adopted, "%+v", v)
 			require.Equal(t, tc.needHistory, v.NeedHistory, "%+v", v)
 			if tc.failed == "" {
