@@ -144,8 +144,9 @@ func (s *NodeSnapshot) SeeNode(n *ironic.Node, now time.Time) {
 		return
 	}
 	s.Seen = SeeState(s.Seen, n.ProvisionState)
+	stuck := (n.ProvisionState == "enroll" || n.ProvisionState == "manageable") && n.Idle() && n.LastError != ""
 	switch {
-	case !((n.ProvisionState == "enroll" || n.ProvisionState == "manageable") && n.Idle() && n.LastError != ""):
+	case !stuck:
 		s.ErrorSince = time.Time{}
 	case s.ErrorSince.IsZero():
 		s.ErrorSince = now
