@@ -73,7 +73,7 @@ func TestWaitForHostsIronicEvidence(t *testing.T) {
 		if err := c.Provision(ctx, name, "manage", nil); err != nil {
 			return err
 		}
-		if _, err := c.WaitNode(ctx, name, time.Minute, func(n lab.IronicNode) bool { return n.ProvisionState == "manageable" && n.Idle() }); err != nil {
+		if _, err := c.WaitNode(ctx, name, 3*time.Minute, func(n lab.IronicNode) bool { return n.ProvisionState == "manageable" && n.Idle() }); err != nil {
 			return err
 		}
 		if !adopt {
@@ -94,6 +94,9 @@ func TestWaitForHostsIronicEvidence(t *testing.T) {
 	var once sync.Once
 	opts := baseOptions(t, ns, pair.Bootstrap, pair.Target)
 	opts.IronicURL = ir.URL
+	// Ironic's manage and adopt take seconds on a quiet machine, minutes
+	// on a loaded one.
+	opts.HostTimeout = 5 * time.Minute
 	opts.PollInterval = 200 * time.Millisecond
 	opts.OnPhase = func(name string) {
 		if name != PhaseVerify {
