@@ -28,6 +28,7 @@ import (
 	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 
 	"github.com/pivotcheck/pivotcheck/internal/fixture"
+	ironicapi "github.com/pivotcheck/pivotcheck/internal/ironic"
 	"github.com/pivotcheck/pivotcheck/internal/kube"
 	"github.com/pivotcheck/pivotcheck/internal/lab"
 	"github.com/pivotcheck/pivotcheck/internal/scenario"
@@ -143,11 +144,12 @@ func TestLabIronicPivotWritesNothing(t *testing.T) {
 		Source:    kube.Target{Kubeconfig: src.c.Kubeconfig, Context: src.c.Context},
 		Target:    kube.Target{Kubeconfig: dst.c.Kubeconfig, Context: dst.c.Context},
 		Namespace: ns, BackupDir: filepath.Join(t.TempDir(), "backup"),
-		// --wait-for-hosts: the live-ISO hosts' adoption fails in the
-		// target's Ironic; the wait must report them by name with BMO's
-		// reason (the test also reads that from the Ironic itself), and
-		// must not take BMO's clean status before the failure for an
-		// adoption.
+		// --wait-for-hosts with --ironic-url: the live-ISO hosts'
+		// adoption fails in the target's Ironic; the wait must report them
+		// by name with Ironic's own reason, read from that Ironic, and must
+		// not take BMO's clean status before the failure for an adoption;
+		// the externally provisioned hosts count adopted on the Ironic's
+		// evidence.
 		WaitForHosts: true, HostTimeout: 90 * time.Second,
 		IronicGoneTimeout: time.Minute, TargetIronicTimeout: time.Minute,
 		// The target's Ironic must answer before anything moves and again
@@ -178,18 +180,42 @@ func TestLabIronicPivotWritesNothing(t *testing.T) {
 	rep, err := move.Run(ctx, opts)
 	moveEnd := time.Now()
 	// Every object moved; the wait for the hosts failed on the live-ISO
-	// hosts alone, naming each with BMO's error.
+	// hosts alone, one line each with the target Ironic's reason.
 	require.Error(t, err, "pivotcheck move must not report the live-ISO hosts adopted")
 	require.True(t, rep.Completed, "the move itself completed")
 	require.Equal(t, move.PhaseVerify, rep.FailedPhase, "%v", err)
-	for _, host := range live {
-		require.Contains(t, err.Error(), host+": ", "the wait names %s", host)
-	}
-	require.Contains(t, err.Error(), string(bmov1alpha1.ProvisionedRegistrationError), "the wait gives BMO's reason")
-	for _, host := range ext {
-		require.NotContains(t, err.Error(), host+": ", "%s was adopted", host)
-	}
 	t.Logf("the wait for the hosts: %v", err)
+	lines := strings.Split(err.Error(), "\n")
+	for _, host := range live {
+		prefix := fmt.Sprintf("host %s/%s: the target's Ironic did not adopt node %s (adopt failed): ", ns, host, ironicapi.NodeName(ns, host))
+		i := slices.IndexFunc(lines, func(l string) bool { return strings.HasPrefix(l, prefix) })
+		require.GreaterOrEqual(t, i, 0, "the wait names %s on a line of its own", host)
+		require.Contains(t, lines[i], liveISOAdoptionError, "the wait gives Ironic's reason for %s", host)
+	}
+	for _, host := range ext {
+		require.NotContains(t, err.Error(), host, "%s was adopted", host)
+	}
+	// The report carries each host's evidence: the externally provisioned
+	// hosts were counted adopted from the target Ironic's nodes.
+	require.Len(t, rep.Hosts, len(hosts))
+	for _, h := range rep.Hosts {
+		require.Equal(t, move.EvidenceBMOIronic, h.Evidence, h.Name)
+		require.NotNil(t, h.Ironic, h.Name)
+		t.Logf("report: host %s adopted %v (%s); node %s %s, states seen %v, last error %q", h.Name, h.Adopted, h.Evidence, h.Ironic.Node, h.Ironic.ProvisionState, h.Ironic.StatesSeen, h.Ironic.LastError)
+		require.Equal(t, ironicapi.NodeName(ns, h.Name), h.Ironic.Node)
+		if slices.Contains(ext, h.Name) {
+			require.True(t, h.Adopted, h.Name)
+			require.Equal(t, "active", h.Ironic.ProvisionState, h.Name)
+			require.True(t, onAdoptionPath(h.Ironic.StatesSeen), "%s: %v", h.Name, h.Ironic.StatesSeen)
+			require.Empty(t, h.Ironic.HistoryErrors, h.Name)
+			require.Empty(t, h.Ironic.DeployTraces, h.Name)
+			continue
+		}
+		require.False(t, h.Adopted, h.Name)
+		require.Equal(t, "adopt failed", h.Ironic.ProvisionState, h.Name)
+		require.Contains(t, h.Ironic.LastError, liveISOAdoptionError, h.Name)
+		require.Contains(t, h.Failed, liveISOAdoptionError, h.Name)
+	}
 	require.NoError(t, stopErr)
 	require.False(t, stoppedAt.IsZero(), "the source's Ironic was stopped after the hand-over")
 	t.Logf("%s: pivotcheck move returned in %s (source Ironic stopped %s after the move began)", since(), moveEnd.Sub(moveStart).Round(time.Millisecond), stoppedAt.Sub(moveStart).Round(time.Millisecond))

@@ -2,7 +2,9 @@ package move
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -157,16 +159,37 @@ func settled(since map[string]time.Time, name string, adopted bool, now time.Tim
 	return now.Sub(first) >= window
 }
 
-// waitForHosts waits until the target's BMO adopted every host in names,
-// fails at once when one is being redone, and on timeout lists every
-// host still pending with its state.
-func (d *driver) waitForHosts(ctx context.Context, names []string, expect map[string]bmov1alpha1.BareMetalHostStatus) error {
+// waitForHosts waits until the target's BMO adopted every host in names
+// and, with --ironic-url, its Ironic shows each node adopted
+// (ironicevidence.go). Without Ironic evidence it fails at once when a host
+// fails; with it, it waits until every host is decided, so the report
+// carries each host's evidence. On timeout it lists every host still
+// pending with its state. The outcome per host goes to the report (Hosts).
+func (d *driver) waitForHosts(ctx context.Context, names []string, expect map[string]bmov1alpha1.BareMetalHostStatus) (string, error) {
 	ns := d.opts.Namespace
 	pending := map[string]string{}
+	out := map[string]*HostEvidence{}
 	for _, n := range names {
 		pending[n] = "not found in the target"
+		out[n] = &HostEvidence{Name: n, Evidence: EvidenceBMO}
 	}
+	var irc *ironic.Client
+	if d.opts.IronicURL != "" {
+		irc = &ironic.Client{Endpoint: d.opts.IronicURL}
+		for _, n := range names {
+			out[n].Evidence = EvidenceBMOIronic
+		}
+	}
+	noIronic := "" // why the Ironic evidence could not be read
+	nodes := map[string]*NodeSnapshot{}
+	failed := map[string]string{}
 	adoptedSince := map[string]time.Time{}
+	defer func() {
+		d.report.Hosts = d.report.Hosts[:0]
+		for _, n := range names {
+			d.report.Hosts = append(d.report.Hosts, *out[n])
+		}
+	}()
 	err := d.poll(ctx, d.opts.HostTimeout, func() (bool, error) {
 		hosts := &bmov1alpha1.BareMetalHostList{}
 		if err := d.dst.List(ctx, hosts, client.InNamespace(ns)); err != nil {
@@ -177,11 +200,24 @@ func (d *driver) waitForHosts(ctx context.Context, names []string, expect map[st
 		if err := d.dst.List(ctx, secrets, client.InNamespace(ns)); err != nil {
 			return false, fmt.Errorf("listing target Secrets (metadata): %w", err)
 		}
+		if irc != nil {
+			if err := d.readNodes(ctx, irc, ns, pending, nodes); err != nil {
+				if !errors.Is(err, ironic.ErrUnauthorized) && !errors.Is(err, ironic.ErrVersion) {
+					return false, err
+				}
+				// No later read can do better: judge by BMO alone, and say so.
+				noIronic = err.Error()
+				d.warn(fmt.Sprintf("the target's Ironic could not be read (%v): --wait-for-hosts judged the hosts by BMO's view alone", err))
+				irc = nil
+				for _, n := range names {
+					out[n].Evidence, out[n].Ironic = EvidenceBMO, nil
+				}
+			}
+		}
 		rv := map[string]string{}
 		for _, s := range secrets.Items {
 			rv[s.Name] = s.ResourceVersion
 		}
-		var failed []string
 		for i := range hosts.Items {
 			h := &hosts.Items[i]
 			if _, ok := pending[h.Name]; !ok {
@@ -192,19 +228,56 @@ func (d *driver) waitForHosts(ctx context.Context, names []string, expect map[st
 				sec = &BMCSecret{Namespace: ns, Name: h.Spec.BMC.CredentialsName, ResourceVersion: v}
 			}
 			a := AdoptionOf(h, expect[h.Name], sec)
+			ev := out[h.Name]
+			ev.BMO = a.State
+			bmoOK := a.Failed == "" && settled(adoptedSince, h.Name, a.Adopted, time.Now(), d.opts.HostSettle)
+			var iv IronicVerdict
+			if irc != nil {
+				exp := expectationOf(h, expect[h.Name])
+				snap := nodes[h.Name]
+				verdict := func() IronicVerdict { return IronicVerdictOf(exp, *snap, d.started, time.Now(), d.opts.HostSettle) }
+				iv = verdict()
+				if iv.NeedHistory && bmoOK {
+					// One history read per host, once everything else agrees.
+					hist, err := irc.History(ctx, snap.Name)
+					if err != nil {
+						return false, err
+					}
+					snap.History, snap.HistoryRead = hist, true
+					iv = verdict()
+				}
+				if exp == expectNoNode {
+					ev.Evidence = EvidenceBMO // no node to read
+				} else {
+					e := iv.Evidence
+					ev.Ironic = &e
+				}
+			}
 			switch {
 			case a.Failed != "":
-				failed = append(failed, a.Failed)
-			case settled(adoptedSince, h.Name, a.Adopted, time.Now(), d.opts.HostSettle):
+				failed[h.Name] = a.Failed
+			case iv.Failed != "":
+				failed[h.Name] = fmt.Sprintf("host %s/%s: %s", ns, h.Name, iv.Failed)
+			case bmoOK && (irc == nil || iv.Adopted):
+				ev.Adopted = true
 				delete(pending, h.Name)
-			case a.Adopted:
+			case a.Adopted && !bmoOK:
 				pending[h.Name] = fmt.Sprintf("looks adopted since %s, confirming for %s (BMO reports a failed adoption some seconds after it saves the status)", adoptedSince[h.Name].Format(time.RFC3339), d.opts.HostSettle)
+			case bmoOK:
+				pending[h.Name] = "adopted in BMO's view; in the target's Ironic " + iv.Pending
 			default:
 				pending[h.Name] = a.State
+				if irc != nil && iv.Pending != "" {
+					pending[h.Name] += "; in the target's Ironic " + iv.Pending
+				}
+			}
+			if f, ok := failed[h.Name]; ok {
+				ev.Failed = f
+				delete(pending, h.Name)
 			}
 		}
-		if len(failed) > 0 {
-			return false, stopWaiting{fmt.Errorf("%s", strings.Join(failed, "; "))}
+		if len(failed) > 0 && (irc == nil || len(pending) == 0) {
+			return false, stopWaiting{errors.New(joinFailures(failed, irc != nil))}
 		}
 		return len(pending) == 0, nil
 	})
@@ -214,7 +287,58 @@ func (d *driver) waitForHosts(ctx context.Context, names []string, expect map[st
 			left = append(left, n+": "+s)
 		}
 		slices.Sort(left)
-		return fmt.Errorf("waiting for the target's BMO to adopt every host (%d pending: %s): %w", len(left), strings.Join(left, "; "), err)
+		var stop stopWaiting
+		if len(left) == 0 || errors.As(err, &stop) {
+			return "", err
+		}
+		msg := fmt.Sprintf("waiting for the target's BMO to adopt every host (%d pending: %s)", len(left), strings.Join(left, "; "))
+		if len(failed) > 0 {
+			msg += "; " + joinFailures(failed, irc != nil)
+		}
+		return "", fmt.Errorf("%s: %w", msg, err)
+	}
+	if irc != nil {
+		return fmt.Sprintf("%d host(s) adopted by the target's BMO and confirmed by the target's Ironic (adopted nodes active by adoption alone: enroll → verifying → manageable → adopting → active, no error in their history, no deploy; available hosts' nodes manageable or available)", len(names)), nil
+	}
+	why := "give --ironic-url to also read each node from the target's Ironic"
+	if noIronic != "" {
+		why = "the target's Ironic could not be read"
+	}
+	return fmt.Sprintf("%d host(s) adopted by the target's BMO (evidence: BMO's view alone; %s)", len(names), why), nil
+}
+
+// joinFailures lists failed hosts sorted; with Ironic evidence one line
+// per host, as the evidence reads best that way.
+func joinFailures(failed map[string]string, lines bool) string {
+	fs := make([]string, 0, len(failed))
+	for _, n := range slices.Sorted(maps.Keys(failed)) {
+		fs = append(fs, failed[n])
+	}
+	if lines {
+		return fmt.Sprintf("%d host(s) not adopted:\n%s", len(fs), strings.Join(fs, "\n"))
+	}
+	return strings.Join(fs, "; ")
+}
+
+// readNodes reads the target's Ironic nodes and adds each pending host's
+// node, as now, to nodes (states seen accumulate; a node gone is nil).
+func (d *driver) readNodes(ctx context.Context, c *ironic.Client, ns string, pending map[string]string, nodes map[string]*NodeSnapshot) error {
+	list, err := c.Nodes(ctx)
+	if err != nil {
+		return fmt.Errorf("reading the target's Ironic nodes: %w", err)
+	}
+	now := time.Now()
+	byName := make(map[string]*ironic.Node, len(list))
+	for i := range list {
+		byName[list[i].Name] = &list[i]
+	}
+	for h := range pending {
+		s := nodes[h]
+		if s == nil {
+			s = &NodeSnapshot{Name: ironic.NodeName(ns, h)}
+			nodes[h] = s
+		}
+		s.SeeNode(byName[s.Name], now)
 	}
 	return nil
 }

@@ -16,12 +16,17 @@ import (
 )
 
 // ironicAPI is an Ironic API stand-in on loopback: GET /v1/nodes answers
-// 401 (auth enforced) for the first `healthy` calls, then 503.
+// 401 (auth enforced) for the first `healthy` probes, then 503. Node
+// reads (with a query) always answer 401; they are not counted.
 func ironicAPI(t *testing.T, healthy int32) (*httptest.Server, *atomic.Int32) {
 	var calls atomic.Int32
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path != "/v1/nodes" {
 			http.NotFound(w, r)
+			return
+		}
+		if r.URL.RawQuery != "" {
+			w.WriteHeader(http.StatusUnauthorized)
 			return
 		}
 		if calls.Add(1) > healthy {
@@ -65,6 +70,15 @@ func TestWaitForHostsNeedsAdoption(t *testing.T) {
 	require.Equal(t, statusOK, rep.Phase(PhaseIronicAPI).Status)
 	require.Contains(t, rep.Phase(PhaseIronicAPI).Detail, "answered HTTP 401 before the move")
 	require.EqualValues(t, 2, calls.Load(), "probed once before and once after the move")
+	// That Ironic enforces authentication: the nodes could not be read,
+	// and the report says the evidence was BMO's alone.
+	require.Contains(t, rep.Warnings, "the target's Ironic could not be read (reading the target's Ironic nodes: GET "+srv.URL+"/v1/nodes?fields=uuid%2Cname%2Cprovision_state%2Ctarget_provision_state%2Clast_error%2Cdeploy_interface%2Cdriver_internal_info%2Cinstance_info: HTTP 401: the Ironic API requires authentication): --wait-for-hosts judged the hosts by BMO's view alone")
+	require.Len(t, rep.Hosts, 3)
+	for _, h := range rep.Hosts {
+		require.Equal(t, EvidenceBMO, h.Evidence, h.Name)
+		require.Nil(t, h.Ironic, h.Name)
+		require.Equal(t, h.Name != stuck, h.Adopted, h.Name)
+	}
 
 	// The other hosts were adopted: registered by the target's BMO with the
 	// target's Secret, their provisioning state unchanged.

@@ -84,7 +84,10 @@ type Options struct {
 
 	// IronicURL, when set, is the target's Ironic API (its VIP): it must
 	// answer GET /v1/nodes with 401 or 200 right after the Ironic
-	// hand-over and again after the move, before hosts are unpaused.
+	// hand-over and again after the move, before hosts are unpaused. With
+	// WaitForHosts, each host's node read there is evidence of its
+	// adoption (ironicevidence.go), unless that Ironic requires
+	// authentication.
 	IronicURL string
 
 	DeleteSourceBMO bool
@@ -197,6 +200,9 @@ type Report struct {
 	Deleted   int      `json:"deleted"`
 	BackupDir string   `json:"backupDir,omitempty"`
 	Warnings  []string `json:"warnings,omitempty"`
+	// Hosts is the outcome of --wait-for-hosts per host: adopted or not,
+	// on whose evidence, and what the target's Ironic showed of its node.
+	Hosts []HostEvidence `json:"hosts,omitempty"`
 	// LeftBehind are objects of movable kinds still in the source namespace.
 	LeftBehind []mover.Object `json:"leftBehind,omitempty"`
 	// FailedPhase, SourceState, TargetState and ResumeCommand are set on

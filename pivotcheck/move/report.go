@@ -42,6 +42,22 @@ func (r *Report) WriteTable(w io.Writer) {
 			fmt.Fprintf(w, "  %s\n", o)
 		}
 	}
+	if len(r.Hosts) > 0 {
+		fmt.Fprintln(w, "\nHosts (--wait-for-hosts):")
+		tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "  HOST\tADOPTED\tEVIDENCE\tIRONIC NODE\tSTATES SEEN")
+		for _, h := range r.Hosts {
+			node, seen := "-", "-"
+			if h.Ironic != nil {
+				node = h.Ironic.Node + " " + orDash(h.Ironic.ProvisionState)
+				if len(h.Ironic.StatesSeen) > 0 {
+					seen = strings.Join(h.Ironic.StatesSeen, " → ")
+				}
+			}
+			fmt.Fprintf(tw, "  %s\t%v\t%s\t%s\t%s\n", h.Name, h.Adopted, h.Evidence, node, seen)
+		}
+		_ = tw.Flush()
+	}
 	if len(r.Warnings) > 0 {
 		fmt.Fprintln(w, "\nWarnings:")
 		for _, x := range r.Warnings {

@@ -282,10 +282,11 @@ func (d *driver) verify(ctx context.Context) (string, error) {
 			wait = append(wait, h.Name)
 		}
 		slices.Sort(wait)
-		if err := d.waitForHosts(ctx, wait, expect); err != nil {
+		adopted, err := d.waitForHosts(ctx, wait, expect)
+		if err != nil {
 			return "", err
 		}
-		detail += fmt.Sprintf(", %d host(s) adopted by the target's BMO", len(wait))
+		detail += ", " + adopted
 	}
 	return detail, nil
 }

@@ -36,6 +36,7 @@ const (
 	HostPoweredOn     = "host-powered-on"
 	HostDetached      = "host-detached"
 	HostForeignPause  = "host-foreign-pause"
+	HostLiveISO       = "host-live-iso"
 	StatusInvalid     = "status-annotation-invalid"
 	StatusMissing     = "status-annotation-missing"
 	BlockMove         = "block-move"
@@ -79,6 +80,7 @@ var Catalog = []Check{
 	{HostError, 4, "A BareMetalHost has operationalStatus error.", "Fix the error (BMC credentials, power...) until the host is OK."},
 	{HostPoweredOn, 4, "An available host is powered on (warning): it probably runs IPA under fast-track and its IP may change after the move.", "Power it off (`online: false`) before the move, or accept re-inspection."},
 	{HostDetached, 4, "A host is detached from Ironic (info).", "Nothing, unless it was not meant to be."},
+	{HostLiveISO, 4, "A provisioned (or externally provisioned) host runs a `live-iso` image (warning): BMO v0.13.x registers it in the target's Ironic with the `ramdisk` deploy interface but without its ISO (`instance_info.boot_iso`), and Ironic will not adopt a ramdisk-deploy node without one, so its node ends `adopt failed` and BMO reports a provisioned registration error. Nothing is written to its BMC: the server keeps running, unmanaged.", "Expect it; `pivotcheck move --wait-for-hosts --ironic-url URL` names each such host with Ironic's reason. Re-provisioning the host in the target (or a BMO that registers the ISO) clears it."},
 	{HostForeignPause, 5, "A consumed host is paused by someone other than CAPM3: CAPM3 will never write its status annotation, so the target would re-provision the live node.", "Remove the pause annotation (or replace it with a status annotation written by `pivotcheck move`)."},
 	{StatusInvalid, 5, "An existing `baremetalhost.metal3.io/status` annotation does not parse into the target BMO's BareMetalHostStatus (unknown fields, servicing, a bad operational status or error type): the target's webhook rejects it.", "Remove the annotation and let CAPM3 / `pivotcheck move` rewrite it."},
 	{StatusMissing, 5, "A host will get no status annotation from CAPM3 (not consumed; warning: `pivotcheck move` writes it, plain clusterctl move loses its status). For consumed hosts (info) CAPM3 writes it when the move pauses the Cluster; a consumed host already paused by CAPM3 without it is an error (CAPM3 only annotates hosts it pauses itself).", "Use `pivotcheck move`, which writes it, or accept re-inspection."},

@@ -30,7 +30,7 @@ type checkFunc func(s *Snapshot) []Finding
 
 // checks run in this order; each may emit several IDs of its group.
 var checks = []checkFunc{
-	checkCRDs, checkProviders, checkBMO, checkClusters, checkHosts, checkStatusAnnotations, checkBlockMove, checkBypassLeft,
+	checkCRDs, checkProviders, checkBMO, checkClusters, checkHosts, checkLiveISO, checkStatusAnnotations, checkBlockMove, checkBypassLeft,
 	checkIronic, checkIronicExternal, checkOwnerChain, checkSameCluster, checkTargetNamespace, checkManual,
 }
 

@@ -50,3 +50,57 @@ func checkHosts(s *Snapshot) []Finding {
 	}
 	return out
 }
+
+// checkLiveISO warns of the hosts the target's Ironic will not adopt:
+// provisioned (or externally provisioned) with a live ISO. BMO v0.13.2
+// chooses the ramdisk deploy interface from the host's current image when
+// it registers the node (deployInterface, getCurrentImage), but puts the
+// ISO in instance_info only when it deploys; Ironic's _do_adoption
+// validates the boot interface of a node that does not boot locally, and
+// that wants boot_iso (docs/facts.md#ironic-and-keepalived).
+func checkLiveISO(s *Snapshot) []Finding {
+	var out []Finding
+	for i := range s.Source.Hosts {
+		h := &s.Source.Hosts[i]
+		st := h.Status.Provisioning.State
+		if (st != bmov1alpha1.StateProvisioned && st != bmov1alpha1.StateExternallyProvisioned) ||
+			h.Status.OperationalStatus == bmov1alpha1.OperationalStatusDetached || !h.HasBMCDetails() || customDeploy(h) {
+			continue
+		}
+		img := currentImage(h)
+		if !img.IsLiveISO() {
+			continue
+		}
+		msg := fmt.Sprintf("BareMetalHost %s/%s is %s with the live-iso image %s: BMO v0.13.x registers it in the target's Ironic without the ISO, and that Ironic will not adopt it (adopt failed); the server keeps running, but BMO reports a provisioned registration error", h.Namespace, h.Name, st, img.URL)
+		out = append(out, finding(HostLiveISO, SeverityWarning, hostRef(h), msg))
+	}
+	return out
+}
+
+// currentImage is BMO's getCurrentImage: the provisioned image, else,
+// while provisioning or externally provisioned, the spec's.
+func currentImage(h *bmov1alpha1.BareMetalHost) *bmov1alpha1.Image {
+	if h.Status.Provisioning.Image.URL != "" {
+		return &h.Status.Provisioning.Image
+	}
+	switch h.Status.Provisioning.State {
+	case bmov1alpha1.StateProvisioning, bmov1alpha1.StateExternallyProvisioned:
+		if h.Spec.Image != nil && h.Spec.Image.URL != "" {
+			return h.Spec.Image
+		}
+	}
+	return nil
+}
+
+// customDeploy is BMO's hasCustomDeploy: such a node gets the custom-agent
+// deploy interface instead.
+func customDeploy(h *bmov1alpha1.BareMetalHost) bool {
+	if h.Status.Provisioning.CustomDeploy != nil && h.Status.Provisioning.CustomDeploy.Method != "" {
+		return true
+	}
+	switch h.Status.Provisioning.State {
+	case bmov1alpha1.StateProvisioning, bmov1alpha1.StateExternallyProvisioned:
+		return h.Spec.CustomDeploy != nil && h.Spec.CustomDeploy.Method != ""
+	}
+	return false
+}
