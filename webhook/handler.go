@@ -20,7 +20,6 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	authenticationv1 "k8s.io/api/authentication/v1"
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/labels"
@@ -56,6 +55,9 @@ type Handler struct {
 	// first allowed delete-for-move of a namespace not trusted yet, need a
 	// live read that agrees with the cache.
 	Live client.Reader
+	// LiveHosts reads the namespace's hosts for that live read (Setup: a
+	// HostProjection); nil lists them in full through Live.
+	LiveHosts HostLister
 	// Workloads are the Deployments/DaemonSets that run Ironic.
 	Workloads []ironic.Workload
 	// IrSO is the GVK of the Ironic Standalone Operator's Ironic kind, nil
@@ -304,43 +306,29 @@ func (h *Handler) timeout() time.Duration {
 }
 
 // cached reads the snapshot from the informer cache: only the indexed
-// (blocking) hosts of the namespace, the Ironic workloads and, for a pause
-// with no Ironic in the cluster, BMO and where it sends its Ironic calls.
+// (blocking) hosts of the namespace, the indexed Ironic workloads and pods
+// (cachedIronic) and, for a pause with no Ironic in the cluster, BMO and
+// where it sends its Ironic calls.
 func (h *Handler) cached(ctx context.Context, t Target) (Snapshot, error) {
 	ns := t.Namespace
 	var hosts bmov1alpha1.BareMetalHostList
 	if err := h.Cache.List(ctx, &hosts, client.InNamespace(ns), client.MatchingFields{HostIndex: "true"}); err != nil {
 		return Snapshot{}, fmt.Errorf("listing BareMetalHosts in %s: %w", ns, err)
 	}
-	var is ironic.Snapshot
-	var deps appsv1.DeploymentList
-	var dss appsv1.DaemonSetList
-	var pods corev1.PodList
-	for what, l := range map[string]client.ObjectList{"Deployments": &deps, "DaemonSets": &dss, "Pods": &pods} {
-		if err := h.Cache.List(ctx, l); err != nil {
-			return Snapshot{}, fmt.Errorf("listing %s: %w", what, err)
-		}
-	}
-	is.Deployments, is.DaemonSets, is.Pods = deps.Items, dss.Items, pods.Items
-	if h.IrSO != nil {
-		l := &unstructured.UnstructuredList{}
-		l.SetGroupVersionKind(h.IrSO.GroupVersion().WithKind(h.IrSO.Kind + "List"))
-		if err := h.Cache.List(ctx, l); err != nil {
-			return Snapshot{}, fmt.Errorf("listing %s: %w", h.IrSO.Kind, err)
-		}
-		is.IrSO = l.Items
+	is, bmos, err := h.cachedIronic(ctx)
+	if err != nil {
+		return Snapshot{}, err
 	}
 	snap := Snapshot{Hosts: hostPtrs(hosts.Items), Ironic: ironic.Running(is, h.Workloads)}
 	if t.Gate == GatePause && len(snap.Ironic) == 0 {
-		var err error
-		if snap.BMO, err = h.bmoInfo(ctx, deps.Items); err != nil {
+		if snap.BMO, err = h.bmoInfo(ctx, bmos); err != nil {
 			return Snapshot{}, err
 		}
 	}
 	return snap, nil
 }
 
-// bmoInfo finds BMO among the cached Deployments and reads its Ironic
+// bmoInfo finds BMO among the cached BMO Deployments and reads its Ironic
 // endpoint with the cached ConfigMaps of its namespace; nil when no BMO.
 func (h *Handler) bmoInfo(ctx context.Context, deps []appsv1.Deployment) (*BMOInfo, error) {
 	d, _ := bmo.Find(deps)
@@ -355,10 +343,12 @@ func (h *Handler) bmoInfo(ctx context.Context, deps []appsv1.Deployment) (*BMOIn
 	return &BMOInfo{Deployment: d.Namespace + "/" + d.Name, Endpoint: endpoint}, nil
 }
 
-// live reads the allow-path snapshot from the API server, in parallel: the
-// namespace's hosts, every Deployment and DaemonSet, and the pods labelled
-// as Ironic's. (Unlabelled leftover pods of a named workload are seen in the
-// cache only: one LIST less on every allowed request.)
+// live reads the allow-path snapshot from the API server, in parallel and
+// with no cache: every host of the namespace (only the fields the verdict
+// reads, see HostProjection), every Deployment and DaemonSet, and the pods
+// labelled as Ironic's, which the API server selects. (Unlabelled leftover
+// pods of a named workload are seen in the cache only: listing every pod
+// of the cluster would cost more than all the other reads together.)
 func (h *Handler) live(ctx context.Context, ns string) (Snapshot, error) {
 	ctx, cancel := context.WithTimeout(ctx, h.timeout())
 	defer cancel()
@@ -383,7 +373,7 @@ func (h *Handler) live(ctx context.Context, ns string) (Snapshot, error) {
 	}
 	g.Go(func() error {
 		var err error
-		hosts, err = h.liveHosts(gctx, ns)
+		hosts, err = h.hostLister().ListHosts(gctx, ns)
 		return err
 	})
 	list("Deployments", &deps)
@@ -439,58 +429,11 @@ func (h *Handler) sharedLive(ctx context.Context, ns string) (Snapshot, error) {
 	}
 }
 
-// MaxStale is how many hosts may differ from the cache before the live
-// confirmation reads every host in full instead of one GET each.
-const MaxStale = 20
-
-// liveHosts returns the namespace's hosts as the API server has them now.
-// A full LIST of thousands of BareMetalHosts (several KB of JSON each) takes
-// seconds on a busy control plane, too close to the webhook timeout. So it
-// lists metadata only (protobuf, no status) and compares each host's
-// resourceVersion with the cached copy: an equal resourceVersion means an
-// identical object, so the cached copy is the live one; hosts that differ
-// or are missing from the cache are read in full.
-func (h *Handler) liveHosts(ctx context.Context, ns string) ([]*bmov1alpha1.BareMetalHost, error) {
-	meta := &metav1.PartialObjectMetadataList{}
-	meta.SetGroupVersionKind(bmov1alpha1.GroupVersion.WithKind("BareMetalHostList"))
-	if err := h.Live.List(ctx, meta, client.InNamespace(ns)); err != nil {
-		return nil, fmt.Errorf("listing BareMetalHosts in %s (metadata): %w", ns, err)
+func (h *Handler) hostLister() HostLister {
+	if h.LiveHosts != nil {
+		return h.LiveHosts
 	}
-	var cached bmov1alpha1.BareMetalHostList
-	if err := h.Cache.List(ctx, &cached, client.InNamespace(ns)); err != nil {
-		return nil, fmt.Errorf("listing cached BareMetalHosts in %s: %w", ns, err)
-	}
-	byName := make(map[string]*bmov1alpha1.BareMetalHost, len(cached.Items))
-	for i := range cached.Items {
-		byName[cached.Items[i].Name] = &cached.Items[i]
-	}
-	out := make([]*bmov1alpha1.BareMetalHost, 0, len(meta.Items))
-	var stale []string
-	for _, m := range meta.Items {
-		if c, ok := byName[m.Name]; ok && c.ResourceVersion == m.ResourceVersion {
-			out = append(out, c)
-			continue
-		}
-		stale = append(stale, m.Name)
-	}
-	if len(stale) > MaxStale {
-		var full bmov1alpha1.BareMetalHostList
-		if err := h.Live.List(ctx, &full, client.InNamespace(ns)); err != nil {
-			return nil, fmt.Errorf("listing BareMetalHosts in %s: %w", ns, err)
-		}
-		return hostPtrs(full.Items), nil
-	}
-	for _, name := range stale {
-		fresh := &bmov1alpha1.BareMetalHost{}
-		if err := h.Live.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, fresh); err != nil {
-			if apierrors.IsNotFound(err) {
-				continue // deleted since the list
-			}
-			return nil, fmt.Errorf("reading BareMetalHost %s/%s: %w", ns, name, err)
-		}
-		out = append(out, fresh)
-	}
-	return out, nil
+	return fullHosts{h.Live}
 }
 
 func hostPtrs(items []bmov1alpha1.BareMetalHost) []*bmov1alpha1.BareMetalHost {
