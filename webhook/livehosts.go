@@ -188,7 +188,7 @@ func (p *HostProjection) readPage(ctx context.Context, ns, cont string, onContin
 	if err != nil {
 		return nil, err
 	}
-	defer body.Close() //nolint:errcheck // read-only body
+	defer body.Close()
 	hosts, err := decodeHostList(body, onContinue)
 	if err != nil {
 		return nil, err

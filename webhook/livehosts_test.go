@@ -4,14 +4,20 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	bmov1alpha1 "github.com/metal3-io/baremetal-operator/apis/metal3.io/v1alpha1"
 	"github.com/stretchr/testify/require"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/rest"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -193,4 +199,56 @@ func TestCachedIronicIsRunningOverEverything(t *testing.T) {
 		gotBMO, _ := bmo.Find(bmos)
 		require.Equal(t, wantBMO, gotBMO, name)
 	}
+}
+
+// Pages are joined in order; a page that fails fails the whole read (the
+// verdict then fails closed), never a shorter list.
+func TestHostProjectionPages(t *testing.T) {
+	hosts := hazardHosts()
+	var pages []string
+	for start := 0; start < len(hosts); start += 7 {
+		end, next := min(start+7, len(hosts)), ""
+		if end < len(hosts) {
+			next = strconv.Itoa(end)
+		}
+		pages = append(pages, listJSON(t, next, hosts[start:end]))
+	}
+	var failSecond atomic.Bool
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/apis/metal3.io/v1alpha1/namespaces/metal3/baremetalhosts" || r.URL.Query().Get("limit") != "7" {
+			http.Error(w, "unexpected request "+r.URL.String(), http.StatusBadRequest)
+			return
+		}
+		start := 0
+		if c := r.URL.Query().Get("continue"); c != "" {
+			if failSecond.Load() {
+				w.Header().Set("Content-Type", "application/json")
+				w.WriteHeader(http.StatusGone)
+				_, _ = w.Write([]byte(`{"kind":"Status","apiVersion":"v1","status":"Failure","message":"the provided continue parameter is too old","reason":"Expired","code":410}`))
+				return
+			}
+			var err error
+			if start, err = strconv.Atoi(c); err != nil {
+				http.Error(w, err.Error(), http.StatusBadRequest)
+				return
+			}
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(pages[start/7]))
+	}))
+	defer srv.Close()
+	p, err := NewHostProjection(&rest.Config{Host: srv.URL})
+	require.NoError(t, err)
+	p.PageSize = 7
+	got, err := p.ListHosts(context.Background(), "metal3")
+	require.NoError(t, err)
+	require.Len(t, got, len(hosts))
+	for i := range hosts {
+		require.Equal(t, hosts[i].Name, got[i].Name)
+	}
+	failSecond.Store(true)
+	_, err = p.ListHosts(context.Background(), "metal3")
+	require.Error(t, err)
+	require.True(t, apierrors.IsResourceExpired(err), err)
+	require.Contains(t, err.Error(), "listing BareMetalHosts in metal3")
 }
