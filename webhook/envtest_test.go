@@ -20,6 +20,7 @@ import (
 	"github.com/stretchr/testify/require"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/rest"
@@ -295,21 +296,23 @@ func nsLabel(ctx context.Context, t testing.TB, c client.Client, ns string, valu
 func ptrTo[T any](v T) *T { return &v }
 
 // liveCounter counts the handler's live confirmations: each lists the
-// namespace's BareMetalHosts once.
+// namespace's BareMetalHost metadata once.
 type liveCounter struct {
-	webhook.HostLister
+	client.Reader
 	confirmations atomic.Int64
 }
 
-func (l *liveCounter) ListHosts(ctx context.Context, ns string) ([]*bmov1alpha1.BareMetalHost, error) {
-	l.confirmations.Add(1)
-	return l.HostLister.ListHosts(ctx, ns)
+func (l *liveCounter) List(ctx context.Context, list client.ObjectList, opts ...client.ListOption) error {
+	if _, ok := list.(*metav1.PartialObjectMetadataList); ok {
+		l.confirmations.Add(1)
+	}
+	return l.Reader.List(ctx, list, opts...)
 }
 
-// countLive makes h's live host reads go through a liveCounter.
+// countLive makes h's live reads go through a liveCounter.
 func countLive(l *liveCounter) func(*webhook.Handler) {
 	return func(h *webhook.Handler) {
-		l.HostLister = h.LiveHosts
-		h.LiveHosts = l
+		l.Reader = h.Live
+		h.Live = l
 	}
 }

@@ -240,8 +240,8 @@ func TestHandlerBypassNotSyncedAndReadErrors(t *testing.T) {
 	require.Contains(t, message(resp), "connection refused")
 	require.Equal(t, map[string]int{"pause/denied/read-error": 1}, counts)
 
-	// A stale cache (host safe there) is overruled by the live read, which
-	// reads every host, never the cache.
+	// A stale cache (host safe there) is overruled by the live read: the
+	// host changed since (new resourceVersion), so it is read in full.
 	changed := newFakeClient(bmh("h", bmov1alpha1.StateProvisioned))
 	fresh := &bmov1alpha1.BareMetalHost{}
 	require.NoError(t, changed.Get(ctx, client.ObjectKey{Namespace: "metal3", Name: "h"}, fresh))
@@ -252,17 +252,22 @@ func TestHandlerBypassNotSyncedAndReadErrors(t *testing.T) {
 	require.False(t, resp.Allowed)
 	require.Contains(t, message(resp), "h is provisioning")
 
-	// The same with many hosts, the last one changed.
+	// Many changed hosts: every host read at once (LiveHosts; here the full
+	// LIST through Live) instead of a GET each.
 	var many, manyLive []client.Object
-	for i := range 25 {
+	for i := range MaxStale + 5 {
 		many = append(many, bmh(fmt.Sprintf("m%02d", i), bmov1alpha1.StateProvisioned))
 		manyLive = append(manyLive, bmh(fmt.Sprintf("m%02d", i), bmov1alpha1.StateProvisioned))
 	}
 	manyLive[len(manyLive)-1].(*bmov1alpha1.BareMetalHost).Status.Provisioning.State = bmov1alpha1.StateInspecting
-	h, _ = newTestHandler(newFakeClient(many...), newFakeClient(manyLive...))
+	liveC := newFakeClient(manyLive...)
+	for _, o := range manyLive { // bump every resourceVersion
+		require.NoError(t, liveC.Status().Update(ctx, o))
+	}
+	h, _ = newTestHandler(newFakeClient(many...), liveC)
 	resp = h.Handle(ctx, pause)
 	require.False(t, resp.Allowed)
-	require.Contains(t, message(resp), "m24 is inspecting")
+	require.Contains(t, message(resp), fmt.Sprintf("m%02d is inspecting", MaxStale+4))
 
 	// Garbage is a 400, not an allow.
 	h, _ = newTestHandler(safe, safe)

@@ -46,8 +46,9 @@ func fullReadSnapshot(ctx context.Context, t *testing.T, c client.Client, h *web
 	return out
 }
 
-// The live confirmation's projected, paginated host read and its Ironic
-// reads give the verdict full reads give, on the real API server: a host
+// The live confirmation (host metadata against the cache, and its Ironic
+// reads) and the projected, paginated read of every host give the verdict
+// full reads give, on the real API server: a host
 // mid-provisioning, a host in error, powered-on spares, a host with a
 // pending reboot, and Ironic running as a Deployment, a DaemonSet and a
 // bare Pod. Pages of 2 hosts, so the 8 hosts take several pages.
@@ -80,6 +81,11 @@ func TestLiveProjectionSameVerdict(t *testing.T) {
 		full := fullReadSnapshot(ctx, t, c, wh.h, ns)
 		want := webhook.Decide(pause, full, 5)
 		require.Equal(t, want, webhook.Decide(pause, fast, 5))
+		// Every host projected (the read when many hosts changed).
+		projected, err := proj.ListHosts(ctx, ns)
+		require.NoError(t, err)
+		require.Len(t, projected, 8)
+		require.Equal(t, want, webhook.Decide(pause, webhook.Snapshot{Hosts: projected, Ironic: fast.Ironic}, 5))
 		require.Equal(t, wantReason, want.Reason, want.Message)
 		return want
 	}
