@@ -82,6 +82,9 @@ const (
 func newFakeClient(objs ...client.Object) client.WithWatch {
 	return fake.NewClientBuilder().WithScheme(scheme.Scheme).
 		WithIndex(&bmov1alpha1.BareMetalHost{}, HostIndex, IndexHost).
+		WithIndex(&appsv1.Deployment{}, WorkloadIndex, IndexWorkload(ironic.DefaultWorkloads)).
+		WithIndex(&appsv1.DaemonSet{}, WorkloadIndex, IndexWorkload(ironic.DefaultWorkloads)).
+		WithIndex(&corev1.Pod{}, WorkloadIndex, IndexWorkload(ironic.DefaultWorkloads)).
 		WithObjects(objs...).WithStatusSubresource(&bmov1alpha1.BareMetalHost{}).Build()
 }
 
@@ -249,7 +252,8 @@ func TestHandlerBypassNotSyncedAndReadErrors(t *testing.T) {
 	require.False(t, resp.Allowed)
 	require.Contains(t, message(resp), "h is provisioning")
 
-	// Many changed hosts: one full live LIST instead of a GET each.
+	// Many changed hosts: every host read at once (LiveHosts; here the full
+	// LIST through Live) instead of a GET each.
 	var many, manyLive []client.Object
 	for i := range MaxStale + 5 {
 		many = append(many, bmh(fmt.Sprintf("m%02d", i), bmov1alpha1.StateProvisioned))

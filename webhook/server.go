@@ -226,6 +226,11 @@ func Setup(mgr manager.Manager, o Options) (*Handler, error) {
 		return nil, err
 	}
 	warm := []client.Object{&appsv1.Deployment{}, &appsv1.DaemonSet{}, &corev1.Pod{}, &corev1.ConfigMap{}, namespaceMeta()}
+	for _, obj := range []client.Object{&appsv1.Deployment{}, &appsv1.DaemonSet{}, &corev1.Pod{}} {
+		if err := mgr.GetFieldIndexer().IndexField(ctx, obj, WorkloadIndex, IndexWorkload(o.Workloads)); err != nil {
+			return nil, fmt.Errorf("indexing %T: %w", obj, err)
+		}
+	}
 	if hostsServed {
 		if err := mgr.GetFieldIndexer().IndexField(ctx, &bmov1alpha1.BareMetalHost{}, HostIndex, IndexHost); err != nil {
 			return nil, fmt.Errorf("indexing BareMetalHosts: %w", err)
@@ -237,9 +242,13 @@ func Setup(mgr manager.Manager, o Options) (*Handler, error) {
 	if err != nil {
 		return nil, err
 	}
+	hosts, err := NewHostProjection(mgr.GetConfig())
+	if err != nil {
+		return nil, err
+	}
 	ready := &Readiness{}
 	h := &Handler{
-		Cache: mgr.GetCache(), Live: mgr.GetAPIReader(), Workloads: o.Workloads, IrSO: irso,
+		Cache: mgr.GetCache(), Live: mgr.GetAPIReader(), LiveHosts: hosts, Workloads: o.Workloads, IrSO: irso,
 		Synced: ready.Synced, ReadTimeout: o.ReadTimeout, MaxListed: o.MaxListed, TrustFor: o.TrustFor, Record: record,
 		Review: SubjectAccessReviewer(mgr.GetClient()), BMH: bmh,
 		Log: mgr.GetLogger().WithName("pivotcheck-webhook"),
