@@ -20,6 +20,7 @@ import (
 // (re)installed, and on failure the controllers' logs are printed.
 func labTest(t *testing.T) context.Context {
 	t.Helper()
+	usePair(t, false)
 	t.Cleanup(func() {
 		if t.Failed() {
 			t.Log("bootstrap controllers:\n" + pair.Bootstrap.Lab.Logs(30))
@@ -37,7 +38,12 @@ func labTest(t *testing.T) context.Context {
 func build(ctx context.Context, t *testing.T, opts fixture.Options) (*fixture.Result, map[string]bmov1alpha1.ProvisioningState) {
 	t.Helper()
 	start := time.Now()
-	res, err := fixture.LabBuild(ctx, pair.Bootstrap.Client, opts, 3*time.Minute)
+	timeout := 3 * time.Minute
+	if opts.Hardware != nil {
+		// The bootstrap's Ironic deploys each consumed host for real.
+		timeout = 8 * time.Minute
+	}
+	res, err := fixture.LabBuild(ctx, pair.Bootstrap.Client, opts, timeout)
 	require.NoError(t, err, "controllers: %v", errors.Join(pair.Bootstrap.Lab.Check(), pair.Target.Lab.Check()))
 	t.Logf("workload cluster %s/%s built by the controllers in %s", opts.Namespace, opts.ClusterName, time.Since(start).Round(time.Millisecond))
 	before, err := scenario.HostStates(ctx, pair.Bootstrap.Client, opts.Namespace)
