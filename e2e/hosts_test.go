@@ -35,8 +35,9 @@ func TestLabNoHostDisturbed(t *testing.T) {
 	opts := func(ns string) fixture.Options {
 		return fixture.Options{Namespace: ns, ClusterName: "lab1", ControlPlane: 2, Workers: 1, SpareHosts: 1, Hardware: ip.Hardware()}
 	}
-	plainRes, beforePlain := build(ctx, t, opts("plain"))
-	res, before := build(ctx, t, opts("guarded"))
+	b := buildAll(ctx, t, opts("plain"), opts("guarded"))
+	plainRes, beforePlain := b[0].res, b[0].before
+	res, before := b[1].res, b[1].before
 	waitPoweredOn(ctx, t, pair.Bootstrap, "plain", plainRes.Hosts[:opts("plain").Machines()])
 	waitPoweredOn(ctx, t, pair.Bootstrap, "guarded", res.Hosts[:opts("guarded").Machines()])
 	source, target := pair.Bootstrap.Lab.IronicName(), pair.Target.Lab.IronicName()

@@ -31,7 +31,7 @@ import (
 // leaves the written status alone for the length of the test.
 func TestLabRefusesUnannotatableHostBeforeIronic(t *testing.T) {
 	ctx, ip := ironicTest(t)
-	for _, tc := range []struct {
+	cases := []struct {
 		name, skip string
 		set        func(*bmov1alpha1.BareMetalHostStatus)
 	}{
@@ -44,10 +44,15 @@ func TestLabRefusesUnannotatableHostBeforeIronic(t *testing.T) {
 		{name: "servicing", skip: "host-busy", set: func(st *bmov1alpha1.BareMetalHostStatus) {
 			st.OperationalStatus = bmov1alpha1.OperationalStatusServicing
 		}},
-	} {
+	}
+	optsOf := func(name string) fixture.Options {
+		return fixture.Options{Namespace: "refuse-" + name, ClusterName: "lab7", ControlPlane: 1, SpareHosts: 1, Hardware: ip.Hardware()}
+	}
+	clusters := buildAll(ctx, t, optsOf(cases[0].name), optsOf(cases[1].name))
+	for i, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			opts := fixture.Options{Namespace: "refuse-" + tc.name, ClusterName: "lab7", ControlPlane: 1, SpareHosts: 1, Hardware: ip.Hardware()}
-			res, _ := build(ctx, t, opts)
+			opts := optsOf(tc.name)
+			res := clusters[i].res
 			waitPoweredOn(ctx, t, pair.Bootstrap, opts.Namespace, res.Hosts[:opts.Machines()])
 			src := pair.Bootstrap.Client
 			h := &bmov1alpha1.BareMetalHost{}
@@ -78,7 +83,7 @@ func TestLabRefusesUnannotatableHostBeforeIronic(t *testing.T) {
 			}
 			// Long enough for BMO's next reconcile of the hosts and a power
 			// change Ironic asked for to land (1–11 s in the emulator).
-			time.Sleep(max(0, 15*time.Second-time.Since(start)))
+			time.Sleep(max(0, 10*time.Second-time.Since(start)))
 			require.NoError(t, w.Stop())
 			rep := w.Report()
 			logReports(t, "refused move", rep)

@@ -85,11 +85,15 @@ func startTargetGuard(ctx context.Context, t *testing.T) string {
 // again, and the target's Ironic writes to its BMC.
 func TestLabTargetGuard(t *testing.T) {
 	ctx, ip := ironicTest(t)
-	for _, guarded := range []bool{true, false} {
+	optsOf := func(name string) fixture.Options {
+		return fixture.Options{Namespace: "target-" + name, ClusterName: "lab8", ControlPlane: 2, Hardware: ip.Hardware()}
+	}
+	clusters := buildAll(ctx, t, optsOf("guarded"), optsOf("unguarded"))
+	for i, guarded := range []bool{true, false} {
 		name := map[bool]string{true: "guarded", false: "unguarded"}[guarded]
 		t.Run(name, func(t *testing.T) {
-			opts := fixture.Options{Namespace: "target-" + name, ClusterName: "lab8", ControlPlane: 2, Hardware: ip.Hardware()}
-			res, before := build(ctx, t, opts)
+			opts := optsOf(name)
+			res, before := clusters[i].res, clusters[i].before
 			waitPoweredOn(ctx, t, pair.Bootstrap, opts.Namespace, res.Hosts)
 			src, dst := pair.Bootstrap.Client, pair.Target.Client
 			late := res.Hosts[1]
