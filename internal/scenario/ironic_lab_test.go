@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -151,6 +152,21 @@ func TestLabIronicPairLifecycle(t *testing.T) {
 	require.NoError(t, fixture.WaitHosts(ctx, src.Client, "reg", hosts, 2*time.Minute, func(h *bmov1alpha1.BareMetalHost) bool {
 		return h.Status.Provisioning.State == bmov1alpha1.StateAvailable && h.Status.ErrorMessage == ""
 	}, "available again"))
+
+	// 4. A crash is reported as one, naming the Ironic and its log.
+	dst := p.Target
+	require.NoError(t, dst.Lab.Check())
+	pid := dst.Lab.IronicEvents()[0].Pid
+	require.NotZero(t, pid)
+	require.NoError(t, syscall.Kill(pid, syscall.SIGKILL))
+	deadline = time.Now().Add(30 * time.Second)
+	for dst.Lab.Check() == nil && time.Now().Before(deadline) {
+		time.Sleep(100 * time.Millisecond)
+	}
+	err = dst.Lab.Check()
+	require.Error(t, err, "the target's Ironic was killed")
+	require.Contains(t, err.Error(), "ironic-target has stopped")
+	require.NoError(t, src.Lab.Check(), "the bootstrap's Ironic still runs")
 }
 
 // inGroup lists the live processes of process group pgid.
