@@ -63,7 +63,7 @@ func buildAll(ctx context.Context, t *testing.T, opts ...fixture.Options) []buil
 			timeout := 3 * time.Minute
 			if o.Hardware != nil {
 				// The bootstrap's Ironic deploys each consumed host for real.
-				timeout = 8 * time.Minute
+				timeout = 10 * time.Minute
 			}
 			res, err := fixture.LabBuild(ctx, pair.Bootstrap.Client, o, timeout)
 			if err != nil {
