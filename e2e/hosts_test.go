@@ -144,9 +144,14 @@ func TestLabNoHostDisturbed(t *testing.T) {
 			break
 		}
 	}
+	// The lab stops the process once kwok removed its pod, a moment later
+	// (a kubelet removes a pod only once its containers have exited): the
+	// ordering that matters is the pods' above, and no BMC write by the
+	// source's Ironic after the move began (requireAdopted).
 	require.False(t, stopped.IsZero(), "the source's Ironic process stopped during the move")
-	require.True(t, stopped.Before(firstCopy), "the source's Ironic process stopped (%s) before the first host was copied to the target (%s)", stopped.Format(time.RFC3339Nano), firstCopy.Format(time.RFC3339Nano))
 	require.False(t, pair.Bootstrap.Lab.IronicRuns())
+	t.Logf("source Ironic: pods gone %s after the move began, process stopped %s after, first host copied %s after",
+		gone.Sub(start).Round(time.Millisecond), stopped.Sub(start).Round(time.Millisecond), firstCopy.Sub(start).Round(time.Millisecond))
 
 	// The source Ironic is gone, pods included: the garbage collector and
 	// kwok removed them, and the hand-over waited for that.
