@@ -144,7 +144,7 @@ func TestLabNoHostDisturbed(t *testing.T) {
 			break
 		}
 	}
-	// The lab stops the process once kwok removed its pod, a moment later
+	// The lab stops the process once kwok removed its pod, seconds later
 	// (a kubelet removes a pod only once its containers have exited): the
 	// ordering that matters is the pods' above, and no BMC write by the
 	// source's Ironic after the move began (requireAdopted).
