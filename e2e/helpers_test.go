@@ -5,7 +5,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os/exec"
+	"sync"
 	"testing"
 	"time"
 
@@ -20,6 +22,7 @@ import (
 // (re)installed, and on failure the controllers' logs are printed.
 func labTest(t *testing.T) context.Context {
 	t.Helper()
+	usePair(t, false)
 	t.Cleanup(func() {
 		if t.Failed() {
 			t.Log("bootstrap controllers:\n" + pair.Bootstrap.Lab.Logs(30))
@@ -36,13 +39,46 @@ func labTest(t *testing.T) context.Context {
 // controllers, and returns its hosts' states before any move.
 func build(ctx context.Context, t *testing.T, opts fixture.Options) (*fixture.Result, map[string]bmov1alpha1.ProvisioningState) {
 	t.Helper()
-	start := time.Now()
-	res, err := fixture.LabBuild(ctx, pair.Bootstrap.Client, opts, 3*time.Minute)
-	require.NoError(t, err, "controllers: %v", errors.Join(pair.Bootstrap.Lab.Check(), pair.Target.Lab.Check()))
-	t.Logf("workload cluster %s/%s built by the controllers in %s", opts.Namespace, opts.ClusterName, time.Since(start).Round(time.Millisecond))
-	before, err := scenario.HostStates(ctx, pair.Bootstrap.Client, opts.Namespace)
-	require.NoError(t, err)
-	return res, before
+	built := buildAll(ctx, t, opts)
+	return built[0].res, built[0].before
+}
+
+// built is one workload cluster buildAll built.
+type built struct {
+	res    *fixture.Result
+	before map[string]bmov1alpha1.ProvisioningState
+}
+
+// buildAll builds workload clusters side by side (with Hardware, the
+// bootstrap's Ironic deploys their hosts at once), and returns each one's
+// hosts' states before any move, in the order of opts.
+func buildAll(ctx context.Context, t *testing.T, opts ...fixture.Options) []built {
+	t.Helper()
+	out := make([]built, len(opts))
+	errs := make([]error, len(opts))
+	var wg sync.WaitGroup
+	for i, o := range opts {
+		wg.Go(func() {
+			start := time.Now()
+			timeout := 3 * time.Minute
+			if o.Hardware != nil {
+				// The bootstrap's Ironic deploys each consumed host for real.
+				timeout = 10 * time.Minute
+			}
+			res, err := fixture.LabBuild(ctx, pair.Bootstrap.Client, o, timeout)
+			if err != nil {
+				errs[i] = fmt.Errorf("building %s/%s: %w", o.Namespace, o.ClusterName, err)
+				return
+			}
+			t.Logf("workload cluster %s/%s built by the controllers in %s", o.Namespace, o.ClusterName, time.Since(start).Round(time.Millisecond))
+			before, err := scenario.HostStates(ctx, pair.Bootstrap.Client, o.Namespace)
+			errs[i] = err
+			out[i] = built{res: res, before: before}
+		})
+	}
+	wg.Wait()
+	require.NoError(t, errors.Join(errs...), "controllers: %v", errors.Join(pair.Bootstrap.Lab.Check(), pair.Target.Lab.Check()))
+	return out
 }
 
 // run runs a command as an operator would and returns its combined output

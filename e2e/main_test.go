@@ -2,15 +2,18 @@ package e2e
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/go-logr/logr"
+	"github.com/stretchr/testify/require"
 	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 
 	"github.com/pivotcheck/pivotcheck/internal/scenario"
@@ -18,14 +21,28 @@ import (
 )
 
 var (
-	// pair is the lab pair the tests share; each test works in its own
-	// namespaces and re-installs the source's Ironic if a move removed it.
+	// pair is the lab pair the running test uses: the test-mode pair
+	// (labTest) or the Ironic pair's clusters (ironicTest). Each test works
+	// in its own namespaces and re-installs the source's Ironic if a move
+	// removed it.
 	pair *testenv.Pair
 	// pivotcheck is the binary the tests run as an operator would.
 	pivotcheck string
 	// clusterctl is the real clusterctl v1.13.6 binary.
 	clusterctl string
 )
+
+// pairs holds the package's two lab pairs, each started when the first
+// test that needs it runs. Only one runs at a time: the machine has two
+// cores, and the tests that need each pair come one group after the other
+// (see doc.go), so each pair is started once.
+var pairs struct {
+	mu       sync.Mutex
+	testMode *testenv.Pair
+	ironic   *scenario.IronicPair
+	// failed: a test of the running pair failed; its files are kept.
+	failed bool
+}
 
 func TestMain(m *testing.M) {
 	flag.Parse()
@@ -63,23 +80,83 @@ func runMain(m *testing.M) int {
 		return 1
 	}
 
-	start := time.Now()
-	ctx := context.Background()
-	pair, err = scenario.StartPair(ctx, testenv.Options{}, testenv.Options{})
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	fmt.Fprintf(os.Stderr, "e2e: lab pair ready in %s\n", time.Since(start).Round(time.Millisecond))
-	uninstall := testenv.StopOnInterrupt(func() { _ = pair.Stop() })
+	uninstall := testenv.StopOnInterrupt(func() { _ = stopPairs() })
 	code := m.Run()
 	uninstall()
 	if code != 0 {
-		pair.Bootstrap.Lab.Keep()
-		pair.Target.Lab.Keep()
+		pairs.failed = true
 	}
-	if err := pair.Stop(); err != nil {
+	if err := stopPairs(); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 	}
 	return code
+}
+
+// usePair makes the test-mode pair (withIronic false) or the Ironic pair
+// the one the test uses, starting it if needed and stopping the other.
+func usePair(t *testing.T, withIronic bool) {
+	t.Helper()
+	pairs.mu.Lock()
+	defer pairs.mu.Unlock()
+	t.Cleanup(func() {
+		if t.Failed() {
+			pairs.mu.Lock()
+			pairs.failed = true
+			pairs.mu.Unlock()
+		}
+	})
+	if withIronic && pairs.ironic != nil {
+		pair = pairs.ironic.Pair
+		return
+	}
+	if !withIronic && pairs.testMode != nil {
+		pair = pairs.testMode
+		return
+	}
+	require.NoError(t, stopPairsLocked())
+	ctx := context.Background()
+	start := time.Now()
+	var err error
+	if withIronic {
+		pairs.ironic, err = scenario.StartIronicPair(ctx, testenv.Options{}, testenv.Options{})
+		require.NoError(t, err)
+		pair = pairs.ironic.Pair
+	} else {
+		pairs.testMode, err = scenario.StartPair(ctx, testenv.Options{}, testenv.Options{})
+		require.NoError(t, err)
+		pair = pairs.testMode
+	}
+	kind := map[bool]string{true: "Ironic", false: "test-mode"}[withIronic]
+	fmt.Fprintf(os.Stderr, "e2e: %s lab pair ready in %s\n", kind, time.Since(start).Round(time.Millisecond))
+}
+
+func stopPairs() error {
+	pairs.mu.Lock()
+	defer pairs.mu.Unlock()
+	return stopPairsLocked()
+}
+
+// stopPairsLocked stops whichever pair runs, keeping its files if one of
+// its tests failed.
+func stopPairsLocked() error {
+	var errs []error
+	if p := pairs.testMode; p != nil {
+		if pairs.failed {
+			p.Bootstrap.Lab.Keep()
+			p.Target.Lab.Keep()
+		}
+		errs = append(errs, p.Stop())
+		pairs.testMode = nil
+	}
+	if p := pairs.ironic; p != nil {
+		if pairs.failed {
+			p.Bootstrap.Lab.Keep()
+			p.Target.Lab.Keep()
+		}
+		errs = append(errs, p.Stop())
+		pairs.ironic = nil
+	}
+	pairs.failed = false
+	pair = nil
+	return errors.Join(errs...)
 }

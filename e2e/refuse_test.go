@@ -3,6 +3,7 @@ package e2e
 import (
 	"path/filepath"
 	"testing"
+	"time"
 
 	bmov1alpha1 "github.com/metal3-io/baremetal-operator/apis/metal3.io/v1alpha1"
 	"github.com/stretchr/testify/require"
@@ -18,16 +19,19 @@ import (
 // TestLabRefusesUnannotatableHostBeforeIronic: a host whose status BMO's
 // webhook would refuse in a status annotation (servicing, servicing error) is
 // refused by `pivotcheck move` before anything irreversible, even with the
-// preflight check that reports it skipped: the source's Ironic still runs,
-// no host is paused, the Cluster is not paused.
+// preflight check that reports it skipped: the source's Ironic Deployment is
+// untouched and its real Ironic process still runs (it never stopped), no
+// host is paused, the Cluster is not paused, and neither Ironic writes to
+// any BMC. BMO runs without test mode against each cluster's own Ironic;
+// the bootstrap's Ironic deployed the hosts.
 //
-// The status is written by hand through the status subresource: BMO's
-// fixture provisioner finishes servicing at once and never fails it, so it
-// cannot be caught in either state. BMO ignores status-only updates, so it
+// The status is written by hand through the status subresource: a real
+// Ironic without a servicing step to run never leaves a host in either
+// state long enough to be caught. BMO ignores status-only updates, so it
 // leaves the written status alone for the length of the test.
 func TestLabRefusesUnannotatableHostBeforeIronic(t *testing.T) {
-	ctx := labTest(t)
-	for _, tc := range []struct {
+	ctx, ip := ironicTest(t)
+	cases := []struct {
 		name, skip string
 		set        func(*bmov1alpha1.BareMetalHostStatus)
 	}{
@@ -40,11 +44,16 @@ func TestLabRefusesUnannotatableHostBeforeIronic(t *testing.T) {
 		{name: "servicing", skip: "host-busy", set: func(st *bmov1alpha1.BareMetalHostStatus) {
 			st.OperationalStatus = bmov1alpha1.OperationalStatusServicing
 		}},
-	} {
+	}
+	optsOf := func(name string) fixture.Options {
+		return fixture.Options{Namespace: "refuse-" + name, ClusterName: "lab7", ControlPlane: 1, SpareHosts: 1, Hardware: ip.Hardware()}
+	}
+	clusters := buildAll(ctx, t, optsOf(cases[0].name), optsOf(cases[1].name))
+	for i, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			require.NoError(t, scenario.InstallManagement(ctx, pair.Bootstrap))
-			opts := fixture.Options{Namespace: "refuse-" + tc.name, ClusterName: "lab7", ControlPlane: 1, SpareHosts: 1}
-			res, _ := build(ctx, t, opts)
+			opts := optsOf(tc.name)
+			res := clusters[i].res
+			waitPoweredOn(ctx, t, pair.Bootstrap, opts.Namespace, res.Hosts[:opts.Machines()])
 			src := pair.Bootstrap.Client
 			h := &bmov1alpha1.BareMetalHost{}
 			require.NoError(t, src.Get(ctx, client.ObjectKey{Namespace: opts.Namespace, Name: res.Hosts[0]}, h))
@@ -52,6 +61,9 @@ func TestLabRefusesUnannotatableHostBeforeIronic(t *testing.T) {
 			require.NoError(t, src.Status().Update(ctx, h))
 			rec, err := scenario.Record(ctx, pair.Bootstrap.Config, opts.Namespace)
 			require.NoError(t, err)
+			w, err := ip.Watch(ctx, opts.Namespace)
+			require.NoError(t, err)
+			start := time.Now()
 
 			args := append([]string{"move"}, pivotcheckArgs(opts.Namespace)...)
 			args = append(args, "--skip-check", tc.skip, "--backup-dir", filepath.Join(t.TempDir(), "backup"))
@@ -65,6 +77,21 @@ func TestLabRefusesUnannotatableHostBeforeIronic(t *testing.T) {
 			dep := &appsv1.Deployment{}
 			require.NoError(t, src.Get(ctx, client.ObjectKey{Namespace: fixture.BMONamespace, Name: fixture.IronicName}, dep), "the source's Ironic is untouched")
 			require.Equal(t, int32(1), ptr.Deref(dep.Spec.Replicas, 1))
+			require.True(t, pair.Bootstrap.Lab.IronicRuns(), "the source's Ironic process still runs")
+			for _, e := range pair.Bootstrap.Lab.IronicEvents() {
+				require.False(t, !e.Started && !e.Time.Before(start), "the source's Ironic stopped at %s, after the move began", e.Time.Format(time.RFC3339Nano))
+			}
+			// Long enough for BMO's next reconcile of the hosts and a power
+			// change Ironic asked for to land (1–11 s in the emulator).
+			time.Sleep(max(0, 10*time.Second-time.Since(start)))
+			require.NoError(t, w.Stop())
+			rep := w.Report()
+			logReports(t, "refused move", rep)
+			require.Zero(t, rep.WritesBy(pair.Bootstrap.Lab.IronicName()), "BMC writes by the source's Ironic")
+			require.Zero(t, rep.WritesBy(pair.Target.Lab.IronicName()), "BMC writes by the target's Ironic")
+			for _, r := range rep {
+				require.Empty(t, r.NodeStates, "%s: the target's Ironic never saw it", r.Host)
+			}
 			for host, ps := range pauses {
 				require.Equal(t, []string{scenario.NotPaused}, ps, "%s: no host is paused", host)
 			}

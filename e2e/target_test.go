@@ -15,7 +15,6 @@ import (
 	"github.com/stretchr/testify/require"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -69,24 +68,33 @@ func startTargetGuard(ctx context.Context, t *testing.T) string {
 }
 
 // TestLabTargetGuard: a plain `clusterctl move` (the real binary) into a
-// target whose BMO and CAPM3 run. One consumed host carries no status
-// annotation when clusterctl copies it: its user paused it, so CAPM3 never
-// annotates it, the way a host CAPM3 has not annotated yet looks (CAPM3 ≤
-// 1.13's race). A test writer plays the late CAPM3: once the guard has
-// refused a create, it writes the host's status annotation in the source.
+// target whose BMO (without test mode, against the target's own real
+// Ironic) and CAPM3 run; the bootstrap's Ironic deployed the hosts and,
+// as nothing hands it over in a plain move, keeps running. One consumed
+// host carries no status annotation when clusterctl copies it: its user
+// paused it, so CAPM3 never annotates it, the way a host CAPM3 has not
+// annotated yet looks (CAPM3 ≤ 1.13's race). A test writer plays the late
+// CAPM3: once the guard has refused a create, it writes the host's status
+// annotation in the source.
 //
 // With the target guard installed, the create is refused, clusterctl
 // retries and reads the source host again, the host arrives with the
-// written annotation, and once its user unpauses it the target's BMO keeps
-// it provisioned. Without the guard, the same move copies it bare and the
-// target's BMO registers and inspects it again.
+// written annotation, and once its user unpauses it the target's Ironic
+// adopts its node: 0 BMC writes to it by either Ironic. Without the guard,
+// the same move copies it bare, the target's BMO registers and deploys it
+// again, and the target's Ironic writes to its BMC.
 func TestLabTargetGuard(t *testing.T) {
-	ctx := labTest(t)
-	for _, guarded := range []bool{true, false} {
+	ctx, ip := ironicTest(t)
+	optsOf := func(name string) fixture.Options {
+		return fixture.Options{Namespace: "target-" + name, ClusterName: "lab8", ControlPlane: 2, Hardware: ip.Hardware()}
+	}
+	clusters := buildAll(ctx, t, optsOf("guarded"), optsOf("unguarded"))
+	for i, guarded := range []bool{true, false} {
 		name := map[bool]string{true: "guarded", false: "unguarded"}[guarded]
 		t.Run(name, func(t *testing.T) {
-			opts := fixture.Options{Namespace: "target-" + name, ClusterName: "lab8", ControlPlane: 2}
-			res, before := build(ctx, t, opts)
+			opts := optsOf(name)
+			res, before := clusters[i].res, clusters[i].before
+			waitPoweredOn(ctx, t, pair.Bootstrap, opts.Namespace, res.Hosts)
 			src, dst := pair.Bootstrap.Client, pair.Target.Client
 			late := res.Hosts[1]
 			annotateHost(ctx, t, src, opts.Namespace, late, map[string]string{bmov1alpha1.PausedAnnotation: userPause})
@@ -122,6 +130,8 @@ func TestLabTargetGuard(t *testing.T) {
 			}()
 			rec, err := scenario.Record(ctx, pair.Target.Config, opts.Namespace)
 			require.NoError(t, err)
+			w, err := ip.Watch(ctx, opts.Namespace)
+			require.NoError(t, err)
 			out, code := run(ctx, t, clusterctl, append([]string{"move", "-v", "5"}, clusterctlArgs(opts.Namespace)...)...)
 			stopWriter()
 			<-writerDone
@@ -145,28 +155,59 @@ func TestLabTargetGuard(t *testing.T) {
 				require.NoError(t, scenario.WaitSettled(ctx, rec, before, 3*time.Minute), "journeys: %v", scenario.Journeys(rec.States()))
 				require.NoError(t, rec.Stop())
 				require.Empty(t, scenario.Disturbed(before, rec.States()), "journeys: %v", scenario.Journeys(rec.States()))
+				rep := waitNodesSettled(t, w, "guarded move", 3*time.Minute)
+				r := reportOf(t, rep, late)
+				require.Empty(t, r.Writes, "%s: BMC writes after the move began", late)
+				require.True(t, scenario.OnAdoptionPath(r.NodeStates), "%s: node went %v", late, r.NodeStates)
+				require.Equal(t, "active", r.NodeStates[len(r.NodeStates)-1], "%s: adopted by the target's Ironic", late)
+				require.Empty(t, rep.Disturbed())
 				return
 			}
-			deadline := time.Now().Add(3 * time.Minute)
-			for !strings.Contains(strings.Join(scenario.Disturbed(before, rec.States()), " "), late) {
-				require.True(t, time.Now().Before(deadline), "without the guard, the bare host should be registered again; journeys: %v", scenario.Journeys(rec.States()))
-				time.Sleep(100 * time.Millisecond)
+			// Without the guard: wait for the target's Ironic to write to the
+			// bare host's BMC.
+			target := pair.Target.Lab.IronicName()
+			deadline := time.Now().Add(4 * time.Minute)
+			for len(reportOf(t, w.Report(), late).Writes[target]) == 0 {
+				require.True(t, time.Now().Before(deadline), "without the guard, the target's Ironic should deploy the bare host again; journeys: %v", scenario.Journeys(rec.States()))
+				time.Sleep(250 * time.Millisecond)
 			}
 			require.NoError(t, rec.Stop())
-			t.Logf("without the guard: %v", scenario.Journeys(rec.States()))
+			require.NoError(t, w.Stop())
+			rep := w.Report()
+			logReports(t, "unguarded move", rep)
+			r := reportOf(t, rep, late)
+			require.True(t, r.Disturbed, "%s is disturbed", late)
+			require.Contains(t, rep.Disturbed(), late)
+			t.Logf("without the guard: %s; %d BMC write(s) by the target's Ironic, %d by the source's", r, len(r.Writes[target]), len(r.Writes[pair.Bootstrap.Lab.IronicName()]))
 		})
 	}
 }
 
-// TestLabAdoptionVerified: with the real BMO on both sides, --wait-for-hosts
-// waits until the target's BMO registered each host with its own Ironic:
-// goodCredentials names the host's BMC Secret at its target resourceVersion.
-// A host whose BMC Secret loses its password on the way fails to register,
-// and the wait names it with its registration error.
+// reportOf returns host's report.
+func reportOf(t *testing.T, rep scenario.HostReports, host string) scenario.HostReport {
+	t.Helper()
+	for _, r := range rep {
+		if r.Host == host {
+			return r
+		}
+	}
+	require.Failf(t, "no report", "no report for host %s", host)
+	return scenario.HostReport{}
+}
+
+// TestLabAdoptionVerified: with BMO without test mode on both sides, each
+// against its own real Ironic, --wait-for-hosts waits until the target's
+// BMO registered each host with its own Ironic: goodCredentials names the
+// host's BMC Secret at its target resourceVersion, and the target's Ironic
+// adopted the node (enroll → manageable → adopting → active) without a
+// BMC write. A host whose BMC Secret loses its password on the way fails
+// to register (the target's Ironic never gets its node), and the wait
+// names it with its registration error.
 func TestLabAdoptionVerified(t *testing.T) {
-	ctx := labTest(t)
-	opts := fixture.Options{Namespace: "adoption", ClusterName: "lab9", ControlPlane: 2}
+	ctx, ip := ironicTest(t)
+	opts := fixture.Options{Namespace: "adoption", ClusterName: "lab9", ControlPlane: 2, Hardware: ip.Hardware()}
 	res, _ := build(ctx, t, opts)
+	waitPoweredOn(ctx, t, pair.Bootstrap, opts.Namespace, res.Hosts)
 	src, dst := pair.Bootstrap.Client, pair.Target.Client
 	good, broken := res.Hosts[0], res.Hosts[1]
 	require.NoError(t, src.Get(ctx, client.ObjectKey{Namespace: opts.Namespace, Name: broken}, &bmov1alpha1.BareMetalHost{}))
@@ -191,8 +232,10 @@ func TestLabAdoptionVerified(t *testing.T) {
 			}
 		}
 	}()
+	w, err := ip.Watch(ctx, opts.Namespace)
+	require.NoError(t, err)
 	args := append([]string{"move"}, pivotcheckArgs(opts.Namespace)...)
-	args = append(args, "--wait-for-hosts", "--host-timeout", "60s", "--backup-dir", filepath.Join(t.TempDir(), "backup"))
+	args = append(args, "--wait-for-hosts", "--host-timeout", "90s", "--backup-dir", filepath.Join(t.TempDir(), "backup"))
 	out, code := run(ctx, t, pivotcheck, args...)
 	stopWriter()
 	<-writerDone
@@ -200,6 +243,7 @@ func TestLabAdoptionVerified(t *testing.T) {
 	require.NotZero(t, code, "the wait must fail for the host that cannot register")
 	require.Contains(t, out, broken)
 	require.Contains(t, out, "registration error")
+	require.NotContains(t, out, good+": ", "the wait does not list %s as pending", good)
 
 	h := &bmov1alpha1.BareMetalHost{}
 	require.NoError(t, dst.Get(ctx, client.ObjectKey{Namespace: opts.Namespace, Name: good}, h))
@@ -209,110 +253,21 @@ func TestLabAdoptionVerified(t *testing.T) {
 	require.Equal(t, sec.Name, h.Status.GoodCredentials.Reference.Name)
 	require.Equal(t, sec.ResourceVersion, h.Status.GoodCredentials.Version, "the target's BMO registered %s with the target's Secret", good)
 	require.Equal(t, bmov1alpha1.StateProvisioned, h.Status.Provisioning.State)
-}
 
-// TestLabUserIntentKindsTravel: a host's HostFirmwareSettings edited by its
-// user and its HostUpdatePolicy move with it when their CRDs carry the
-// labels the KRM function gives them: in the target they have the same
-// spec and belong to the new host, and the host is not being serviced.
-// With only the labels Metal3's CI puts on BMO's CRDs, a plain clusterctl
-// move leaves both behind and the target's BMO makes an empty
-// HostFirmwareSettings.
-func TestLabUserIntentKindsTravel(t *testing.T) {
-	ctx := labTest(t)
-	settings := map[string]any{"ProcVirtualization": "Disabled"}
-	hfsGVK := bmov1alpha1.GroupVersion.WithKind("HostFirmwareSettings")
-	prepare := func(t *testing.T, ns string) string {
-		opts := fixture.Options{Namespace: ns, ClusterName: "lab10", ControlPlane: 1}
-		res, _ := build(ctx, t, opts)
-		host := res.Hosts[0]
-		src := pair.Bootstrap.Client
-		hfs := &unstructured.Unstructured{}
-		hfs.SetGroupVersionKind(hfsGVK)
-		deadline := time.Now().Add(60 * time.Second)
-		for src.Get(ctx, client.ObjectKey{Namespace: ns, Name: host}, hfs) != nil {
-			require.True(t, time.Now().Before(deadline), "BMO creates the host's HostFirmwareSettings")
-			time.Sleep(100 * time.Millisecond)
-		}
-		require.NoError(t, unstructured.SetNestedMap(hfs.Object, settings, "spec", "settings"))
-		require.NoError(t, src.Update(ctx, hfs))
-		hup := &bmov1alpha1.HostUpdatePolicy{}
-		hup.Namespace, hup.Name = ns, host
-		hup.Spec.FirmwareSettings, hup.Spec.FirmwareUpdates = "onReboot", "onReboot"
-		require.NoError(t, src.Create(ctx, hup))
-		return host
+	// The good host's node was adopted by the target's Ironic; the broken
+	// one never reached it; no BMC was written.
+	deadline := time.Now().Add(2 * time.Minute)
+	for r := reportOf(t, w.Report(), good); len(r.NodeStates) == 0 || r.NodeStates[len(r.NodeStates)-1] != "active"; r = reportOf(t, w.Report(), good) {
+		require.True(t, time.Now().Before(deadline), "%s: node %v not active in the target's Ironic", good, r.NodeStates)
+		time.Sleep(250 * time.Millisecond)
 	}
-	readHFS := func(c client.Client, ns, name string) (map[string]any, *unstructured.Unstructured) {
-		hfs := &unstructured.Unstructured{}
-		hfs.SetGroupVersionKind(hfsGVK)
-		if err := c.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, hfs); err != nil {
-			return nil, nil
-		}
-		s, _, _ := unstructured.NestedMap(hfs.Object, "spec", "settings")
-		return s, hfs
-	}
-
-	t.Run("labelled by the KRM function", func(t *testing.T) {
-		ns := "intent"
-		host := prepare(t, ns)
-		args := append([]string{"move"}, pivotcheckArgs(ns)...)
-		args = append(args, "--wait-for-hosts", "--host-timeout", "3m", "--backup-dir", filepath.Join(t.TempDir(), "backup"))
-		out, code := run(ctx, t, pivotcheck, args...)
-		require.Zero(t, code, out)
-		dst := pair.Target.Client
-		h := &bmov1alpha1.BareMetalHost{}
-		require.NoError(t, dst.Get(ctx, client.ObjectKey{Namespace: ns, Name: host}, h))
-		got, hfs := readHFS(dst, ns, host)
-		require.NotNil(t, hfs, "the HostFirmwareSettings moved")
-		require.Equal(t, settings, got)
-		require.Equal(t, h.UID, hfs.GetOwnerReferences()[0].UID, "it belongs to the new host")
-		hup := &bmov1alpha1.HostUpdatePolicy{}
-		require.NoError(t, dst.Get(ctx, client.ObjectKey{Namespace: ns, Name: host}, hup), "the HostUpdatePolicy moved")
-		require.Equal(t, bmov1alpha1.UpdatePolicy("onReboot"), hup.Spec.FirmwareSettings)
-		require.NotEqual(t, bmov1alpha1.OperationalStatusServicing, h.Status.OperationalStatus)
-	})
-
-	t.Run("labelled as Metal3 CI does", func(t *testing.T) {
-		ns := "intent-ci"
-		host := prepare(t, ns)
-		// Take the KRM function's labels off the two CRDs, as a bootstrap
-		// installed with Metal3 CI's labels has them; put them back after.
-		for _, crd := range []string{"hostfirmwaresettings.metal3.io", "hostupdatepolicies.metal3.io"} {
-			setMoveLabels(ctx, t, crd, false)
-		}
-		t.Cleanup(func() {
-			for _, crd := range []string{"hostfirmwaresettings.metal3.io", "hostupdatepolicies.metal3.io"} {
-				setMoveLabels(context.Background(), t, crd, true)
-			}
-		})
-		out, code := run(ctx, t, clusterctl, append([]string{"move"}, clusterctlArgs(ns)...)...)
-		require.Zero(t, code, out)
-		dst := pair.Target.Client
-		deadline := time.Now().Add(2 * time.Minute)
-		var got map[string]any
-		var hfs *unstructured.Unstructured
-		for hfs == nil {
-			require.True(t, time.Now().Before(deadline), "the target's BMO creates a HostFirmwareSettings for the host")
-			got, hfs = readHFS(dst, ns, host)
-			time.Sleep(100 * time.Millisecond)
-		}
-		require.Empty(t, got, "the user's settings were lost: the target's BMO made an empty one")
-		err := dst.Get(ctx, client.ObjectKey{Namespace: ns, Name: host}, &bmov1alpha1.HostUpdatePolicy{})
-		require.True(t, apierrors.IsNotFound(err), "the HostUpdatePolicy stayed behind: %v", err)
-	})
-}
-
-// setMoveLabels puts the clusterctl and move labels on a bootstrap CRD, or
-// takes them off.
-func setMoveLabels(ctx context.Context, t *testing.T, crd string, on bool) {
-	t.Helper()
-	obj := &unstructured.Unstructured{}
-	obj.SetAPIVersion("apiextensions.k8s.io/v1")
-	obj.SetKind("CustomResourceDefinition")
-	obj.SetName(crd)
-	patch := `{"metadata":{"labels":{"clusterctl.cluster.x-k8s.io":null,"clusterctl.cluster.x-k8s.io/move":null}}}`
-	if on {
-		patch = `{"metadata":{"labels":{"clusterctl.cluster.x-k8s.io":"","clusterctl.cluster.x-k8s.io/move":""}}}`
-	}
-	require.NoError(t, pair.Bootstrap.Client.Patch(ctx, obj, client.RawPatch(types.MergePatchType, []byte(patch))))
+	require.NoError(t, w.Stop())
+	rep := w.Report()
+	logReports(t, "move", rep)
+	r := reportOf(t, rep, good)
+	require.True(t, scenario.OnAdoptionPath(r.NodeStates), "%s: node went %v", good, r.NodeStates)
+	require.Empty(t, r.Errors, good)
+	require.Empty(t, reportOf(t, rep, broken).NodeStates, "%s: registered in the target's Ironic without a password", broken)
+	require.Zero(t, rep.WritesBy(pair.Bootstrap.Lab.IronicName()), "BMC writes by the source's Ironic")
+	require.Zero(t, rep.WritesBy(pair.Target.Lab.IronicName()), "BMC writes by the target's Ironic")
 }
