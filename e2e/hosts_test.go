@@ -109,7 +109,9 @@ func TestLabNoHostDisturbed(t *testing.T) {
 	require.NoError(t, err)
 	start = time.Now()
 	args := append([]string{"move"}, pivotcheckArgs("guarded")...)
-	args = append(args, "--wait-for-hosts", "--host-timeout", "4m", "--backup-dir", filepath.Join(t.TempDir(), "backup"))
+	backup := filepath.Join(t.TempDir(), "backup")
+	// --ironic-url: the wait takes the target Ironic's nodes as its evidence.
+	args = append(args, "--wait-for-hosts", "--host-timeout", "4m", "--backup-dir", backup, "--ironic-url", ip.Target.Lab.IronicURL())
 	out, code = run(ctx, t, pivotcheck, args...)
 	states := rec.States()
 	require.NoError(t, rec.Stop())
@@ -123,6 +125,7 @@ func TestLabNoHostDisturbed(t *testing.T) {
 	guarded := waitNodesSettled(t, w, "pivotcheck move", 3*time.Minute)
 	requireAdopted(t, guarded)
 	requireCountedAdopted(t, out, guarded)
+	requireIronicEvidence(t, backup, guarded)
 
 	// Hosts are handed over first (while the source Ironic can still be
 	// kept if anything refuses); the Ironic hand-over then waits for the

@@ -2,8 +2,10 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
@@ -16,6 +18,7 @@ import (
 	"github.com/pivotcheck/pivotcheck/internal/lab"
 	"github.com/pivotcheck/pivotcheck/internal/scenario"
 	"github.com/pivotcheck/pivotcheck/internal/testenv"
+	"github.com/pivotcheck/pivotcheck/pivotcheck/move"
 )
 
 // ironicTest prepares a lab test on the Ironic pair: BMO without test mode
@@ -156,4 +159,27 @@ func requireCountedAdopted(t *testing.T, out string, rep scenario.HostReports) {
 		return len(r.NodeStates) == 0 || r.NodeStates[len(r.NodeStates)-1] != settledNode(r)
 	})
 	require.Equal(t, len(adopted), n, "hosts --wait-for-hosts counted adopted vs nodes settled in the Ironic")
+}
+
+// requireIronicEvidence asserts that `pivotcheck move --wait-for-hosts
+// --ironic-url` counted every host adopted on the target Ironic's evidence
+// (its report in the backup folder), and that the node states it saw agree
+// with the watch's.
+func requireIronicEvidence(t *testing.T, backup string, rep scenario.HostReports) {
+	t.Helper()
+	raw, err := os.ReadFile(filepath.Join(backup, move.ReportFile))
+	require.NoError(t, err)
+	var r struct {
+		Hosts []move.HostEvidence `json:"hosts"`
+	}
+	require.NoError(t, json.Unmarshal(raw, &r))
+	require.Len(t, r.Hosts, len(rep), "the report has every moved host")
+	for _, h := range r.Hosts {
+		require.True(t, h.Adopted, "%s: %s", h.Name, h.Failed)
+		require.Equal(t, move.EvidenceBMOIronic, h.Evidence, h.Name)
+		require.NotNil(t, h.Ironic, h.Name)
+		require.True(t, scenario.OnAdoptionPath(h.Ironic.StatesSeen), "%s: pivotcheck saw node states %v", h.Name, h.Ironic.StatesSeen)
+		require.Empty(t, h.Ironic.DeployTraces, h.Name)
+		require.Empty(t, h.Ironic.HistoryErrors, h.Name)
+	}
 }
