@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"net/http/httputil"
@@ -153,8 +154,20 @@ func (r *BMCRecorder) Refused() []string {
 	return append([]string(nil), r.refused...)
 }
 
+// NameSystem names the system uuid in the writes recorded from now on (a
+// lab names a pooled system after the host it was given to).
+func (r *BMCRecorder) NameSystem(uuid, name string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	hosts := make(map[string]string, len(r.hosts)+1)
+	maps.Copy(hosts, r.hosts)
+	hosts[uuid] = name
+	r.hosts = hosts
+}
+
 func (r *BMCRecorder) record(w BMCWrite) {
 	r.mu.Lock()
+	w.Host = r.hosts[w.System]
 	r.log = append(r.log, w)
 	r.mu.Unlock()
 }
@@ -240,7 +253,7 @@ func (p *BMCProxy) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	p.rp.ServeHTTP(sw, req)
 	kind, system, summary := classifyBMCWrite(req.Method, req.URL.Path, body)
 	p.rec.record(BMCWrite{
-		Time: time.Now(), Ironic: p.ironic, System: system, Host: p.rec.hosts[system],
+		Time: time.Now(), Ironic: p.ironic, System: system,
 		Method: req.Method, Path: req.URL.Path, Kind: kind, Summary: summary, Status: sw.status,
 	})
 }

@@ -43,24 +43,10 @@ func StartBMOWithIronic(ctx context.Context, c Cluster, ir *Ironic, timeout time
 			_ = b.Stop()
 		}
 	}()
-	auth := filepath.Join(dir, "auth")
-	if err := os.MkdirAll(auth, 0o700); err != nil {
-		return b, fmt.Errorf("BMO auth folder: %w", err)
+	env, err := bmoIronicEnv(dir, ir.URL, ir.HTTPURL, ir.HTTPRoot)
+	if err != nil {
+		return b, err
 	}
-	for _, f := range []string{"ironic-python-agent.kernel", "ironic-python-agent.initramfs"} {
-		if err := os.WriteFile(filepath.Join(ir.HTTPRoot, f), nil, 0o600); err != nil {
-			return b, fmt.Errorf("deploy image %s: %w", f, err)
-		}
-	}
-	env := append([]string{
-		"IRONIC_ENDPOINT=" + ir.URL + "/v1/",
-		"METAL3_AUTH_ROOT_DIR=" + auth,
-		"DEPLOY_KERNEL_URL=" + ir.HTTPURL + "/ironic-python-agent.kernel",
-		"DEPLOY_RAMDISK_URL=" + ir.HTTPURL + "/ironic-python-agent.initramfs",
-		// Unset: BMO would look for an Ironic resource of the Ironic
-		// Standalone Operator instead of using IRONIC_ENDPOINT.
-		"IRONIC_NAME=", "IRONIC_NAMESPACE=",
-	}, noProxyEnv...)
 	name := c.Name + "/" + BMO + "-ironic-" + ir.Name
 	b.proc = &process{
 		name: name, bin: bins[BMO], env: env,
@@ -121,4 +107,29 @@ func (b *IronicBMO) Stop() error {
 		return fmt.Errorf("removing BMO folder %s: %w", b.Dir, err)
 	}
 	return nil
+}
+
+// bmoIronicEnv is the environment of a BMO whose provisioner talks to the
+// Ironic at ironicURL: IRONIC_ENDPOINT, no authentication (an empty auth
+// folder under dir), and a deploy kernel and ramdisk written to httpRoot,
+// served at httpURL.
+func bmoIronicEnv(dir, ironicURL, httpURL, httpRoot string) ([]string, error) {
+	auth := filepath.Join(dir, "auth")
+	if err := os.MkdirAll(auth, 0o700); err != nil {
+		return nil, fmt.Errorf("BMO auth folder: %w", err)
+	}
+	for _, f := range []string{"ironic-python-agent.kernel", "ironic-python-agent.initramfs"} {
+		if err := os.WriteFile(filepath.Join(httpRoot, f), nil, 0o600); err != nil {
+			return nil, fmt.Errorf("deploy image %s: %w", f, err)
+		}
+	}
+	return append([]string{
+		"IRONIC_ENDPOINT=" + ironicURL + "/v1/",
+		"METAL3_AUTH_ROOT_DIR=" + auth,
+		"DEPLOY_KERNEL_URL=" + httpURL + "/ironic-python-agent.kernel",
+		"DEPLOY_RAMDISK_URL=" + httpURL + "/ironic-python-agent.initramfs",
+		// Unset: BMO would look for an Ironic resource of the Ironic
+		// Standalone Operator instead of using IRONIC_ENDPOINT.
+		"IRONIC_NAME=", "IRONIC_NAMESPACE=",
+	}, noProxyEnv...), nil
 }

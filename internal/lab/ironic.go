@@ -75,6 +75,16 @@ type IronicOptions struct {
 	BMC *BMCEmulator
 	// ReadyTimeout bounds the start (default 90 s).
 	ReadyTimeout time.Duration
+	// Port is the API port (0: a free one). A lab restarting a cluster's
+	// Ironic keeps its port, so BMO's endpoint stays valid.
+	Port int
+	// Dir is the folder its own folder is made in (default: the system's
+	// temporary folder).
+	Dir string
+	// HTTPURL and HTTPRoot, when set, are a file server the caller keeps
+	// across restarts (BMO's deploy image URLs point at it); else the
+	// Ironic serves a folder of its own.
+	HTTPURL, HTTPRoot string
 }
 
 // Ironic is one real Ironic on loopback: the all-in-one `ironic` service
@@ -194,15 +204,20 @@ func StartIronic(ctx context.Context, o IronicOptions) (ir *Ironic, err error) {
 	if err != nil {
 		return nil, err
 	}
-	apiPort, err := freePort()
-	if err != nil {
-		return nil, err
+	apiPort := o.Port
+	if apiPort == 0 {
+		if apiPort, err = freePort(); err != nil {
+			return nil, err
+		}
 	}
-	dir, err := os.MkdirTemp("", "pivotcheck-ironic-"+o.Name+"-")
+	dir, err := os.MkdirTemp(o.Dir, "pivotcheck-ironic-"+o.Name+"-")
 	if err != nil {
 		return nil, fmt.Errorf("Ironic %s folder: %w", o.Name, err)
 	}
 	ir = &Ironic{Name: o.Name, URL: "http://127.0.0.1:" + strconv.Itoa(apiPort), Dir: dir, HTTPRoot: filepath.Join(dir, "httpboot")}
+	if o.HTTPRoot != "" {
+		ir.HTTPRoot, ir.HTTPURL = o.HTTPRoot, o.HTTPURL
+	}
 	defer func() {
 		if err != nil {
 			ir.keep = true
@@ -214,13 +229,11 @@ func StartIronic(ctx context.Context, o IronicOptions) (ir *Ironic, err error) {
 			return ir, fmt.Errorf("Ironic %s: %w", o.Name, err)
 		}
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return ir, fmt.Errorf("Ironic %s file server: %w", o.Name, err)
+	if ir.HTTPURL == "" {
+		if ir.HTTPURL, ir.http, err = serveFiles(ir.HTTPRoot); err != nil {
+			return ir, fmt.Errorf("Ironic %s file server: %w", o.Name, err)
+		}
 	}
-	ir.HTTPURL = "http://" + ln.Addr().String()
-	ir.http = &http.Server{Handler: http.FileServer(http.Dir(ir.HTTPRoot)), ReadHeaderTimeout: 30 * time.Second}
-	go func() { _ = ir.http.Serve(ln) }()
 
 	if ir.proxy, err = o.BMC.Recorder.Proxy(o.Name); err != nil {
 		return ir, err
@@ -260,6 +273,17 @@ func StartIronic(ctx context.Context, o IronicOptions) (ir *Ironic, err error) {
 	}
 	ir.Serve = time.Since(begin)
 	return ir, nil
+}
+
+// serveFiles serves root on a free loopback port until the server is closed.
+func serveFiles(root string) (string, *http.Server, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", nil, err
+	}
+	srv := &http.Server{Handler: http.FileServer(http.Dir(root)), ReadHeaderTimeout: 30 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	return "http://" + ln.Addr().String(), srv, nil
 }
 
 // database gives the Ironic an empty database: a copy of the one
@@ -357,13 +381,7 @@ func (ir *Ironic) Stop() error {
 	if ir == nil {
 		return nil
 	}
-	if ir.proc != nil {
-		ir.proc.stop(10 * time.Second)
-	}
-	ir.proxy.Stop()
-	if ir.http != nil {
-		_ = ir.http.Close()
-	}
+	ir.halt()
 	if ir.keep {
 		fmt.Fprintf(os.Stderr, "lab: Ironic %s files kept in %s\n", ir.Name, ir.Dir)
 		return nil
@@ -372,6 +390,17 @@ func (ir *Ironic) Stop() error {
 		return fmt.Errorf("removing Ironic folder %s: %w", ir.Dir, err)
 	}
 	return nil
+}
+
+// halt ends the Ironic, its proxy and file server, and keeps its folder.
+func (ir *Ironic) halt() {
+	if ir.proc != nil {
+		ir.proc.stop(10 * time.Second)
+	}
+	ir.proxy.Stop()
+	if ir.http != nil {
+		_ = ir.http.Close()
+	}
 }
 
 // decodeJSON decodes a response body into out (when out is not nil).

@@ -33,9 +33,13 @@ type Options struct {
 	// collector removes what a deleted owner leaves.
 	Kubernetes bool
 	Nodes      int
-	// BMO runs the baremetal-operator in test mode with its validating
-	// webhook served.
+	// BMO runs the baremetal-operator with its validating webhook
+	// served: in test mode, or with Ironic against a real Ironic.
 	BMO bool
+	// Ironic, when set, runs BMO without its test mode against this
+	// cluster's own real Ironic, which follows the cluster's Ironic
+	// Deployment (see IronicMode).
+	Ironic *IronicMode
 	// CAPM3 runs the CAPM3 and IPAM managers with their webhooks served,
 	// and the CAPIStandIn for the Cluster API controllers the lab lacks.
 	CAPM3 bool
@@ -80,7 +84,7 @@ func (n Network) APIServerFlags() map[string]string {
 }
 
 // Any reports whether o asks for any controller.
-func (o Options) Any() bool { return o.Kubernetes || o.BMO || o.CAPM3 }
+func (o Options) Any() bool { return o.Kubernetes || o.BMO || o.CAPM3 || o.Ironic != nil }
 
 // Cluster is what the lab needs of a running API server.
 type Cluster struct {
@@ -110,6 +114,7 @@ type Lab struct {
 	cluster Cluster
 	procs   []*process
 	capi    *CAPIStandIn
+	ironic  *ironicFollower
 	keep    bool
 	stopped bool
 	mu      sync.Mutex
@@ -195,16 +200,30 @@ func Start(ctx context.Context, c Cluster, o Options) (l *Lab, err error) {
 		}
 		add(starter{p: l.newProcess(bins, Kwok, args, nil), ready: func(context.Context) error { return nil }})
 	}
+	if o.Ironic != nil {
+		if l.ironic, err = newIronicFollower(l, o.Ironic, o.ReadyTimeout); err != nil {
+			return l, err
+		}
+	}
 	if o.BMO {
 		p, hooks, ready, err := l.metal3(ctx, bins, BMO, func(webhookPort, healthPort int, certDir string) []string {
-			return []string{
-				"--kubeconfig=" + c.Kubeconfig, "--test-mode",
+			args := []string{
+				"--kubeconfig=" + c.Kubeconfig,
 				"--webhook-port=" + strconv.Itoa(webhookPort), "--metrics-addr=0",
 				"--health-addr=127.0.0.1:" + strconv.Itoa(healthPort),
 			}
+			if o.Ironic == nil {
+				args = append(args, "--test-mode")
+			}
+			return args
 		})
 		if err != nil {
 			return l, err
+		}
+		if l.ironic != nil {
+			if p.env, err = bmoIronicEnv(p.dir, l.ironic.url, l.ironic.httpURL, l.ironic.httpRoot); err != nil {
+				return l, err
+			}
 		}
 		add(starter{p: p, ready: ready, hooks: hooks})
 	}
@@ -256,6 +275,9 @@ func Start(ctx context.Context, c Cluster, o Options) (l *Lab, err error) {
 	}
 	if o.CAPM3 {
 		l.capi = StartCAPIStandIn(context.WithoutCancel(ctx), c.Client)
+	}
+	if l.ironic != nil {
+		l.ironic.run(context.WithoutCancel(ctx))
 	}
 	return l, nil
 }
@@ -391,6 +413,9 @@ func (l *Lab) Check() error {
 	if err := l.capi.Err(); err != nil {
 		errs = append(errs, fmt.Errorf("lab: %s CAPI stand-in: %w", l.Name, err))
 	}
+	if err := l.ironic.check(); err != nil {
+		errs = append(errs, err)
+	}
 	return errors.Join(errs...)
 }
 
@@ -416,6 +441,7 @@ func (l *Lab) Logs(lines int) string {
 	for _, p := range procs {
 		fmt.Fprintf(&b, "--- %s (%s), last %d lines:\n%s\n", p.name, p.logPath, lines, indent(tail(p.logPath, lines)))
 	}
+	b.WriteString(l.ironic.logs(lines))
 	return b.String()
 }
 
@@ -432,6 +458,7 @@ func (l *Lab) Stop() error {
 	}
 	l.stopped = true
 	l.mu.Unlock()
+	l.ironic.stop()
 	l.capi.Stop()
 	l.mu.Lock()
 	procs := append([]*process(nil), l.procs...)
