@@ -41,6 +41,15 @@ const (
 	PlainNamespace = "metal3-plain"
 )
 
+// The size of each workload cluster: every host goes through a real
+// Ironic on a 2-core machine, so it is kept small. The first worker's host
+// is the one its user pauses.
+const (
+	ControlPlane = 1
+	Workers      = 2
+	SpareHosts   = 1
+)
+
 // UserPause is the value of the pause annotation the user puts on one
 // consumed host of each copy before the moves (anything but CAPM3's value).
 const UserPause = "maintenance"
@@ -115,7 +124,7 @@ func Run(ctx context.Context, o Options) (res *Result, err error) {
 	t := &timer{w: o.Out}
 	err = story(ctx, o, res, procs, t)
 	res.Processes = procs.list()
-	res.Leftover = procs.waitGone(10 * time.Second)
+	res.Leftover = procs.waitGone(30 * time.Second)
 	if len(res.Leftover) > 0 {
 		err = errors.Join(err, fmt.Errorf("still running after the demo stopped everything: %v", res.Leftover))
 	}
@@ -216,7 +225,7 @@ func story(ctx context.Context, o Options, res *Result, procs procSet, t *timer)
 	fmt.Fprintln(w, "  hardware details given, automated cleaning off), which BMO registers in the bootstrap's Ironic; then the")
 	fmt.Fprintln(w, "  Cluster API objects, for which CAPM3 picks each host and BMO has Ironic deploy the loopback disk image on it.")
 	opts := func(ns string, orphan bool) fixture.Options {
-		return fixture.Options{Namespace: ns, ClusterName: "test1", ControlPlane: 3, Workers: 2, SpareHosts: 2,
+		return fixture.Options{Namespace: ns, ClusterName: "test1", ControlPlane: ControlPlane, Workers: Workers, SpareHosts: SpareHosts,
 			Hardware: pair.Hardware(), Faults: fixture.Faults{OrphanUserDataSecret: orphan}}
 	}
 	t0 = time.Now()
@@ -242,8 +251,8 @@ func story(ctx context.Context, o Options, res *Result, procs procSet, t *timer)
 		return fmt.Errorf("building the workload clusters: %w", err)
 	}
 	res.Hosts = len(built.Hosts)
-	fmt.Fprintf(w, "  %s/test1 and %s/test1: 3 control-plane + 2 worker machines each, %d BareMetalHosts with 2 spares (built in %s).\n",
-		Namespace, PlainNamespace, res.Hosts, time.Since(t0).Round(time.Second))
+	fmt.Fprintf(w, "  %s/test1 and %s/test1: %d control-plane + %d worker machines each, %d BareMetalHosts with %d spare(s) (built in %s).\n",
+		Namespace, PlainNamespace, ControlPlane, Workers, res.Hosts, SpareHosts, time.Since(t0).Round(time.Second))
 	fmt.Fprintf(w, "  What BMO did to the hosts of %s:\n", Namespace)
 	for _, j := range scenario.Journeys(rec.States()) {
 		fmt.Fprintf(w, "    %s\n", j)
@@ -251,7 +260,7 @@ func story(ctx context.Context, o Options, res *Result, procs procSet, t *timer)
 	fmt.Fprintf(w, "  BMC writes by the bootstrap's Ironic so far, both copies: %s.\n", describeWrites(pair.BMC.Recorder.Writes(lab.By(srcIronic, ""))))
 	// The deterministic hazard: a consumed host paused by its user. CAPM3
 	// (≤ 1.13) writes the status annotation only on hosts it pauses itself.
-	res.PausedHost = fixture.HostName(opts(Namespace, false), 3)
+	res.PausedHost = fixture.HostName(opts(Namespace, false), ControlPlane)
 	fmt.Fprintf(w, "  Before any move, the user pauses %s (a worker node of test1) in both copies for maintenance:\n", res.PausedHost)
 	fmt.Fprintf(w, "  annotation %s=%q. This makes sure one consumed host goes without its status in a plain move.\n", bmov1alpha1.PausedAnnotation, UserPause)
 	for _, ns := range []string{Namespace, PlainNamespace} {
@@ -519,8 +528,10 @@ func (m *moveWatch) stop() error {
 	}
 	m.stopped = true
 	m.end = time.Now()
+	// Stop first: it adds the target Ironic's ERROR history to the record.
+	err := errors.Join(m.hosts.Stop(), m.source.Stop(), m.target.Stop())
 	m.report = m.hosts.Report()
-	return errors.Join(m.hosts.Stop(), m.source.Stop(), m.target.Stop())
+	return err
 }
 
 func (m *moveWatch) window() string {

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -60,8 +61,9 @@ func TestDemo(t *testing.T) {
 	require.Contains(t, res.Denial, `admission webhook "pause.pivotcheck.dev" denied the request`)
 	require.Contains(t, res.Denial, "Ironic still runs")
 
-	require.Equal(t, 7, res.Hosts)
-	require.Equal(t, "test1-host-3", res.PausedHost)
+	hosts := ControlPlane + Workers + SpareHosts
+	require.Equal(t, hosts, res.Hosts)
+	require.Equal(t, fmt.Sprintf("test1-host-%d", ControlPlane), res.PausedHost, "the first worker's host")
 	require.Contains(t, res.PreflightOutput, "host-foreign-pause", "preflight names the host its user paused")
 	require.NotZero(t, res.RefusedExit, "pivotcheck move refuses a consumed host paused by its user")
 	require.Contains(t, res.RefusedOutput, res.PausedHost)
@@ -69,7 +71,7 @@ func TestDemo(t *testing.T) {
 	// The story ends with exactly the two summary lines, and their numbers
 	// are the ones the run recorded.
 	closing := regexp.MustCompile(`\A` +
-		`hosts disturbed in the target: clusterctl move alone (\d+) of 7, pivotcheck move (\d+) of 7\n` +
+		`hosts disturbed in the target: clusterctl move alone (\d+) of ` + strconv.Itoa(hosts) + `, pivotcheck move (\d+) of ` + strconv.Itoa(hosts) + `\n` +
 		`BMC writes by Ironic during and after the move: clusterctl move alone (\d+), pivotcheck move (\d+)\z`)
 	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
 	require.GreaterOrEqual(t, len(lines), 2)
@@ -110,6 +112,6 @@ func TestDemo(t *testing.T) {
 	require.Contains(t, res.MoveOutput, "1 object(s) repaired: Secret worker-user-data")
 	require.Zero(t, res.SourceTotal)
 	require.Equal(t, res.Before, res.Target)
-	require.Equal(t, 7, res.Target["BareMetalHost"])
+	require.Equal(t, hosts, res.Target["BareMetalHost"])
 	require.Contains(t, buf.String(), "━━━ Step 9")
 }

@@ -72,6 +72,11 @@ func progName(pid int) string {
 		return "?"
 	}
 	args := strings.Split(strings.TrimRight(string(b), "\x00"), "\x00")
+	if prog, _, retitled := strings.Cut(args[0], ": "); retitled && !strings.Contains(prog, "/") {
+		// Retitled by setproctitle, as Ironic's processes are:
+		// "ironic: master process [...]".
+		return prog
+	}
 	name := filepath.Base(args[0])
 	if strings.HasPrefix(name, "python") && len(args) > 1 {
 		for _, a := range args[1:] {
