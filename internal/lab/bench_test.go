@@ -6,26 +6,46 @@ import (
 	"time"
 
 	"github.com/pivotcheck/pivotcheck/internal/lab"
+	"github.com/pivotcheck/pivotcheck/internal/scenario"
 	"github.com/pivotcheck/pivotcheck/internal/testenv"
 )
 
-// BenchmarkLabPair: a bootstrap and a target cluster, each with every lab
-// controller (kube-controller-manager, kube-scheduler, kwok with a Ready
-// node, BMO, CAPM3, IPAM, webhooks registered), from nothing to ready; the
-// binaries are already built (warm). Reported as seconds per pair.
+// BenchmarkLabPair: a bootstrap and a target cluster, from nothing to
+// ready; the binaries are already built (warm). Reported as seconds per
+// pair.
+//   - test-mode: each cluster with every lab controller
+//     (kube-controller-manager, kube-scheduler, kwok with a Ready node, BMO
+//     in test mode, CAPM3, IPAM, webhooks registered);
+//   - ironic: scenario.StartIronicPair: the same with BMO against each
+//     cluster's own real Ironic, which starts once its Deployment (installed
+//     with Metal3's management components) has a Running pod, plus the BMC
+//     emulator and the image server.
 func BenchmarkLabPair(b *testing.B) {
 	ctx := context.Background()
-	all := lab.Options{Kubernetes: true, BMO: true, CAPM3: true}
+	b.Run("test-mode", func(b *testing.B) {
+		all := lab.Options{Kubernetes: true, BMO: true, CAPM3: true}
+		bench(b, func() (interface{ Stop() error }, error) {
+			return testenv.StartPair(ctx,
+				testenv.Options{LabelCRD: testenv.LabelLikeClusterctl, Lab: &all},
+				testenv.Options{LabelCRD: testenv.LabelLikeClusterctl, Lab: &all})
+		})
+	})
+	b.Run("ironic", func(b *testing.B) {
+		bench(b, func() (interface{ Stop() error }, error) {
+			return scenario.StartIronicPair(ctx, testenv.Options{}, testenv.Options{})
+		})
+	})
+}
+
+func bench(b *testing.B, start func() (interface{ Stop() error }, error)) {
 	var total time.Duration
 	for b.Loop() {
-		start := time.Now()
-		p, err := testenv.StartPair(ctx,
-			testenv.Options{LabelCRD: testenv.LabelLikeClusterctl, Lab: &all},
-			testenv.Options{LabelCRD: testenv.LabelLikeClusterctl, Lab: &all})
+		begin := time.Now()
+		p, err := start()
 		if err != nil {
 			b.Fatal(err)
 		}
-		total += time.Since(start)
+		total += time.Since(begin)
 		b.StopTimer()
 		if err := p.Stop(); err != nil {
 			b.Fatal(err)

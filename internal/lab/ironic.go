@@ -264,6 +264,7 @@ func StartIronic(ctx context.Context, o IronicOptions) (ir *Ironic, err error) {
 	ir.proc = &process{
 		name: "ironic-" + o.Name, bin: inst.Ironic, args: []string{"--config-file", conf},
 		env: env, dir: filepath.Join(dir, "run"), logPath: filepath.Join(dir, "ironic.log"),
+		group: true,
 	}
 	if err := ir.proc.start(); err != nil {
 		return ir, err

@@ -42,6 +42,8 @@ type IronicLifecycle struct {
 	Started bool
 	// Err is why a start failed ("" when it did not).
 	Err string
+	// Pid is the process's id (its process group's too).
+	Pid int
 }
 
 // ironicFollower runs a cluster's Ironic while its Deployment has a
@@ -199,7 +201,7 @@ func (f *ironicFollower) reconcile(ctx context.Context) {
 				}
 			} else {
 				f.ir = ir
-				f.events = append(f.events, IronicLifecycle{Time: time.Now(), Started: true})
+				f.events = append(f.events, IronicLifecycle{Time: time.Now(), Started: true, Pid: ir.Pid()})
 			}
 			f.mu.Unlock()
 		case stop:
@@ -224,7 +226,7 @@ func (f *ironicFollower) halt() {
 	if crashed != nil {
 		f.errs = append(f.errs, crashed)
 	}
-	f.events = append(f.events, IronicLifecycle{Time: time.Now()})
+	f.events = append(f.events, IronicLifecycle{Time: time.Now(), Pid: ir.Pid()})
 	f.mu.Unlock()
 }
 

@@ -23,6 +23,9 @@ type process struct {
 	env     []string
 	dir     string // working folder (TMPDIR of the process too)
 	logPath string
+	// group runs the process in a process group of its own, and stop
+	// signals the whole group: a forking service's workers go with it.
+	group bool
 
 	cmd  *exec.Cmd
 	log  *os.File
@@ -47,7 +50,7 @@ func (p *process) start() error {
 	cmd.Dir = p.dir
 	cmd.Env = append(append(os.Environ(), "TMPDIR="+p.dir), p.env...)
 	cmd.Stdout, cmd.Stderr = f, f
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Setpgid: p.group}
 	if err := cmd.Start(); err != nil {
 		_ = f.Close()
 		return fmt.Errorf("%s: starting %s: %w (log: %s)", p.name, p.bin, err, p.logPath)
@@ -88,16 +91,27 @@ func (p *process) stop(grace time.Duration) {
 	if p.cmd == nil {
 		return
 	}
+	signal := func(sig syscall.Signal) {
+		if p.group {
+			_ = syscall.Kill(-p.cmd.Process.Pid, sig)
+		} else {
+			_ = p.cmd.Process.Signal(sig)
+		}
+	}
 	select {
 	case <-p.done:
 	default:
-		_ = p.cmd.Process.Signal(syscall.SIGTERM)
+		signal(syscall.SIGTERM)
 		select {
 		case <-p.done:
 		case <-time.After(grace):
-			_ = p.cmd.Process.Kill()
+			signal(syscall.SIGKILL)
 			<-p.done
 		}
+	}
+	if p.group {
+		// Whatever of the group outlived its leader.
+		_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
 	}
 	p.mu.Lock()
 	if p.log != nil {
