@@ -5,10 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"math/rand/v2"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -74,7 +77,7 @@ func newIronicFollower(l *Lab, m *IronicMode, timeout time.Duration) (*ironicFol
 	if m.BMC == nil {
 		return nil, errors.New("lab: Options.Ironic needs a BMC emulator")
 	}
-	port, err := freePort()
+	port, err := stablePort()
 	if err != nil {
 		return nil, err
 	}
@@ -323,4 +326,35 @@ func (l *Lab) WaitIronic(ctx context.Context, runs bool, timeout time.Duration) 
 		}
 	}
 	return nil
+}
+
+// stablePort picks a free loopback port below the kernel's ephemeral range:
+// the Ironic binds it each time it starts, long after it was picked, and a
+// port of the ephemeral range may by then be the local end of any
+// connection on this machine.
+func stablePort() (int, error) {
+	low := 32768
+	if raw, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range"); err == nil {
+		if f := strings.Fields(string(raw)); len(f) == 2 {
+			if n, err := strconv.Atoi(f[0]); err == nil && n > 20000 {
+				low = n
+			}
+		}
+	}
+	portsMu.Lock()
+	defer portsMu.Unlock()
+	for range 100 {
+		port := 15000 + rand.IntN(low-15000)
+		if ports[port] {
+			continue
+		}
+		ln, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(port))
+		if err != nil {
+			continue
+		}
+		ln.Close()
+		ports[port] = true
+		return port, nil
+	}
+	return 0, errors.New("finding a free port below the ephemeral range: none of 100 tried was free")
 }
