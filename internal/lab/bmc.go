@@ -44,7 +44,9 @@ func NewFakeSystems(names ...string) []FakeSystem {
 // Ironics as the same physical BMCs would be. It keeps each system's power
 // state, boot device and virtual media in a state folder; no libvirt, no
 // VM. Every write an Ironic sends it through its recording proxy (Proxy) is
-// in Recorder.
+// in Recorder. When an Ironic powers a system on to network-boot it, a
+// stand-in for ironic-python-agent runs for it (agent.go); what those agents
+// did is in Recorder.AgentCalls.
 type BMCEmulator struct {
 	// URL is the emulator's root, http://127.0.0.1:PORT.
 	URL     string
@@ -121,6 +123,7 @@ func StartBMCEmulator(ctx context.Context, systems []FakeSystem, timeout time.Du
 	}
 	addr := "127.0.0.1:" + strconv.Itoa(port)
 	e = &BMCEmulator{URL: "http://" + addr, Systems: systems, Recorder: NewBMCRecorder(addr, hosts), Dir: dir}
+	e.Recorder.agents = newAgents(e.URL, systems, e.Recorder)
 	defer func() {
 		if err != nil {
 			e.keep = true
@@ -202,6 +205,7 @@ func (e *BMCEmulator) Stop() error {
 	if e == nil {
 		return nil
 	}
+	e.Recorder.agents.close()
 	if e.proc != nil {
 		e.proc.stop(5 * time.Second)
 	}

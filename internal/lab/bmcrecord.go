@@ -117,6 +117,9 @@ type BMCRecorder struct {
 	log   []BMCWrite
 	// refused are requests for an address that is not loopback.
 	refused []string
+	// agents are the stand-in deploy ramdisks the proxies start when an
+	// Ironic network-boots a host (nil: none, as for a bare recorder).
+	agents *agents
 }
 
 // NewBMCRecorder records writes to the BMC emulator at bmc (host:port),
@@ -172,6 +175,19 @@ func (r *BMCRecorder) record(w BMCWrite) {
 	r.mu.Unlock()
 }
 
+// hostName is the name of the system uuid ("" when unknown).
+func (r *BMCRecorder) hostName(uuid string) string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.hosts[uuid]
+}
+
+// AgentCalls returns what the stand-in agents (agent.go) did and were
+// asked, in order.
+func (r *BMCRecorder) AgentCalls() []AgentCall {
+	return r.agents.Calls()
+}
+
 func (r *BMCRecorder) refuse(s string) {
 	r.mu.Lock()
 	r.refused = append(r.refused, s)
@@ -183,23 +199,27 @@ func (r *BMCRecorder) refuse(s string) {
 // variable, and nothing in no_proxy exempts loopback) passes here. Writes
 // to the BMC emulator are recorded under the Ironic's name; requests for
 // any address but loopback are refused, so an Ironic cannot reach out.
+// When the Ironic powers a host on to network-boot it, the proxy has a
+// stand-in deploy agent started for the host that calls that Ironic back.
 type BMCProxy struct {
 	// URL is what http_proxy is set to.
 	URL    string
 	ironic string
+	api    string // the Ironic's API root, for its agents
 	rec    *BMCRecorder
 	srv    *http.Server
 	rp     *httputil.ReverseProxy
 }
 
 // Proxy starts a recording proxy on a free loopback port for the Ironic
-// called ironic. Stop ends it.
-func (r *BMCRecorder) Proxy(ironic string) (*BMCProxy, error) {
+// called ironic whose API root is api (http://127.0.0.1:PORT; "" starts no
+// agents). Stop ends it.
+func (r *BMCRecorder) Proxy(ironic, api string) (*BMCProxy, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, fmt.Errorf("BMC proxy for Ironic %s: %w", ironic, err)
 	}
-	p := &BMCProxy{URL: "http://" + ln.Addr().String(), ironic: ironic, rec: r}
+	p := &BMCProxy{URL: "http://" + ln.Addr().String(), ironic: ironic, api: api, rec: r}
 	p.rp = &httputil.ReverseProxy{
 		// The request line already carries the absolute URL.
 		Rewrite:   func(*httputil.ProxyRequest) {},
@@ -256,6 +276,11 @@ func (p *BMCProxy) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		Time: time.Now(), Ironic: p.ironic, System: system,
 		Method: req.Method, Path: req.URL.Path, Kind: kind, Summary: summary, Status: sw.status,
 	})
+	if kind == BMCPower && sw.status/100 == 2 && p.rec.agents != nil {
+		var reset struct{ ResetType string }
+		_ = json.Unmarshal(body, &reset)
+		p.rec.agents.powered(powerEvent{system: system, ironic: p.ironic, api: p.api, resetType: reset.ResetType})
+	}
 }
 
 type statusWriter struct {

@@ -57,7 +57,7 @@ func TestBMCProxyRecords(t *testing.T) {
 	host := strings.TrimPrefix(bmc.URL, "http://")
 	const sys = "11111111-2222-4333-8444-555555555555"
 	rec := NewBMCRecorder(host, map[string]string{sys: "host-0"})
-	p, err := rec.Proxy("bootstrap")
+	p, err := rec.Proxy("bootstrap", "")
 	require.NoError(t, err)
 	defer p.Stop()
 	pu, err := url.Parse(p.URL)

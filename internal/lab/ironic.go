@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -162,6 +163,19 @@ enabled_hardware_types = %s
 [api]
 host_ip = 127.0.0.1
 port = %d
+# The deploy ramdisk (the lab's stand-in agent) heartbeats well inside this.
+ramdisk_heartbeat_timeout = 10
+
+[agent]
+# A direct deploy waits on the agent: poll it and the power state after its
+# power-off every second, not every 5-6 s, so a deploy takes seconds.
+command_wait_interval = 1
+post_deploy_get_power_state_retry_interval = 1
+post_deploy_get_power_state_retries = 30
+# The stand-in agent serves plain HTTP on loopback (IPA would serve TLS with
+# a certificate it makes at boot).
+require_tls = false
+deploy_logs_local_path = %s
 
 [database]
 connection = sqlite:///%s
@@ -175,6 +189,9 @@ automated_clean = false
 [deploy]
 http_url = %s
 http_root = %s
+# Every deploy boots the ramdisk afresh (no agent kept running between
+# operations).
+fast_track = false
 
 [pxe]
 tftp_root = %s
@@ -186,7 +203,7 @@ lock_path = %s
 # Without it the conductor looks the API up in a service catalog, and
 # direct deploys fail.
 endpoint_override = %s
-`, p.APIPort, filepath.Join(p.Dir, "ironic.db"), p.HTTPURL, p.HTTPRoot,
+`, p.APIPort, filepath.Join(p.Dir, "deploy-logs"), filepath.Join(p.Dir, "ironic.db"), p.HTTPURL, p.HTTPRoot,
 		filepath.Join(p.Dir, "tftpboot"), filepath.Join(p.Dir, "locks"), url)
 	return b.String()
 }
@@ -224,7 +241,7 @@ func StartIronic(ctx context.Context, o IronicOptions) (ir *Ironic, err error) {
 			_ = ir.Stop()
 		}
 	}()
-	for _, d := range []string{ir.HTTPRoot, filepath.Join(dir, "tftpboot"), filepath.Join(dir, "locks"), filepath.Join(dir, "state")} {
+	for _, d := range []string{ir.HTTPRoot, filepath.Join(dir, "tftpboot"), filepath.Join(dir, "locks"), filepath.Join(dir, "state"), filepath.Join(dir, "deploy-logs")} {
 		if err := os.MkdirAll(d, 0o700); err != nil {
 			return ir, fmt.Errorf("Ironic %s: %w", o.Name, err)
 		}
@@ -235,7 +252,7 @@ func StartIronic(ctx context.Context, o IronicOptions) (ir *Ironic, err error) {
 		}
 	}
 
-	if ir.proxy, err = o.BMC.Recorder.Proxy(o.Name); err != nil {
+	if ir.proxy, err = o.BMC.Recorder.Proxy(o.Name, ir.URL); err != nil {
 		return ir, err
 	}
 	conf := filepath.Join(dir, "ironic.conf")
@@ -252,6 +269,11 @@ func StartIronic(ctx context.Context, o IronicOptions) (ir *Ironic, err error) {
 		"http_proxy=" + ir.proxy.URL, "HTTP_PROXY=" + ir.proxy.URL,
 		"https_proxy=" + ir.proxy.URL, "HTTPS_PROXY=" + ir.proxy.URL,
 		"all_proxy=", "ALL_PROXY=", "no_proxy=", "NO_PROXY=",
+	}
+	if bin, err := isoTool(inst, dir); err != nil {
+		return ir, fmt.Errorf("Ironic %s: %w", o.Name, err)
+	} else if bin != "" {
+		env = append(env, "PATH="+bin+string(os.PathListSeparator)+os.Getenv("PATH"))
 	}
 
 	begin := time.Now()
@@ -274,6 +296,32 @@ func StartIronic(ctx context.Context, o IronicOptions) (ir *Ironic, err error) {
 	}
 	ir.Serve = time.Since(begin)
 	return ir, nil
+}
+
+// isoTool gives the Ironic a `genisoimage` when the machine has none:
+// pycdlib's pure-Python one from the venv (it takes the options Ironic
+// passes). Ironic packs a host's config drive (the metadata BMO sends with
+// every deploy) into an ISO with it; without one a direct deploy fails at
+// write_image. It returns the folder to put first on PATH ("" when the
+// machine has its own tool or the venv has none).
+func isoTool(inst IronicInstall, dir string) (string, error) {
+	for _, tool := range []string{"genisoimage", "mkisofs", "xorrisofs"} {
+		if _, err := exec.LookPath(tool); err == nil {
+			return "", nil
+		}
+	}
+	pycdlib := filepath.Join(inst.Venv, "bin", "pycdlib-genisoimage")
+	if _, err := os.Stat(pycdlib); err != nil {
+		return "", nil
+	}
+	bin := filepath.Join(dir, "bin")
+	if err := os.MkdirAll(bin, 0o700); err != nil {
+		return "", err
+	}
+	if err := os.Symlink(pycdlib, filepath.Join(bin, "genisoimage")); err != nil {
+		return "", fmt.Errorf("config drive tool: %w", err)
+	}
+	return bin, nil
 }
 
 // serveFiles serves root on a free loopback port until the server is closed.

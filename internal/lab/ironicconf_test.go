@@ -25,6 +25,9 @@ func TestIronicConfig(t *testing.T) {
 		"dhcp_provider = none", "automated_clean = false",
 		"http_url = http://127.0.0.1:8088", "http_root = /tmp/x/httpboot",
 		"endpoint_override = http://127.0.0.1:6385",
+		// A direct deploy with the stand-in agent takes seconds.
+		"ramdisk_heartbeat_timeout = 10", "fast_track = false",
+		"post_deploy_get_power_state_retry_interval = 1", "deploy_logs_local_path = /tmp/x/deploy-logs", "require_tls = false",
 	} {
 		require.Contains(t, strings.Split(cfg, "\n"), line)
 	}
