@@ -54,8 +54,15 @@ const (
 // consumed host of each copy before the moves (anything but CAPM3's value).
 const UserPause = "maintenance"
 
-// settleTimeout bounds each wait for the target's hosts after a move.
-const settleTimeout = 3 * time.Minute
+// settleTimeout bounds the wait for the target's hosts after pivotcheck
+// move (its --wait-for-hosts has already waited for their adoption);
+// plainTimeout the wait after the plain move, long enough for the target's
+// Ironic to register the status-less host again and start deploying it on
+// a busy 2-core machine.
+const (
+	settleTimeout = 3 * time.Minute
+	plainTimeout  = 5 * time.Minute
+)
 
 // Options say where the demo finds what it runs.
 type Options struct {
@@ -132,7 +139,7 @@ func Run(ctx context.Context, o Options) (res *Result, err error) {
 		return res, err
 	}
 	w := o.Out
-	fmt.Fprintf(w, "\nDemo finished in %s (%s). Every one of the %d processes it started is gone: %s.\n",
+	fmt.Fprintf(w, "\nDemo finished in %s (%s).\nEvery one of the %d processes it started has exited: %s.\n",
 		time.Since(begin).Round(time.Second), t.summary(), len(res.Processes), procs.byName())
 	res.Summary = fmt.Sprintf("hosts disturbed in the target: clusterctl move alone %d of %d, pivotcheck move %d of %d\n"+
 		"BMC writes by Ironic during and after the move: clusterctl move alone %d, pivotcheck move %d",
@@ -360,11 +367,11 @@ func story(ctx context.Context, o Options, res *Result, procs procSet, t *timer)
 	if err := setPause(ctx, dst.Client, PlainNamespace, res.PausedHost, ""); err != nil {
 		return errors.Join(err, plain.stop())
 	}
-	fmt.Fprintf(w, "  The user removes the pause of %s in the target. Waiting (at most %s) until an Ironic writes to its BMC\n", res.PausedHost, settleTimeout)
+	fmt.Fprintf(w, "  The user removes the pause of %s in the target. Waiting (at most %s) until an Ironic writes to its BMC\n", res.PausedHost, plainTimeout)
 	fmt.Fprintln(w, "  and every other host is back in its pre-move state, unpaused...")
 	others := maps.Clone(beforePlain)
 	delete(others, res.PausedHost)
-	waited := plain.wait(ctx, settleTimeout, func(r scenario.HostReports) (bool, string) {
+	waited := plain.wait(ctx, plainTimeout, func(r scenario.HostReports) (bool, string) {
 		var why []string
 		if n := len(hostWrites(r, res.PausedHost, "")); n == 0 {
 			why = append(why, "no BMC write for "+res.PausedHost+" yet")
@@ -402,7 +409,9 @@ func story(ctx context.Context, o Options, res *Result, procs procSet, t *timer)
 	if err != nil {
 		return err
 	}
-	fmt.Fprint(w, indent(hideLogs(res.RefusedOutput)))
+	// Its phase table and warnings are step 8's second run's too; the
+	// refusal is its FAILED line (the whole output is in Result).
+	fmt.Fprint(w, indent(wrap(failedLine(res.RefusedOutput), 110)))
 	if res.RefusedExit == 0 {
 		return fmt.Errorf("pivotcheck move accepted %s, a consumed host paused by its user without a status annotation", res.PausedHost)
 	}
@@ -669,6 +678,17 @@ func stoppedAfter(events []lab.IronicLifecycle, t time.Time) (time.Time, bool) {
 		}
 	}
 	return time.Time{}, false
+}
+
+// failedLine is the line of pivotcheck move's report that says why it
+// failed (the whole output when there is none).
+func failedLine(out string) string {
+	for l := range strings.SplitSeq(out, "\n") {
+		if l = strings.TrimSpace(l); strings.HasPrefix(l, "FAILED in phase") {
+			return l
+		}
+	}
+	return hideLogs(out)
 }
 
 func yesNo(b bool, yes, no string) string {
