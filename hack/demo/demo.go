@@ -54,12 +54,14 @@ const (
 // consumed host of each copy before the moves (anything but CAPM3's value).
 const UserPause = "maintenance"
 
-// settleTimeout bounds the wait for the target's hosts after pivotcheck
-// move (its --wait-for-hosts has already waited for their adoption);
-// plainTimeout the wait after the plain move, long enough for the target's
-// Ironic to register the status-less host again and start deploying it on
-// a busy 2-core machine.
+// buildTimeout bounds step 3 (every host registered, then deployed, by the
+// bootstrap's Ironic). settleTimeout bounds the wait for the target's hosts
+// after pivotcheck move (its --wait-for-hosts has already waited for their
+// adoption); plainTimeout the wait after the plain move, long enough for
+// the target's Ironic to register the status-less host again and start
+// deploying it on a busy 2-core machine.
 const (
+	buildTimeout  = 8 * time.Minute
 	settleTimeout = 3 * time.Minute
 	plainTimeout  = 5 * time.Minute
 )
@@ -244,11 +246,11 @@ func story(ctx context.Context, o Options, res *Result, procs procSet, t *timer)
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
 		var err error
-		built, err = fixture.LabBuild(gctx, src.Client, opts(Namespace, true), 4*time.Minute)
+		built, err = fixture.LabBuild(gctx, src.Client, opts(Namespace, true), buildTimeout)
 		return err
 	})
 	g.Go(func() error {
-		_, err := fixture.LabBuild(gctx, src.Client, opts(PlainNamespace, false), 4*time.Minute)
+		_, err := fixture.LabBuild(gctx, src.Client, opts(PlainNamespace, false), buildTimeout)
 		return err
 	})
 	err = g.Wait()
