@@ -353,19 +353,19 @@ func story(ctx context.Context, o Options, res *Result, procs procSet, t *timer)
 	}
 	plain.moved = time.Now()
 	fmt.Fprintf(w, "  clusterctl move returned after %s.\n", plain.moved.Sub(plain.start).Round(time.Second))
-	// What this run shows of how the host lost its status: who annotated
-	// which host in the bootstrap while clusterctl ran, and how the paused
-	// host arrived.
-	capm3 := plain.annotatedByCAPM3()
-	fmt.Fprintf(w, "  While it ran, CAPM3 paused and annotated with their status %d host(s) in the bootstrap: %s.\n", len(capm3), orNone(capm3))
+	// How each host arrived in the target, as its first copy there showed:
+	// CAPM3 writes its pause and the status annotation in one patch.
+	fmt.Fprintf(w, "  How the hosts arrived in the target: %s.\n", arrivals(plain.target.Pauses()))
 	arrived := plain.target.Last()[res.PausedHost]
 	if arrived == nil {
 		return errors.Join(fmt.Errorf("%s/%s is not in the target after clusterctl move", PlainNamespace, res.PausedHost), plain.stop())
 	}
-	_, hasAnn := arrived.Annotations[bmov1alpha1.StatusAnnotation]
-	fmt.Fprintf(w, "  %s arrived in the target paused by %q, %s, %s.\n", res.PausedHost, arrived.Annotations[bmov1alpha1.PausedAnnotation],
-		yesNo(hasAnn, "with a status annotation", "without a status annotation"),
-		yesNo(arrived.Status.LastUpdated != nil, "with its status", "without status"))
+	if v := plain.target.Pauses()[res.PausedHost]; len(v) > 0 && v[0] == UserPause {
+		_, hasAnn := arrived.Annotations[bmov1alpha1.StatusAnnotation]
+		fmt.Fprintf(w, "  %s is still paused by %q, %s, %s.\n", res.PausedHost, UserPause,
+			yesNo(hasAnn, "with a status annotation", "without a status annotation"),
+			yesNo(arrived.Status.LastUpdated != nil, "with its status", "without status"))
+	}
 	if err := setPause(ctx, dst.Client, PlainNamespace, res.PausedHost, ""); err != nil {
 		return errors.Join(err, plain.stop())
 	}
@@ -484,32 +484,27 @@ func story(ctx context.Context, o Options, res *Result, procs procSet, t *timer)
 
 // moveWatch follows one namespace through a move: the IronicPair's host
 // watch (BMO journeys, BMC writes per Ironic, the target Ironic's nodes)
-// and the BareMetalHosts on both sides (the bootstrap's show who annotated
-// what while clusterctl ran; the target's when each host has settled).
+// and the target's BareMetalHosts (how each arrived, when each settled).
 type moveWatch struct {
-	hosts          *scenario.HostWatch
-	source, target *scenario.Recorder
-	start, moved   time.Time
-	end            time.Time
-	report         scenario.HostReports
-	stopped        bool
+	hosts        *scenario.HostWatch
+	target       *scenario.Recorder
+	start, moved time.Time
+	end          time.Time
+	report       scenario.HostReports
+	stopped      bool
 }
 
 func watchMove(ctx context.Context, p *scenario.IronicPair, ns string) (*moveWatch, error) {
-	src, err := scenario.Record(ctx, p.Bootstrap.Config, ns)
-	if err != nil {
-		return nil, err
-	}
 	dst, err := scenario.Record(ctx, p.Target.Config, ns)
 	if err != nil {
-		return nil, errors.Join(err, src.Stop())
+		return nil, err
 	}
 	start := time.Now()
 	hw, err := p.Watch(ctx, ns)
 	if err != nil {
-		return nil, errors.Join(err, src.Stop(), dst.Stop())
+		return nil, errors.Join(err, dst.Stop())
 	}
-	return &moveWatch{hosts: hw, source: src, target: dst, start: start}, nil
+	return &moveWatch{hosts: hw, target: dst, start: start}, nil
 }
 
 // wait polls done with the latest report until it holds or timeout passes,
@@ -540,7 +535,7 @@ func (m *moveWatch) stop() error {
 	m.stopped = true
 	m.end = time.Now()
 	// Stop first: it adds the target Ironic's ERROR history to the record.
-	err := errors.Join(m.hosts.Stop(), m.source.Stop(), m.target.Stop())
+	err := errors.Join(m.hosts.Stop(), m.target.Stop())
 	m.report = m.hosts.Report()
 	return err
 }
@@ -550,20 +545,22 @@ func (m *moveWatch) window() string {
 		m.moved.Sub(m.start).Round(time.Second), m.end.Sub(m.moved).Round(time.Second))
 }
 
-// annotatedByCAPM3 names the hosts seen in the bootstrap with CAPM3's
-// pause, which it writes in one patch with the status annotation.
-func (m *moveWatch) annotatedByCAPM3() []string {
+// arrivals says, per host, the pause it had when first seen in the target.
+func arrivals(pauses map[string][]string) string {
 	var out []string
-	for host, values := range m.source.Pauses() {
-		for _, v := range values {
-			if strings.TrimSuffix(v, scenario.DeleteForMoveSuffix) == hostsafety.CAPM3PauseValue {
-				out = append(out, host)
-				break
-			}
+	for _, host := range slices.Sorted(maps.Keys(pauses)) {
+		first := pauses[host][0]
+		switch first {
+		case hostsafety.CAPM3PauseValue:
+			first = "paused by CAPM3 (" + first + ")"
+		case scenario.NotPaused:
+			first = "not paused"
+		default:
+			first = fmt.Sprintf("paused by %q", first)
 		}
+		out = append(out, host+" "+first)
 	}
-	slices.Sort(out)
-	return out
+	return orNone(out)
 }
 
 // setPause sets (value != "") or removes the pause annotation of a host,
