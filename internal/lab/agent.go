@@ -74,9 +74,10 @@ const (
 	AgentStop      = "stop"
 )
 
-// powerEvent is a power write to one system that succeeded.
+// powerEvent is a power write to one system that succeeded: by whom (an
+// Ironic's name or AgentWriter), and the Ironic an agent it boots talks to.
 type powerEvent struct {
-	system, ironic, api, resetType string
+	system, by, ironic, api, resetType string
 }
 
 // agents runs at most one stand-in agent per emulated system. Power events
@@ -158,7 +159,7 @@ func (a *agents) handle(ev powerEvent) {
 		return // already running: an "On" of a host that is on boots nothing
 	}
 	if cur != nil {
-		a.stopAgent(cur, "host "+action+" ("+ev.resetType+" by "+ev.ironic+")")
+		a.stopAgent(cur, "host "+action+" ("+ev.resetType+" by "+ev.by+")")
 	}
 	if action == "off" || ev.api == "" {
 		return
@@ -261,7 +262,7 @@ func (a *agents) reset(system, resetType, ironic, api string) error {
 	if status/100 != 2 {
 		return fmt.Errorf("agent: %s of system %s: HTTP %d", resetType, system, status)
 	}
-	a.powered(powerEvent{system: system, ironic: ironic, api: api, resetType: resetType})
+	a.powered(powerEvent{system: system, by: AgentWriter, ironic: ironic, api: api, resetType: resetType})
 	return nil
 }
 

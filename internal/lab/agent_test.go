@@ -133,7 +133,7 @@ func TestLabIronicDirectDeploy(t *testing.T) {
 	require.NoError(t, bmo1.Stop())
 	require.NoError(t, src.Stop())
 	pivot := time.Now()
-	dst, err := lab.StartIronic(ctx, lab.IronicOptions{Name: "target", BMC: emu})
+	dst, err := lab.StartIronic(ctx, lab.IronicOptions{Name: "target", BMC: emu, ReadyTimeout: 3 * time.Minute})
 	require.NoError(t, err)
 	t.Cleanup(func() {
 		if t.Failed() {

@@ -279,7 +279,7 @@ func (p *BMCProxy) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	if kind == BMCPower && sw.status/100 == 2 && p.rec.agents != nil {
 		var reset struct{ ResetType string }
 		_ = json.Unmarshal(body, &reset)
-		p.rec.agents.powered(powerEvent{system: system, ironic: p.ironic, api: p.api, resetType: reset.ResetType})
+		p.rec.agents.powered(powerEvent{system: system, by: p.ironic, ironic: p.ironic, api: p.api, resetType: reset.ResetType})
 	}
 }
 

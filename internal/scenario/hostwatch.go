@@ -13,11 +13,9 @@ import (
 	"time"
 
 	bmov1alpha1 "github.com/metal3-io/baremetal-operator/apis/metal3.io/v1alpha1"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/pivotcheck/pivotcheck/internal/fixture"
 	"github.com/pivotcheck/pivotcheck/internal/lab"
-	"github.com/pivotcheck/pivotcheck/internal/testenv"
 )
 
 // AdoptionPath is the only way a host's node may go in the target's Ironic
@@ -205,32 +203,11 @@ type HostWatch struct {
 	once   sync.Once
 }
 
-// Watch starts a HostWatch of namespace ns: each host's state and role now
-// (in the bootstrap, else in the target) is its baseline.
+// Watch starts a HostWatch of namespace ns for a move into the target:
+// each host's state and role now (in the bootstrap, else in the target) is
+// its baseline.
 func (p *IronicPair) Watch(ctx context.Context, ns string) (*HostWatch, error) {
-	w := &HostWatch{
-		ns: ns, emu: p.BMC, ironic: p.Target.Lab.IronicClient(),
-		before: map[string]bmov1alpha1.ProvisioningState{}, roles: map[string]string{},
-		nodes: map[string][]string{}, errs: map[string][]string{}, done: make(chan struct{}),
-	}
-	for _, c := range []*testenv.Cluster{p.Target, p.Bootstrap} {
-		l := &bmov1alpha1.BareMetalHostList{}
-		if err := c.Client.List(ctx, l, client.InNamespace(ns)); err != nil {
-			return nil, fmt.Errorf("listing BareMetalHosts in %s of %s: %w", ns, c.Name, err)
-		}
-		for _, h := range l.Items {
-			w.before[h.Name] = h.Status.Provisioning.State
-			w.roles[h.Name] = role(&h)
-		}
-	}
-	var err error
-	if w.rec, err = Record(ctx, p.Target.Config, ns); err != nil {
-		return nil, err
-	}
-	w.begin = time.Now()
-	ctx, w.cancel = context.WithCancel(ctx)
-	go w.poll(ctx)
-	return w, nil
+	return p.WatchIn(ctx, ns, p.Target)
 }
 
 func role(h *bmov1alpha1.BareMetalHost) string {

@@ -63,6 +63,7 @@ func StartIronicPair(ctx context.Context, bootstrap, target testenv.Options) (p 
 	defer func() {
 		if err != nil {
 			_ = p.Stop()
+			p = nil
 		}
 	}()
 	var wg sync.WaitGroup

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -151,6 +152,21 @@ func TestLabIronicPairLifecycle(t *testing.T) {
 	require.NoError(t, fixture.WaitHosts(ctx, src.Client, "reg", hosts, 2*time.Minute, func(h *bmov1alpha1.BareMetalHost) bool {
 		return h.Status.Provisioning.State == bmov1alpha1.StateAvailable && h.Status.ErrorMessage == ""
 	}, "available again"))
+
+	// 4. A crash is reported as one, naming the Ironic and its log.
+	dst := p.Target
+	require.NoError(t, dst.Lab.Check())
+	pid := dst.Lab.IronicEvents()[0].Pid
+	require.NotZero(t, pid)
+	require.NoError(t, syscall.Kill(pid, syscall.SIGKILL))
+	deadline = time.Now().Add(30 * time.Second)
+	for dst.Lab.Check() == nil && time.Now().Before(deadline) {
+		time.Sleep(100 * time.Millisecond)
+	}
+	err = dst.Lab.Check()
+	require.Error(t, err, "the target's Ironic was killed")
+	require.Contains(t, err.Error(), "ironic-target has stopped")
+	require.NoError(t, src.Lab.Check(), "the bootstrap's Ironic still runs")
 }
 
 // inGroup lists the live processes of process group pgid.
@@ -177,4 +193,69 @@ func inGroup(pgid int) []string {
 		}
 	}
 	return out
+}
+
+// TestLabIronicPairBuild: fixture.LabBuild with Hardware, the way a user
+// builds a cluster: BMO registers the hosts through the bootstrap's real
+// Ironic, CAPM3 associates the machines, and BMO has the Ironic deploy the
+// loopback image on the consumed hosts (a direct deploy of a raw image:
+// the Ironic writes boot device and power to their BMCs, and the agent
+// stand-in answers for the ramdisk). The spare stays available and
+// untouched; the target's Ironic writes nothing. A watch of the namespace
+// then reports every host undisturbed, with its role.
+func TestLabIronicPairBuild(t *testing.T) {
+	p := startIronicPair(t)
+	ctx := context.Background()
+	src := p.Bootstrap
+	const ns = "build"
+	opts := fixture.Options{Namespace: ns, ControlPlane: 1, Workers: 1, SpareHosts: 1, Hardware: p.Hardware()}
+	begin := time.Now()
+	res, err := fixture.LabBuild(ctx, src.Client, opts, 6*time.Minute)
+	if err != nil {
+		for _, host := range []string{"test1-host-0", "test1-host-1", "test1-host-2"} {
+			if n, nerr := src.Lab.IronicClient().Node(ctx, scenario.NodeName(ns, host)); nerr == nil {
+				t.Logf("bootstrap Ironic: %s", n)
+			}
+		}
+	}
+	require.NoError(t, err, "bootstrap: %v", src.Lab.Check())
+	t.Logf("cluster built through the real Ironic in %s", time.Since(begin).Round(time.Millisecond))
+	c := src.Lab.IronicClient()
+	for i, host := range res.Hosts {
+		h := &bmov1alpha1.BareMetalHost{}
+		require.NoError(t, src.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: host}, h))
+		n, err := c.Node(ctx, scenario.NodeName(ns, host))
+		require.NoError(t, err)
+		var kinds []string
+		for _, w := range p.BMC.Recorder.Writes(lab.By(src.Lab.IronicName(), scenario.BMCHost(ns, host))) {
+			kinds = append(kinds, w.Kind)
+		}
+		t.Logf("%s: %s; BMC writes by Ironic %s: %s", host, n, src.Lab.IronicName(), strings.Join(kinds, ", "))
+		if i < opts.Machines() {
+			require.Equal(t, bmov1alpha1.StateProvisioned, h.Status.Provisioning.State, host)
+			require.Equal(t, p.ImageURL(), h.Status.Provisioning.Image.URL, host)
+			require.Equal(t, "active", n.ProvisionState, host)
+			require.Equal(t, "direct", n.DeployInterface, host)
+			require.Contains(t, kinds, lab.BMCPower, "%s was powered on by Ironic %s", host, src.Lab.IronicName())
+		} else {
+			require.Equal(t, bmov1alpha1.StateAvailable, h.Status.Provisioning.State, host)
+			require.Equal(t, "manageable", n.ProvisionState, host)
+			require.Empty(t, kinds, "the spare was not touched")
+		}
+	}
+	require.Empty(t, p.BMC.Recorder.Writes(lab.By(p.Target.Lab.IronicName(), "")), "the target's Ironic knows no host")
+	require.Empty(t, p.BMC.Recorder.Refused(), "an Ironic asked for an address that is not loopback")
+
+	w, err := p.Watch(ctx, ns)
+	require.NoError(t, err)
+	time.Sleep(time.Second)
+	require.NoError(t, w.Stop())
+	reps := w.Report()
+	for _, r := range reps {
+		t.Logf("watch: %s", r)
+	}
+	require.Len(t, reps, len(res.Hosts))
+	require.Empty(t, reps.Disturbed())
+	require.Equal(t, "node of test1", reps[0].Role)
+	require.Equal(t, "spare", reps[len(reps)-1].Role)
 }
