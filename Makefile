@@ -39,7 +39,7 @@ lab: envtest ## build the lab's controllers from the Go module proxy (cached): k
 # folders first so a broken cache fails here, not as a confusing test error.
 WITH_ENV = assets=$$(hack/envtest.sh) && bin=$$(hack/tools.sh) && labbin=$$(hack/lab.sh) && KUBEBUILDER_ASSETS="$$assets" PIVOTCHECK_LAB_BIN="$$labbin" PATH="$$bin:$$PATH"
 
-demo: envtest tools lab build ## the whole story on two local API servers (under 3 minutes warm)
+demo: envtest tools lab build ## the whole story on two local API servers, each with its own real Ironic, and emulated BMCs
 	$(WITH_ENV) go run ./hack/demo -repo . -pivotcheck bin/pivotcheck
 
 test: envtest tools lab ## unit + integration tests against real API servers

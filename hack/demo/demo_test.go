@@ -7,6 +7,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -16,8 +18,10 @@ import (
 // TestDemo (lab) runs the whole `make demo` story and checks its key facts,
 // so `make test` keeps the demo working: the function labelled BMO's CRDs,
 // preflight found each planted problem, the webhook denied the early pause,
-// a plain clusterctl move disturbed hosts in the target, pivotcheck move
-// disturbed none, and the counts on both sides match.
+// pivotcheck move refused the user-paused host, a plain clusterctl move
+// disturbed hosts in the target and an Ironic wrote to their BMCs,
+// pivotcheck move disturbed none and no Ironic wrote, the counts on both
+// sides match, and no process of the demo is left running.
 func TestDemo(t *testing.T) {
 	if testing.Short() {
 		t.Skip("needs envtest, the lab binaries, kustomize, clusterctl and a pivotcheck build")
@@ -57,16 +61,57 @@ func TestDemo(t *testing.T) {
 	require.Contains(t, res.Denial, `admission webhook "pause.pivotcheck.dev" denied the request`)
 	require.Contains(t, res.Denial, "Ironic still runs")
 
-	require.Equal(t, 7, res.Hosts)
-	require.NotEmpty(t, res.PlainDisturbed, "a plain clusterctl move disturbs hosts: %v", res.PlainJourneys)
-	require.Empty(t, res.Disturbed, "pivotcheck move disturbs none: %v", res.Journeys)
-	require.Equal(t, fmt.Sprintf("hosts disturbed in the target: clusterctl move alone %d of 7, pivotcheck move 0 of 7", len(res.PlainDisturbed)), res.Summary)
-	require.True(t, strings.HasSuffix(strings.TrimSpace(buf.String()), res.Summary), "the story ends with the summary line")
+	hosts := ControlPlane + Workers + SpareHosts
+	require.Equal(t, hosts, res.Hosts)
+	require.Equal(t, fmt.Sprintf("test1-host-%d", ControlPlane), res.PausedHost, "the first worker's host")
+	require.Contains(t, res.PreflightOutput, "host-foreign-pause", "preflight names the host its user paused")
+	require.NotZero(t, res.RefusedExit, "pivotcheck move refuses a consumed host paused by its user")
+	require.Contains(t, res.RefusedOutput, res.PausedHost)
+
+	// The story ends with exactly the two summary lines, and their numbers
+	// are the ones the run recorded.
+	closing := regexp.MustCompile(`\A` +
+		`hosts disturbed in the target: clusterctl move alone (\d+) of ` + strconv.Itoa(hosts) + `, pivotcheck move (\d+) of ` + strconv.Itoa(hosts) + `\n` +
+		`BMC writes by Ironic during and after the move: clusterctl move alone (\d+), pivotcheck move (\d+)\z`)
+	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
+	require.GreaterOrEqual(t, len(lines), 2)
+	m := closing.FindStringSubmatch(strings.Join(lines[len(lines)-2:], "\n"))
+	require.NotNil(t, m, "the story ends with the two summary lines:\n%s", strings.Join(lines[len(lines)-2:], "\n"))
+	require.Equal(t, res.Summary, m[0])
+	n, _ := strconv.Atoi(m[1])
+	x, _ := strconv.Atoi(m[3])
+	require.GreaterOrEqual(t, n, 1, "a plain clusterctl move disturbs at least the user-paused host: %v", res.PlainJourneys)
+	require.GreaterOrEqual(t, x, 1, "an Ironic writes to at least the user-paused host's BMC after a plain move")
+	require.Equal(t, len(res.PlainDisturbed), n)
+	require.Equal(t, res.PlainWrites, x)
+	require.Contains(t, res.PlainDisturbed, res.PausedHost)
+	require.Equal(t, "0", m[2], "pivotcheck move disturbs none: %v", res.Journeys)
+	require.Equal(t, "0", m[4], "no Ironic writes to a BMC after pivotcheck move began")
+	require.Empty(t, res.Disturbed)
+	require.Zero(t, res.Writes)
+
+	// Nothing the demo started is left: every process it saw (Ironic,
+	// sushy-tools, kube-apiserver, etcd, the controllers) is gone, checked
+	// here again by pid and start time, independently of Run's own check.
+	require.Empty(t, res.Leftover)
+	names := map[string]bool{}
+	for _, p := range res.Processes {
+		names[p.Name] = true
+		if _, start, ok := statOf(p.Pid); ok {
+			require.NotEqual(t, p.Start, start, "%s still runs", p)
+		}
+	}
+	for _, want := range []string{"kube-apiserver", "etcd", "ironic", "sushy-emulator"} {
+		require.True(t, names[want], "the demo's processes include %s: %v", want, res.Processes)
+	}
+	for _, p := range descendants(os.Getpid()) {
+		require.NotContains(t, []string{"kube-apiserver", "etcd", "ironic", "sushy-emulator"}, p.Name, "%s still runs below the test", p)
+	}
 
 	require.Contains(t, res.MoveOutput, "completed and verified")
 	require.Contains(t, res.MoveOutput, "1 object(s) repaired: Secret worker-user-data")
 	require.Zero(t, res.SourceTotal)
 	require.Equal(t, res.Before, res.Target)
-	require.Equal(t, 7, res.Target["BareMetalHost"])
+	require.Equal(t, hosts, res.Target["BareMetalHost"])
 	require.Contains(t, buf.String(), "━━━ Step 9")
 }

@@ -8,7 +8,6 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
-	"time"
 )
 
 func main() {
@@ -19,19 +18,16 @@ func main() {
 	flag.StringVar(&o.Clusterctl, "clusterctl", "clusterctl", "standalone clusterctl binary (the plain move of step 7)")
 	flag.Parse()
 	o.Out = os.Stdout
-	start := time.Now()
 	// Ctrl-C cancels the story instead of killing it, so Run's deferred
-	// stops still shut down both API servers and the webhook.
+	// stops still shut down every process it started.
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	res, err := Run(ctx, o)
-	if err != nil {
+	// Run prints the story and ends it with the two summary lines.
+	if _, err := Run(ctx, o); err != nil {
 		fmt.Fprintf(os.Stderr, "\ndemo failed: %v\n", err)
 		stop()
 		os.Exit(1)
 	}
-	fmt.Fprintf(o.Out, "\nDemo finished in %s: %d objects moved; both control planes, their controllers and the webhook stopped.\n%s\n",
-		time.Since(start).Round(time.Second), res.TargetTotal, res.Summary)
 }
 
 // step prints a numbered heading so the output reads as a story.
