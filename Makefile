@@ -7,7 +7,9 @@ export PIVOTCHECK_CACHE := $(CACHE)
 export GONOSUMDB := github.com/metal3-io/cluster-api-provider-metal3,github.com/metal3-io/ip-address-manager
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X github.com/pivotcheck/pivotcheck/internal/version.Version=$(VERSION)
-GO_TEST_FLAGS ?= -count=1 -timeout 45m
+# The e2e package deploys its hosts through a real Ironic: the longest package,
+# and slow on a loaded machine.
+GO_TEST_FLAGS ?= -count=1 -timeout 75m
 BENCH ?= .
 BENCHTIME ?= 1x
 # The move benchmarks at 1,000 and 2,000 hosts take 20-60 min each on 2 cores.
