@@ -34,6 +34,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/pivotcheck/pivotcheck/internal/ironic"
 )
 
 const (
@@ -446,7 +448,7 @@ func (fa *fakeAgent) ironicCall(method, path string, in, out any) (int, error) {
 	defer resp.Body.Close()
 	if resp.StatusCode/100 != 2 {
 		raw, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
-		return resp.StatusCode, fmt.Errorf("%s %s: %s: %s", method, path, resp.Status, ironicMessage(raw))
+		return resp.StatusCode, fmt.Errorf("%s %s: %s: %s", method, path, resp.Status, ironic.ErrorMessage(raw))
 	}
 	if out != nil {
 		if err := json.NewDecoder(resp.Body).Decode(out); err != nil {

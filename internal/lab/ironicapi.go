@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/pivotcheck/pivotcheck/internal/ironic"
 )
 
 // IronicClient is the few calls of Ironic's REST API the lab needs (noauth).
@@ -61,30 +63,12 @@ func (c *IronicClient) do(ctx context.Context, method, path string, in, out any)
 	defer resp.Body.Close()
 	if resp.StatusCode/100 != 2 {
 		raw, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
-		return resp.Header, fmt.Errorf("Ironic %s %s: %s: %s", method, path, resp.Status, ironicMessage(raw))
+		return resp.Header, fmt.Errorf("Ironic %s %s: %s: %s", method, path, resp.Status, ironic.ErrorMessage(raw))
 	}
 	if out == nil || resp.StatusCode == http.StatusNoContent {
 		return resp.Header, nil
 	}
 	return resp.Header, decodeJSON(resp, out)
-}
-
-// ironicMessage extracts Ironic's error message (a JSON string inside the
-// JSON "error_message" field) or returns the raw body.
-func ironicMessage(raw []byte) string {
-	var e struct {
-		ErrorMessage string `json:"error_message"`
-	}
-	if json.Unmarshal(raw, &e) == nil && e.ErrorMessage != "" {
-		var inner struct {
-			Faultstring string `json:"faultstring"`
-		}
-		if json.Unmarshal([]byte(e.ErrorMessage), &inner) == nil && inner.Faultstring != "" {
-			return inner.Faultstring
-		}
-		return e.ErrorMessage
-	}
-	return strings.TrimSpace(string(raw))
 }
 
 // MaxAPIVersion is the highest API microversion the Ironic serves.
