@@ -44,10 +44,6 @@ type side struct {
 	bmo *lab.IronicBMO
 }
 
-// adoptionPath is the only way a node may go in the target's Ironic:
-// enrolled, managed (verifying is the transient state of manage), adopted.
-var adoptionPath = []string{"enroll", "verifying", "manageable", "adopting", "active"}
-
 // liveISOAdoptionError is how Ironic 39 refuses to adopt a live-ISO host
 // that BMO v0.13.2 registered: the node uses the ramdisk deploy interface,
 // so adoption validates its boot interface, and BMO never puts the ISO
@@ -206,7 +202,7 @@ func TestLabIronicPivotWritesNothing(t *testing.T) {
 		if slices.Contains(ext, h.Name) {
 			require.True(t, h.Adopted, h.Name)
 			require.Equal(t, "active", h.Ironic.ProvisionState, h.Name)
-			require.True(t, onAdoptionPath(h.Ironic.StatesSeen), "%s: %v", h.Name, h.Ironic.StatesSeen)
+			require.True(t, scenario.OnAdoptionPath(h.Ironic.StatesSeen), "%s: %v", h.Name, h.Ironic.StatesSeen)
 			require.Empty(t, h.Ironic.HistoryErrors, h.Name)
 			require.Empty(t, h.Ironic.DeployTraces, h.Name)
 			continue
@@ -243,7 +239,7 @@ func TestLabIronicPivotWritesNothing(t *testing.T) {
 		path := seen[ns+"~"+host]
 		t.Logf("target Ironic node of %s: %s; %s", host, strings.Join(path, " → "), n)
 		require.Equal(t, "active", n.ProvisionState, host)
-		require.True(t, onAdoptionPath(path), "node of %s went %v, not only %v", host, path, adoptionPath)
+		require.True(t, scenario.OnAdoptionPath(path), "node of %s went %v, not only %v", host, path, ironicapi.AdoptionPath)
 		require.Equal(t, "power on", n.Power(), "%s: the power state the bootstrap's Ironic set, read from the BMC", host)
 		history, err := c.History(ctx, ns+"~"+host)
 		require.NoError(t, err)
@@ -261,7 +257,7 @@ func TestLabIronicPivotWritesNothing(t *testing.T) {
 		require.Contains(t, *n.LastError, liveISOAdoptionError, host)
 		require.Equal(t, "ramdisk", n.DeployInterface, host)
 		require.Empty(t, n.InstanceInfo["boot_iso"], "%s: registered without its ISO", host)
-		require.True(t, onAdoptionPath(slices.DeleteFunc(path, func(s string) bool { return s == "adopt failed" })), "node of %s went %v", host, path)
+		require.True(t, scenario.OnAdoptionPath(slices.DeleteFunc(path, func(s string) bool { return s == "adopt failed" })), "node of %s went %v", host, path)
 	}
 	// BMO saves the adoption failure on the host: wait for it.
 	deadline := time.Now().Add(time.Minute)
@@ -303,20 +299,6 @@ func TestLabIronicPivotWritesNothing(t *testing.T) {
 	t.Logf("%s: every node settled in the target's Ironic %s after the move began; BMC writes before the move: %d by Ironic %s, %d by Ironic %s; from the move's start until now: 0",
 		since(), settled.Sub(moveStart).Round(time.Millisecond),
 		len(emu.Recorder.Writes(lab.By(src.ir.Name, ""))), src.ir.Name, len(emu.Recorder.Writes(lab.By(dst.ir.Name, ""))), dst.ir.Name)
-}
-
-// onAdoptionPath reports whether the states seen are, in order, a part of
-// adoptionPath (a poll can miss a short state, never reorder them).
-func onAdoptionPath(seen []string) bool {
-	i := 0
-	for _, s := range seen {
-		j := slices.Index(adoptionPath[i:], s)
-		if j < 0 {
-			return false
-		}
-		i += j
-	}
-	return len(seen) > 0
 }
 
 // startPair starts, concurrently, the BMC emulator for hosts, a real Ironic

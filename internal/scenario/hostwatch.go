@@ -15,13 +15,9 @@ import (
 	bmov1alpha1 "github.com/metal3-io/baremetal-operator/apis/metal3.io/v1alpha1"
 
 	"github.com/pivotcheck/pivotcheck/internal/fixture"
+	"github.com/pivotcheck/pivotcheck/internal/ironic"
 	"github.com/pivotcheck/pivotcheck/internal/lab"
 )
-
-// AdoptionPath is the only way a host's node may go in the target's Ironic
-// after a pivot: enrolled, managed (verifying is manage's transient state),
-// adopted. Adoption writes nothing to the BMC.
-var AdoptionPath = []string{"enroll", "verifying", "manageable", "adopting", "active"}
 
 // HostReport is what happened to one host after a HostWatch began.
 type HostReport struct {
@@ -169,17 +165,10 @@ func Judge(r WatchRecord) HostReports {
 }
 
 // OnAdoptionPath reports whether the states seen are, in order, a part of
-// AdoptionPath (a poll can miss a short state, never reorder them).
+// ironic.AdoptionPath (a poll can miss a short state, never reorder them)
+// and at least one was seen.
 func OnAdoptionPath(seen []string) bool {
-	i := 0
-	for _, s := range seen {
-		j := slices.Index(AdoptionPath[i:], s)
-		if j < 0 {
-			return false
-		}
-		i += j
-	}
-	return len(seen) > 0
+	return len(seen) > 0 && ironic.OnPath(seen, ironic.AdoptionPath)
 }
 
 // HostWatch records, from its start, what happens to the hosts of one

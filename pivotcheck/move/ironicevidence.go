@@ -36,9 +36,6 @@ import (
 // (available ones) must reach manageable or available without a failed
 // state; hosts BMO never registers (no BMC, detached) need no node.
 
-// adoptionPath is the only way BMO's adoption takes a node.
-var adoptionPath = []string{"enroll", "verifying", "manageable", "adopting", "active"}
-
 // registrationPath is the way a host BMO registers without adopting goes.
 var registrationPath = []string{"enroll", "verifying", "manageable", "cleaning", "clean wait", "available"}
 
@@ -97,29 +94,6 @@ func expectationOf(h *bmov1alpha1.BareMetalHost, before bmov1alpha1.BareMetalHos
 	return expectRegister
 }
 
-// SeeState adds a polled provision state to those seen (pure): a state
-// equal to the last one seen is not repeated.
-func SeeState(seen []string, state string) []string {
-	if state == "" || (len(seen) > 0 && seen[len(seen)-1] == state) {
-		return seen
-	}
-	return append(seen, state)
-}
-
-// OnPath reports whether seen goes along path in order, skipping states
-// a poll may miss, never going back.
-func OnPath(seen, path []string) bool {
-	i := 0
-	for _, s := range seen {
-		j := slices.Index(path[i:], s)
-		if j < 0 {
-			return false
-		}
-		i += j
-	}
-	return true
-}
-
 // NodeSnapshot is everything read of one host's node so far.
 type NodeSnapshot struct {
 	Name string
@@ -143,7 +117,7 @@ func (s *NodeSnapshot) SeeNode(n *ironic.Node, now time.Time) {
 		s.ErrorSince = time.Time{}
 		return
 	}
-	s.Seen = SeeState(s.Seen, n.ProvisionState)
+	s.Seen = ironic.SeeState(s.Seen, n.ProvisionState)
 	stuck := (n.ProvisionState == "enroll" || n.ProvisionState == "manageable") && n.Idle() && n.LastError != ""
 	switch {
 	case !stuck:
@@ -195,7 +169,7 @@ func IronicVerdictOf(exp nodeExpectation, s NodeSnapshot, since, now time.Time, 
 			v.Evidence.HistoryErrors = append(v.Evidence.HistoryErrors, strings.TrimSpace(e.CreatedAt.UTC().Format(time.RFC3339)+" "+e.EventType+": "+e.Event))
 		}
 	}
-	path, goal, verb := adoptionPath, []string{"active"}, "adopt"
+	path, goal, verb := ironic.AdoptionPath, []string{"active"}, "adopt"
 	if exp == expectRegister {
 		path, goal, verb = registrationPath, []string{"manageable", "available"}, "register"
 	}
@@ -207,11 +181,11 @@ func IronicVerdictOf(exp nodeExpectation, s NodeSnapshot, since, now time.Time, 
 		return msg
 	}
 	switch {
-	case !OnPath(s.Seen, path):
+	case !ironic.OnPath(s.Seen, path):
 		what := n.ProvisionState
 		// A failed state reached along the path says it all; a detour or
 		// a step back needs the states seen.
-		if last := s.Seen[len(s.Seen)-1]; last != n.ProvisionState || slices.Contains(path, last) || !OnPath(s.Seen[:len(s.Seen)-1], path) {
+		if last := s.Seen[len(s.Seen)-1]; last != n.ProvisionState || slices.Contains(path, last) || !ironic.OnPath(s.Seen[:len(s.Seen)-1], path) {
 			what += ", states seen " + strings.Join(s.Seen, " → ")
 		}
 		v.Failed = reason(what)

@@ -138,7 +138,7 @@ func TestWaitForHostsIronicEvidence(t *testing.T) {
 	require.True(t, g.Adopted)
 	require.Equal(t, "active", g.Ironic.ProvisionState)
 	require.Equal(t, "active", g.Ironic.StatesSeen[len(g.Ironic.StatesSeen)-1])
-	require.True(t, OnPath(g.Ironic.StatesSeen, adoptionPath), "%v", g.Ironic.StatesSeen)
+	require.True(t, ironic.OnPath(g.Ironic.StatesSeen, ironic.AdoptionPath), "%v", g.Ironic.StatesSeen)
 	require.Empty(t, g.Ironic.HistoryErrors)
 	require.Empty(t, g.Ironic.DeployTraces)
 	s := byName[spare]

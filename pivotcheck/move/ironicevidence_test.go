@@ -11,20 +11,6 @@ import (
 	"github.com/pivotcheck/pivotcheck/internal/ironic"
 )
 
-func TestSeeStateAndOnPath(t *testing.T) {
-	var seen []string
-	for _, s := range []string{"", "enroll", "enroll", "verifying", "manageable", "manageable", "active"} {
-		seen = SeeState(seen, s)
-	}
-	require.Equal(t, []string{"enroll", "verifying", "manageable", "active"}, seen)
-	require.True(t, OnPath(seen, adoptionPath), "a poll may miss adopting")
-	require.True(t, OnPath(nil, adoptionPath))
-	require.True(t, OnPath([]string{"active"}, adoptionPath))
-	require.False(t, OnPath([]string{"enroll", "manageable", "enroll"}, adoptionPath), "never back")
-	require.False(t, OnPath([]string{"manageable", "adopting", "adopt failed"}, adoptionPath))
-	require.False(t, OnPath([]string{"manageable", "available", "deploying", "active"}, adoptionPath), "deployed, not adopted")
-}
-
 // TestSeeNode: the accumulator keeps the states seen and when a node
 // started to sit idle with an error.
 func TestSeeNode(t *testing.T) {
