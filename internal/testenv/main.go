@@ -150,16 +150,11 @@ func PrivateHome(prefix string) (home string, restore func(), err error) {
 	if err != nil {
 		return "", nil, err
 	}
-	pins := map[string]string{"KUBEBUILDER_ASSETS": assets, "PIVOTCHECK_CACHE": cache}
-	out, err := exec.Command("go", "env", "GOMODCACHE", "GOCACHE", "GOPATH").Output()
+	pins, err := goCaches()
 	if err != nil {
-		return "", nil, fmt.Errorf("reading Go's cache folders (go env): %w", err)
+		return "", nil, err
 	}
-	vals := strings.Split(strings.TrimSpace(string(out)), "\n")
-	if len(vals) != 3 {
-		return "", nil, fmt.Errorf("reading Go's cache folders: unexpected go env output %q", out)
-	}
-	pins["GOMODCACHE"], pins["GOCACHE"], pins["GOPATH"] = vals[0], vals[1], vals[2]
+	pins["KUBEBUILDER_ASSETS"], pins["PIVOTCHECK_CACHE"] = assets, cache
 	home, err = os.MkdirTemp("", prefix)
 	if err != nil {
 		return "", nil, fmt.Errorf("private HOME: %w", err)
@@ -184,6 +179,35 @@ func PrivateHome(prefix string) (home string, restore func(), err error) {
 		}
 		os.RemoveAll(home)
 	}, nil
+}
+
+// goCaches returns Go's module and build cache folders and GOPATH, whose
+// defaults live under HOME.
+func goCaches() (map[string]string, error) {
+	out, err := exec.Command("go", "env", "GOMODCACHE", "GOCACHE", "GOPATH").Output()
+	if err != nil {
+		return nil, fmt.Errorf("reading Go's cache folders (go env): %w", err)
+	}
+	vals := strings.Split(strings.TrimSpace(string(out)), "\n")
+	if len(vals) != 3 {
+		return nil, fmt.Errorf("reading Go's cache folders: unexpected go env output %q", out)
+	}
+	return map[string]string{"GOMODCACHE": vals[0], "GOCACHE": vals[1], "GOPATH": vals[2]}, nil
+}
+
+// PinGoCaches sets GOMODCACHE, GOCACHE and GOPATH for the test to where they
+// are now, so a test that then points HOME elsewhere (clusterctl writes
+// under it) still reads the upstream module zips from the same cache
+// instead of downloading them again.
+func PinGoCaches(t testing.TB) {
+	t.Helper()
+	pins, err := goCaches()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range pins {
+		t.Setenv(k, v)
+	}
 }
 
 // StopOnInterrupt runs stop and exits when the test process is interrupted

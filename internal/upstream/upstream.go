@@ -50,8 +50,14 @@ var (
 func Dir(ctx context.Context, m Module) (string, error) {
 	mu.Lock()
 	defer mu.Unlock()
+	// A test that points HOME (and so Go's default module cache) at a
+	// temporary folder downloads into it; once that folder is gone the
+	// module is fetched again.
 	if d, ok := dirs[m]; ok {
-		return d, nil
+		if _, err := os.Stat(d); err == nil {
+			return d, nil
+		}
+		delete(dirs, m)
 	}
 	cmd := exec.CommandContext(ctx, "go", "mod", "download", "-json", m.String())
 	// Run outside any module so the project's go.mod is neither read nor edited.
