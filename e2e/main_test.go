@@ -28,7 +28,7 @@ var (
 	pair *testenv.Pair
 	// pivotcheck is the binary the tests run as an operator would.
 	pivotcheck string
-	// clusterctl is the real clusterctl v1.13.6 binary.
+	// clusterctl is the real clusterctl v1.14.2 binary.
 	clusterctl string
 )
 

@@ -96,7 +96,7 @@ func TestRelease(t *testing.T) {
 	t.Run("clusterctl plugin", func(t *testing.T) {
 		clusterctl, err := exec.LookPath("clusterctl")
 		if err != nil {
-			t.Fatal("clusterctl is not on PATH: run `make tools` (installs clusterctl v1.13.6 into ~/.cache/pivotcheck/bin) and put that folder on PATH, as `make test` does")
+			t.Fatal("clusterctl is not on PATH: run `make tools` (builds clusterctl v1.14.2 into ~/.cache/pivotcheck/bin) and put that folder on PATH, as `make test` does")
 		}
 		// The archive's folder first on PATH, as a user who unpacked it there.
 		cmd := exec.Command(clusterctl, "pivotcheck", "version", "-o", "json")

@@ -32,49 +32,78 @@ import (
 
 	"github.com/pivotcheck/pivotcheck/internal/scheme"
 	"github.com/pivotcheck/pivotcheck/internal/testenv"
+	"github.com/pivotcheck/pivotcheck/internal/upstream"
 	"github.com/pivotcheck/pivotcheck/webhook"
 )
 
 // One bootstrap (webhook installed from config/webhook/manifests.yaml) and
-// one target cluster, started on first use and shared by the package's
-// integration tests so the unit tests stay fast.
+// one target cluster per Cluster API release, started on first use and
+// shared by the package's integration tests so the unit tests stay fast.
 var (
-	pairOnce sync.Once
-	pair     *testenv.Pair
-	pairErr  error
+	pairsMu sync.Mutex
+	pairs   = map[upstream.Module]*pairResult{}
 )
+
+type pairResult struct {
+	pair *testenv.Pair
+	err  error
+	rbac sync.Once
+}
 
 func TestMain(m *testing.M) {
 	flag.Parse()
 	ctrl.SetLogger(logr.Discard())
 	code := m.Run()
-	if pair != nil {
-		if err := pair.Stop(); err != nil {
-			fmt.Fprintln(os.Stderr, err)
+	for _, r := range pairs {
+		if r.pair != nil {
+			if err := r.pair.Stop(); err != nil {
+				fmt.Fprintln(os.Stderr, err)
+			}
 		}
 	}
 	os.Exit(code)
 }
 
-func envPair(t testing.TB) *testenv.Pair {
+// envPair is the pair with the linked Cluster API release's CRDs.
+func envPair(t testing.TB) *testenv.Pair { return envPairFor(t, upstream.ClusterAPI) }
+
+// envPairFor is the pair whose CRDs are those of the Cluster API release capi.
+func envPairFor(t testing.TB, capi upstream.Module) *testenv.Pair {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("needs envtest; skipped with -short")
 	}
-	pairOnce.Do(func() {
+	pairsMu.Lock()
+	defer pairsMu.Unlock()
+	r, ok := pairs[capi]
+	if !ok {
+		r = &pairResult{}
+		pairs[capi] = r
 		start := time.Now()
-		pair, pairErr = testenv.StartPair(context.Background(),
-			testenv.Options{LabelCRD: testenv.LabelLikeClusterctl, WebhookPaths: []string{manifestsPath}},
-			testenv.Options{LabelCRD: testenv.LabelLikeClusterctl})
-		if pairErr == nil {
-			fmt.Fprintf(os.Stderr, "envtest pair started in %s\n", time.Since(start).Round(time.Millisecond))
+		r.pair, r.err = testenv.StartPair(context.Background(),
+			testenv.Options{LabelCRD: testenv.LabelLikeClusterctl, WebhookPaths: []string{manifestsPath}, ClusterAPI: capi},
+			testenv.Options{LabelCRD: testenv.LabelLikeClusterctl, ClusterAPI: capi})
+		if r.err == nil {
+			fmt.Fprintf(os.Stderr, "envtest pair (Cluster API %s CRDs) started in %s\n", capi.Version, time.Since(start).Round(time.Millisecond))
 		}
-	})
-	require.NoError(t, pairErr)
-	return pair
+	}
+	require.NoError(t, r.err)
+	return r.pair
 }
 
-var webhookUserOnce sync.Once
+// rbacOnce is the Once guarding the webhook's RBAC in the pair holding c.
+func rbacOnce(t testing.TB, c *testenv.Cluster) *sync.Once {
+	t.Helper()
+	pairsMu.Lock()
+	defer pairsMu.Unlock()
+	for _, r := range pairs {
+		if r.pair != nil && (r.pair.Bootstrap == c || r.pair.Target == c) {
+			return &r.rbac
+		}
+	}
+	t.Fatalf("cluster %s is not one of the package's pairs", c.Name)
+	return nil
+}
 
 // webhookConfig returns credentials of the webhook's ServiceAccount bound
 // to config/rbac's ClusterRole only, so every integration test also proves
@@ -84,7 +113,7 @@ func webhookConfig(t testing.TB, c *testenv.Cluster) *rest.Config {
 	ctx := context.Background()
 	const user = "system:serviceaccount:pivotcheck-system:pivotcheck-webhook"
 	var err error
-	webhookUserOnce.Do(func() {
+	rbacOnce(t, c).Do(func() {
 		data, rerr := os.ReadFile("../config/rbac/rbac.yaml")
 		if rerr != nil {
 			err = rerr

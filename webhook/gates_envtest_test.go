@@ -17,14 +17,21 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/pivotcheck/pivotcheck/internal/fixture"
+	"github.com/pivotcheck/pivotcheck/internal/testenv"
+	"github.com/pivotcheck/pivotcheck/internal/upstream"
 	"github.com/pivotcheck/pivotcheck/webhook"
 )
 
 // Every gated write through the real kube-apiserver with the real CRDs and
 // config/webhook/manifests.yaml (matchConditions, namespaceSelector,
-// failurePolicy) installed by envtest.
+// failurePolicy) installed by envtest, with each Cluster API release's CRDs.
 func TestGatesThroughAPIServer(t *testing.T) {
-	p := envPair(t)
+	for _, capi := range upstream.ClusterAPIReleases {
+		t.Run(capi.Version, func(t *testing.T) { gatesThroughAPIServer(t, envPairFor(t, capi)) })
+	}
+}
+
+func gatesThroughAPIServer(t *testing.T, p *testenv.Pair) {
 	ctx := context.Background()
 	b := p.Bootstrap
 	c, warns := clientWithWarnings(t, b)

@@ -25,7 +25,7 @@ import (
 	"github.com/pivotcheck/pivotcheck/webhook"
 )
 
-// The real clusterctl v1.13.6 Move (library) from bootstrap to target with
+// The real clusterctl v1.14.2 Move (library) from bootstrap to target with
 // the webhook installed in bootstrap. First run: a host is provisioning and
 // Ironic runs, so the pause is refused through all of clusterctl's retries
 // (≈ 129 s + jitter): nothing is copied, the source is not paused. Second

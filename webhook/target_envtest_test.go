@@ -144,7 +144,7 @@ func ensureNamespace(t testing.TB, c client.Client, name string, labels map[stri
 }
 
 // TestTargetGuard runs the target guard behind a real kube-apiserver: its
-// verdicts as clients see them, the real clusterctl v1.13.6 Move retrying a
+// verdicts as clients see them, the real clusterctl v1.14.2 Move retrying a
 // refused host until the source host is annotated, the same move without
 // the guard for comparison, and fail-closed once the guard is down.
 func TestTargetGuard(t *testing.T) {
@@ -393,7 +393,7 @@ func kubeTarget(c *testenv.Cluster) kube.Target {
 // BenchmarkMove100MachinesTargetGuard: what the target guard adds to a
 // plain clusterctl move. Four identical 100-machine fixtures (every host
 // carrying its status annotation, as CAPM3 leaves them) are moved with the
-// real clusterctl v1.13.6 library into the same guarded target, in ABBA
+// real clusterctl v1.14.2 library into the same guarded target, in ABBA
 // order: A with the target namespace labelled with the bypass (the API
 // server never calls the guard), B through the guard (one admission call
 // per BareMetalHost). Reports the mean of each and the ratio.

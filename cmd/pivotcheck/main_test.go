@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/pivotcheck/pivotcheck/internal/upstream"
 )
 
 func run(t *testing.T, args ...string) (string, error) {
@@ -26,10 +28,16 @@ func TestVersion(t *testing.T) {
 	require.NoError(t, json.Unmarshal([]byte(out), &info))
 	require.NotEmpty(t, info["version"])
 	require.NotEmpty(t, info["goVersion"])
+	// The linked clusterctl library, from the binary's build info: the
+	// release the tests' default CRDs come from.
+	require.Equal(t, upstream.ClusterAPI.Version, info["clusterAPI"])
+	require.Equal(t, upstream.ClusterAPI.Version, info["clusterAPITypes"])
+	require.Equal(t, upstream.BMO.Version, info["bmoAPIs"])
 
 	out, err = run(t, "version")
 	require.NoError(t, err)
 	require.Contains(t, out, "pivotcheck ")
+	require.Contains(t, out, "built against cluster-api "+upstream.ClusterAPI.Version+" (clusterctl library)")
 
 	_, err = run(t, "version", "-o", "yamlx")
 	require.ErrorContains(t, err, `unknown output format "yamlx"`)

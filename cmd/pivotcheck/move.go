@@ -68,7 +68,7 @@ func (f *moveFlags) register(cmd *cobra.Command) {
 	fl.StringVar(&f.backupDir, "backup-dir", "", "where to save every moved object (default ./pivotcheck-backup-<UTC time>); it holds credentials")
 	fl.BoolVar(&f.dryRun, "dry-run", false, "print the plan and the exact object list; change nothing")
 	fl.BoolVar(&f.resume, "resume", false, "resume a failed move (use the command printed by the failure)")
-	fl.StringVar(&f.clusterctl, "clusterctl", "", "path of a clusterctl binary to run instead of the built-in v1.13.6 library")
+	fl.StringVar(&f.clusterctl, "clusterctl", "", "path of a clusterctl binary to run instead of the built-in clusterctl library (its version: pivotcheck version)")
 	fl.BoolVar(&f.waitForHosts, "wait-for-hosts", false, "after the move, wait until the target's BMO adopted every host (status restored, re-registered with the target's Ironic, operationalStatus OK); with --ironic-url, also until each node is active in that Ironic by adoption alone")
 	fl.StringVar(&f.ironicURL, "ironic-url", "", "the target's Ironic API (its VIP, e.g. https://172.22.0.2:6385): GET /v1/nodes must answer 401 or 200 after the Ironic hand-over and again after the move, before hosts are unpaused; with --wait-for-hosts its nodes are read as evidence of adoption (without auth)")
 	fl.DurationVar(&f.hostTimeout, "host-timeout", 15*time.Minute, "with --wait-for-hosts: how long to wait")

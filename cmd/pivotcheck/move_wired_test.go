@@ -15,19 +15,26 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/pivotcheck/pivotcheck/internal/fixture"
+	"github.com/pivotcheck/pivotcheck/internal/upstream"
 )
 
 // TestMoveRunsRealPreflight drives `pivotcheck move` with the real preflight
 // engine wired in: a busy host stops it before any write, an orphan that
 // --fix-owners cannot repair stops it before the source Ironic is touched,
 // and a source Ironic plus a repairable orphan is what a normal pivot looks
-// like, so that one moves.
+// like, so that one moves. Once with each Cluster API release's CRDs.
 func TestMoveRunsRealPreflight(t *testing.T) {
 	if testing.Short() {
 		t.Skip("needs envtest")
 	}
+	for _, capi := range upstream.ClusterAPIReleases {
+		t.Run(capi.Version, func(t *testing.T) { moveRunsRealPreflight(t, capi) })
+	}
+}
+
+func moveRunsRealPreflight(t *testing.T, capi upstream.Module) {
 	ctx := context.Background()
-	pair := startMovePair(ctx, t, 1)
+	pair := startMovePairWith(ctx, t, 1, capi)
 	src, dst := pair.Bootstrap.Client, pair.Target.Client
 
 	args := func(ns string, extra ...string) []string {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/pivotcheck/pivotcheck/internal/fixture"
 	"github.com/pivotcheck/pivotcheck/internal/testenv"
+	"github.com/pivotcheck/pivotcheck/internal/upstream"
 )
 
 // startMovePair starts a bootstrap and a target API server ready for a
@@ -19,14 +20,23 @@ import (
 // Ironic in the bootstrap, BMO's webhook registered in the target and the
 // target's Ironic reported available (no controller runs in envtest). HOME
 // moves to a temporary folder because clusterctl writes under it. The pair
-// stops when the test ends.
+// stops when the test ends. The CRDs are the linked Cluster API release's.
 func startMovePair(ctx context.Context, t *testing.T, sourceIronic int32) *testenv.Pair {
+	t.Helper()
+	return startMovePairWith(ctx, t, sourceIronic, upstream.ClusterAPI)
+}
+
+// startMovePairWith is startMovePair with the CRDs of the Cluster API release capi.
+func startMovePairWith(ctx context.Context, t *testing.T, sourceIronic int32, capi upstream.Module) *testenv.Pair {
 	t.Helper()
 	assets, err := testenv.AssetsDir()
 	require.NoError(t, err)
 	t.Setenv("KUBEBUILDER_ASSETS", assets)
+	testenv.PinGoCaches(t)
 	t.Setenv("HOME", t.TempDir())
-	pair, err := testenv.StartPair(ctx, testenv.Options{LabelCRD: testenv.LabelLikeClusterctl}, testenv.Options{LabelCRD: testenv.LabelLikeClusterctl})
+	pair, err := testenv.StartPair(ctx,
+		testenv.Options{LabelCRD: testenv.LabelLikeClusterctl, ClusterAPI: capi},
+		testenv.Options{LabelCRD: testenv.LabelLikeClusterctl, ClusterAPI: capi})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = pair.Stop() })
 	src, dst := pair.Bootstrap.Client, pair.Target.Client

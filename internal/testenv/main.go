@@ -2,17 +2,21 @@ package testenv
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"os/signal"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/go-logr/logr"
 	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
+
+	"github.com/pivotcheck/pivotcheck/internal/upstream"
 )
 
 // RunWithPair is the body of an integration package's TestMain: it starts a
@@ -43,12 +47,13 @@ func RunWithPair(m *testing.M, pair **Pair, setup func(context.Context, *Pair) e
 		return 1
 	}
 	fmt.Fprintf(os.Stderr, "testenv: bootstrap and target API servers started in %s\n", time.Since(start).Round(time.Millisecond))
+	others.setup = setup
 	defer func() {
-		if err := p.Stop(); err != nil {
+		if err := errors.Join(p.Stop(), others.stop()); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 		}
 	}()
-	defer StopOnInterrupt(func() { _ = p.Stop() })()
+	defer StopOnInterrupt(func() { _ = p.Stop(); _ = others.stop() })()
 	*pair = p
 	if setup != nil {
 		if err := setup(ctx, p); err != nil {
@@ -57,6 +62,76 @@ func RunWithPair(m *testing.M, pair **Pair, setup func(context.Context, *Pair) e
 		}
 	}
 	return m.Run()
+}
+
+// others holds the pairs RunWithPair's package started for other Cluster
+// API releases (ForEachClusterAPI), one per release, started on first use.
+var others = &releasePairs{pairs: map[upstream.Module]*Pair{}}
+
+type releasePairs struct {
+	mu    sync.Mutex
+	setup func(context.Context, *Pair) error
+	pairs map[upstream.Module]*Pair
+}
+
+func (r *releasePairs) get(ctx context.Context, capi upstream.Module) (*Pair, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if p, ok := r.pairs[capi]; ok {
+		return p, nil
+	}
+	start := time.Now()
+	p, err := StartPair(ctx,
+		Options{LabelCRD: LabelLikeClusterctl, ClusterAPI: capi},
+		Options{LabelCRD: LabelLikeClusterctl, ClusterAPI: capi})
+	if err != nil {
+		return nil, fmt.Errorf("test clusters with Cluster API %s CRDs: %w", capi.Version, err)
+	}
+	fmt.Fprintf(os.Stderr, "testenv: bootstrap and target API servers with Cluster API %s CRDs started in %s\n", capi.Version, time.Since(start).Round(time.Millisecond))
+	if r.setup != nil {
+		if err := r.setup(ctx, p); err != nil {
+			_ = p.Stop()
+			return nil, err
+		}
+	}
+	r.pairs[capi] = p
+	return p, nil
+}
+
+func (r *releasePairs) stop() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var err error
+	for m, p := range r.pairs {
+		err = errors.Join(err, p.Stop())
+		delete(r.pairs, m)
+	}
+	return err
+}
+
+// ForEachClusterAPI runs fn as one subtest per Cluster API release the
+// tests cover (upstream.ClusterAPIReleases, named by version), with *pair
+// pointing, for that subtest, at a pair whose CRDs are that release's: the
+// package's own pair for the linked release, and for another release a
+// pair started on first use like RunWithPair's (same labels, same setup)
+// and stopped with it. Only for packages whose TestMain is RunWithPair and
+// whose tests do not run in parallel (the package variable is swapped).
+func ForEachClusterAPI(t *testing.T, pair **Pair, fn func(t *testing.T, capi upstream.Module)) {
+	t.Helper()
+	for _, capi := range upstream.ClusterAPIReleases {
+		t.Run(capi.Version, func(t *testing.T) {
+			if capi != upstream.ClusterAPI {
+				p, err := others.get(context.Background(), capi)
+				if err != nil {
+					t.Fatal(err)
+				}
+				saved := *pair
+				*pair = p
+				t.Cleanup(func() { *pair = saved })
+			}
+			fn(t, capi)
+		})
+	}
 }
 
 // PrivateHome points HOME at a new private folder (clusterctl writes its
@@ -75,16 +150,11 @@ func PrivateHome(prefix string) (home string, restore func(), err error) {
 	if err != nil {
 		return "", nil, err
 	}
-	pins := map[string]string{"KUBEBUILDER_ASSETS": assets, "PIVOTCHECK_CACHE": cache}
-	out, err := exec.Command("go", "env", "GOMODCACHE", "GOCACHE", "GOPATH").Output()
+	pins, err := goCaches()
 	if err != nil {
-		return "", nil, fmt.Errorf("reading Go's cache folders (go env): %w", err)
+		return "", nil, err
 	}
-	vals := strings.Split(strings.TrimSpace(string(out)), "\n")
-	if len(vals) != 3 {
-		return "", nil, fmt.Errorf("reading Go's cache folders: unexpected go env output %q", out)
-	}
-	pins["GOMODCACHE"], pins["GOCACHE"], pins["GOPATH"] = vals[0], vals[1], vals[2]
+	pins["KUBEBUILDER_ASSETS"], pins["PIVOTCHECK_CACHE"] = assets, cache
 	home, err = os.MkdirTemp("", prefix)
 	if err != nil {
 		return "", nil, fmt.Errorf("private HOME: %w", err)
@@ -109,6 +179,35 @@ func PrivateHome(prefix string) (home string, restore func(), err error) {
 		}
 		os.RemoveAll(home)
 	}, nil
+}
+
+// goCaches returns Go's module and build cache folders and GOPATH, whose
+// defaults live under HOME.
+func goCaches() (map[string]string, error) {
+	out, err := exec.Command("go", "env", "GOMODCACHE", "GOCACHE", "GOPATH").Output()
+	if err != nil {
+		return nil, fmt.Errorf("reading Go's cache folders (go env): %w", err)
+	}
+	vals := strings.Split(strings.TrimSpace(string(out)), "\n")
+	if len(vals) != 3 {
+		return nil, fmt.Errorf("reading Go's cache folders: unexpected go env output %q", out)
+	}
+	return map[string]string{"GOMODCACHE": vals[0], "GOCACHE": vals[1], "GOPATH": vals[2]}, nil
+}
+
+// PinGoCaches sets GOMODCACHE, GOCACHE and GOPATH for the test to where they
+// are now, so a test that then points HOME elsewhere (clusterctl writes
+// under it) still reads the upstream module zips from the same cache
+// instead of downloading them again.
+func PinGoCaches(t testing.TB) {
+	t.Helper()
+	pins, err := goCaches()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range pins {
+		t.Setenv(k, v)
+	}
 }
 
 // StopOnInterrupt runs stop and exits when the test process is interrupted

@@ -65,6 +65,9 @@ type Options struct {
 	WebhookPaths []string
 	// Dir is where the kubeconfig file is written (a temporary folder when empty).
 	Dir string
+	// ClusterAPI is the Cluster API release whose CRDs are installed (one
+	// of upstream.ClusterAPIReleases); zero means the linked release.
+	ClusterAPI upstream.Module
 	// Lab, when set, runs real controllers against this cluster (see
 	// internal/lab): kube-controller-manager, kube-scheduler and kwok, BMO,
 	// CAPM3 and IPAM, as it asks.
@@ -90,53 +93,79 @@ type Cluster struct {
 	ownDir string
 }
 
+type crdSet struct {
+	once sync.Once
+	list []*apiextensionsv1.CustomResourceDefinition
+	err  error
+}
+
 var (
-	crdOnce sync.Once
-	crdList []*apiextensionsv1.CustomResourceDefinition
-	crdErr  error
+	crdMu   sync.Mutex
+	crdSets = map[upstream.Module]*crdSet{}
 )
 
-// UpstreamCRDs decodes every real CRD of the Metal3 1.13 train plus
-// clusterctl's Provider CRD (the inventory), once per process. Callers get
-// deep copies, so labelling one cluster's CRDs never leaks into another's.
+// UpstreamCRDs decodes every real CRD of the linked Cluster API release and
+// the Metal3 1.13 train plus clusterctl's Provider CRD (the inventory), once
+// per process. Callers get deep copies, so labelling one cluster's CRDs
+// never leaks into another's.
 func UpstreamCRDs(ctx context.Context) ([]*apiextensionsv1.CustomResourceDefinition, error) {
-	crdOnce.Do(func() {
-		files, err := upstream.AllCRDs(ctx)
-		if err != nil {
-			crdErr = err
-			return
-		}
-		capi, err := upstream.Dir(ctx, upstream.ClusterAPI)
-		if err != nil {
-			crdErr = err
-			return
-		}
-		files = append(files, filepath.Join(capi, "cmd", "clusterctl", "config", "manifest", "clusterctl-api.yaml"))
-		for _, f := range files {
-			data, err := os.ReadFile(f)
-			if err != nil {
-				crdErr = fmt.Errorf("reading CRD: %w", err)
-				return
-			}
-			crd := &apiextensionsv1.CustomResourceDefinition{}
-			if err := yaml.UnmarshalStrict(data, crd); err != nil {
-				crdErr = fmt.Errorf("decoding CRD %s: %w", f, err)
-				return
-			}
-			if crd.Kind != "CustomResourceDefinition" {
-				continue
-			}
-			crdList = append(crdList, crd)
-		}
-	})
-	if crdErr != nil {
-		return nil, crdErr
+	return UpstreamCRDsOf(ctx, upstream.ClusterAPI)
+}
+
+// UpstreamCRDsOf is UpstreamCRDs with the CRDs (and the Provider CRD) of
+// the Cluster API release capi.
+func UpstreamCRDsOf(ctx context.Context, capi upstream.Module) ([]*apiextensionsv1.CustomResourceDefinition, error) {
+	crdMu.Lock()
+	set, ok := crdSets[capi]
+	if !ok {
+		set = &crdSet{}
+		crdSets[capi] = set
 	}
-	out := make([]*apiextensionsv1.CustomResourceDefinition, len(crdList))
-	for i, c := range crdList {
+	crdMu.Unlock()
+	set.once.Do(func() { set.list, set.err = decodeCRDs(ctx, capi) })
+	if set.err != nil {
+		return nil, set.err
+	}
+	out := make([]*apiextensionsv1.CustomResourceDefinition, len(set.list))
+	for i, c := range set.list {
 		out[i] = c.DeepCopy()
 	}
 	return out, nil
+}
+
+func decodeCRDs(ctx context.Context, capi upstream.Module) ([]*apiextensionsv1.CustomResourceDefinition, error) {
+	files, err := upstream.AllCRDsWith(ctx, capi)
+	if err != nil {
+		return nil, err
+	}
+	capiDir, err := upstream.Dir(ctx, capi)
+	if err != nil {
+		return nil, err
+	}
+	files = append(files, filepath.Join(capiDir, "cmd", "clusterctl", "config", "manifest", "clusterctl-api.yaml"))
+	var list []*apiextensionsv1.CustomResourceDefinition
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			return nil, fmt.Errorf("reading CRD: %w", err)
+		}
+		crd := &apiextensionsv1.CustomResourceDefinition{}
+		if err := yaml.UnmarshalStrict(data, crd); err != nil {
+			return nil, fmt.Errorf("decoding CRD %s: %w", f, err)
+		}
+		if crd.Kind != "CustomResourceDefinition" {
+			continue
+		}
+		list = append(list, crd)
+	}
+	return list, nil
+}
+
+func (o Options) clusterAPI() upstream.Module {
+	if o.ClusterAPI == (upstream.Module{}) {
+		return upstream.ClusterAPI
+	}
+	return o.ClusterAPI
 }
 
 // Start starts one API server with the upstream CRDs installed.
@@ -153,7 +182,7 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 		for _, c := range opts.CRDs {
 			crds = append(crds, c.DeepCopy())
 		}
-	} else if crds, err = UpstreamCRDs(ctx); err != nil {
+	} else if crds, err = UpstreamCRDsOf(ctx, opts.clusterAPI()); err != nil {
 		return nil, err
 	}
 	install := make([]*apiextensionsv1.CustomResourceDefinition, 0, len(crds))
@@ -280,8 +309,12 @@ func StartPair(ctx context.Context, bootstrap, target Options) (*Pair, error) {
 		target.Name = "target"
 	}
 	// Decode the CRDs once before both goroutines need them.
-	if _, err := UpstreamCRDs(ctx); err != nil {
-		return nil, err
+	for _, o := range []Options{bootstrap, target} {
+		if o.CRDs == nil {
+			if _, err := UpstreamCRDsOf(ctx, o.clusterAPI()); err != nil {
+				return nil, err
+			}
+		}
 	}
 	var (
 		p          Pair

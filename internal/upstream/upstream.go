@@ -23,13 +23,22 @@ type Module struct {
 
 func (m Module) String() string { return m.Path + "@" + m.Version }
 
-// The Metal3 1.13 train (docs/facts.md#versions).
+// Cluster API v1.14.2 (the release pivotcheck links) and the Metal3 1.13
+// train (docs/facts.md#versions): the Metal3 1.14 releases are not on the
+// module proxy.
 var (
-	ClusterAPI = Module{Path: "sigs.k8s.io/cluster-api", Version: "v1.13.6"}
-	CAPM3      = Module{Path: "github.com/metal3-io/cluster-api-provider-metal3", Version: "v1.13.2", NoSumDB: true}
-	BMO        = Module{Path: "github.com/metal3-io/baremetal-operator", Version: "v0.13.2"}
-	IPAM       = Module{Path: "github.com/metal3-io/ip-address-manager", Version: "v1.13.2", NoSumDB: true}
+	ClusterAPI = Module{Path: "sigs.k8s.io/cluster-api", Version: "v1.14.2"}
+	// ClusterAPIv113 is the previous Cluster API release, whose CRDs the
+	// integration tests run against too.
+	ClusterAPIv113 = Module{Path: "sigs.k8s.io/cluster-api", Version: "v1.13.6"}
+	CAPM3          = Module{Path: "github.com/metal3-io/cluster-api-provider-metal3", Version: "v1.13.2", NoSumDB: true}
+	BMO            = Module{Path: "github.com/metal3-io/baremetal-operator", Version: "v0.13.2"}
+	IPAM           = Module{Path: "github.com/metal3-io/ip-address-manager", Version: "v1.13.2", NoSumDB: true}
 )
+
+// ClusterAPIReleases are the Cluster API CRD sets the tests run against,
+// the linked release first.
+var ClusterAPIReleases = []Module{ClusterAPI, ClusterAPIv113}
 
 var (
 	mu   sync.Mutex
@@ -41,8 +50,14 @@ var (
 func Dir(ctx context.Context, m Module) (string, error) {
 	mu.Lock()
 	defer mu.Unlock()
+	// A test that points HOME (and so Go's default module cache) at a
+	// temporary folder downloads into it; once that folder is gone the
+	// module is fetched again.
 	if d, ok := dirs[m]; ok {
-		return d, nil
+		if _, err := os.Stat(d); err == nil {
+			return d, nil
+		}
+		delete(dirs, m)
 	}
 	cmd := exec.CommandContext(ctx, "go", "mod", "download", "-json", m.String())
 	// Run outside any module so the project's go.mod is neither read nor edited.
@@ -94,10 +109,30 @@ func yamlFiles(ctx context.Context, m Module, subdirs ...string) ([]string, erro
 }
 
 // ClusterAPICRDs returns the CRD files of CAPI core, the kubeadm bootstrap
-// provider and the kubeadm control plane provider.
+// provider and the kubeadm control plane provider of the linked release.
 func ClusterAPICRDs(ctx context.Context) ([]string, error) {
-	return yamlFiles(ctx, ClusterAPI, "config/crd/bases",
+	return ClusterAPICRDsOf(ctx, ClusterAPI)
+}
+
+// ClusterAPICRDsOf is ClusterAPICRDs of the Cluster API release m.
+func ClusterAPICRDsOf(ctx context.Context, m Module) ([]string, error) {
+	root, err := Dir(ctx, m)
+	if err != nil {
+		return nil, err
+	}
+	return yamlFiles(ctx, m, coreCRDDir(root),
 		"bootstrap/kubeadm/config/crd/bases", "controlplane/kubeadm/config/crd/bases")
+}
+
+// coreCRDDir is where a Cluster API module keeps its core CRDs: v1.14 moved
+// the core manager and its config under core/; earlier releases have them
+// at the root.
+func coreCRDDir(root string) string {
+	const v114 = "core/config/crd/bases"
+	if st, err := os.Stat(filepath.Join(root, v114)); err == nil && st.IsDir() {
+		return v114
+	}
+	return "config/crd/bases"
 }
 
 // CAPM3CRDs returns the CRD files of Cluster API Provider Metal3.
@@ -115,10 +150,19 @@ func IPAMCRDs(ctx context.Context) ([]string, error) {
 	return yamlFiles(ctx, IPAM, "config/crd/bases")
 }
 
-// AllCRDs returns every CRD file a Metal3 management cluster carries.
+// AllCRDs returns every CRD file a Metal3 management cluster carries, with
+// the linked Cluster API release's CRDs.
 func AllCRDs(ctx context.Context) ([]string, error) {
-	var all []string
-	for _, f := range []func(context.Context) ([]string, error){ClusterAPICRDs, CAPM3CRDs, BMOCRDs, IPAMCRDs} {
+	return AllCRDsWith(ctx, ClusterAPI)
+}
+
+// AllCRDsWith is AllCRDs with the CRDs of the Cluster API release capi.
+func AllCRDsWith(ctx context.Context, capi Module) ([]string, error) {
+	all, err := ClusterAPICRDsOf(ctx, capi)
+	if err != nil {
+		return nil, err
+	}
+	for _, f := range []func(context.Context) ([]string, error){CAPM3CRDs, BMOCRDs, IPAMCRDs} {
 		files, err := f(ctx)
 		if err != nil {
 			return nil, err

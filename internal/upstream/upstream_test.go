@@ -40,6 +40,41 @@ func TestCRDsAreFoundInModuleCache(t *testing.T) {
 	}
 }
 
+// Cluster API v1.14 moved its core CRDs under core/; both layouts are found
+// and each release's files come from its own module.
+func TestClusterAPICRDsOfEachRelease(t *testing.T) {
+	ctx := context.Background()
+	core := map[Module]string{ClusterAPI: "core/config/crd/bases", ClusterAPIv113: "config/crd/bases"}
+	require.Len(t, ClusterAPIReleases, len(core))
+	for _, m := range ClusterAPIReleases {
+		t.Run(m.Version, func(t *testing.T) {
+			root, err := Dir(ctx, m)
+			require.NoError(t, err)
+			files, err := ClusterAPICRDsOf(ctx, m)
+			require.NoError(t, err)
+			want := map[string]string{
+				"cluster.x-k8s.io_clusters.yaml":                          core[m],
+				"cluster.x-k8s.io_machines.yaml":                          core[m],
+				"bootstrap.cluster.x-k8s.io_kubeadmconfigs.yaml":          "bootstrap/kubeadm/config/crd/bases",
+				"controlplane.cluster.x-k8s.io_kubeadmcontrolplanes.yaml": "controlplane/kubeadm/config/crd/bases",
+			}
+			got := map[string]string{}
+			for _, f := range files {
+				rel, err := filepath.Rel(root, f)
+				require.NoError(t, err, "%s is outside %s", f, root)
+				got[filepath.Base(f)] = filepath.Dir(rel)
+			}
+			for base, dir := range want {
+				require.Equal(t, dir, got[base], "%s in %s", base, m)
+			}
+			all, err := AllCRDsWith(ctx, m)
+			require.NoError(t, err)
+			require.Subset(t, all, files)
+			require.Greater(t, len(all), len(files), "the Metal3 CRDs are added")
+		})
+	}
+}
+
 func TestIronicAndExamples(t *testing.T) {
 	ctx := context.Background()
 	d, err := IronicDeployment(ctx)

@@ -12,15 +12,28 @@ var (
 	Commit  = ""
 )
 
-// Info is what `pivotcheck version` prints.
+// Info is what `pivotcheck version` prints. The upstream versions are the
+// modules linked into the binary, read from its build info.
 type Info struct {
-	Version    string `json:"version"`
-	Commit     string `json:"commit,omitempty"`
-	GoVersion  string `json:"goVersion"`
-	Platform   string `json:"platform"`
+	Version   string `json:"version"`
+	Commit    string `json:"commit,omitempty"`
+	GoVersion string `json:"goVersion"`
+	Platform  string `json:"platform"`
+	// ClusterAPI is the sigs.k8s.io/cluster-api module: the clusterctl
+	// library `pivotcheck move` runs.
 	ClusterAPI string `json:"clusterAPI"`
-	BMOAPIs    string `json:"bmoAPIs"`
+	// ClusterAPITypes is sigs.k8s.io/cluster-api/api, the API types
+	// module Cluster API v1.14 split off the main one.
+	ClusterAPITypes string `json:"clusterAPITypes,omitempty"`
+	BMOAPIs         string `json:"bmoAPIs"`
 }
+
+// Module paths whose versions Get reports.
+const (
+	ClusterAPIModule      = "sigs.k8s.io/cluster-api"
+	ClusterAPITypesModule = "sigs.k8s.io/cluster-api/api"
+	BMOAPIsModule         = "github.com/metal3-io/baremetal-operator/apis"
+)
 
 // Get returns the build's version info.
 func Get() Info {
@@ -31,11 +44,17 @@ func Get() Info {
 			info.Version = bi.Main.Version
 		}
 		for _, d := range bi.Deps {
+			v := d.Version
+			if d.Replace != nil && d.Replace.Version != "" {
+				v = d.Replace.Version
+			}
 			switch d.Path {
-			case "sigs.k8s.io/cluster-api":
-				info.ClusterAPI = d.Version
-			case "github.com/metal3-io/baremetal-operator/apis":
-				info.BMOAPIs = d.Version
+			case ClusterAPIModule:
+				info.ClusterAPI = v
+			case ClusterAPITypesModule:
+				info.ClusterAPITypes = v
+			case BMOAPIsModule:
+				info.BMOAPIs = v
 			}
 		}
 		if info.Commit == "" {
@@ -58,7 +77,7 @@ func (i Info) String() string {
 		s += " commit " + i.Commit
 	}
 	if i.ClusterAPI != "" {
-		s += fmt.Sprintf("\nbuilt against cluster-api %s, baremetal-operator apis %s", i.ClusterAPI, i.BMOAPIs)
+		s += fmt.Sprintf("\nbuilt against cluster-api %s (clusterctl library), baremetal-operator apis %s", i.ClusterAPI, i.BMOAPIs)
 	}
 	return s
 }

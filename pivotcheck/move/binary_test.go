@@ -11,7 +11,7 @@ import (
 )
 
 // TestMoveWithClusterctlBinary: --clusterctl runs the user's clusterctl
-// (here the v1.13.6 CLI `make tools` installs, on PATH under `make test`)
+// (here the v1.14.2 CLI `make tools` builds, on PATH under `make test`)
 // and its output still drives the progress counts.
 func TestMoveWithClusterctlBinary(t *testing.T) {
 	needEnv(t)

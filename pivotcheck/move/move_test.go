@@ -23,6 +23,7 @@ import (
 	"github.com/pivotcheck/pivotcheck/internal/hostsafety"
 	"github.com/pivotcheck/pivotcheck/internal/mover"
 	"github.com/pivotcheck/pivotcheck/internal/testenv"
+	"github.com/pivotcheck/pivotcheck/internal/upstream"
 )
 
 // hostStatuses reads every host's status in ns.
@@ -89,9 +90,13 @@ func (w *testWriter) Write(p []byte) (int, error) {
 // TestMoveTenMachinesAndBack is the end-to-end pivot: 10 machines and 2
 // spare hosts move to the target with every phase, the stand-in BMO there
 // restores each host's status from the annotation, and move-back brings
-// everything home the same way.
+// everything home the same way. Once with each Cluster API release's CRDs.
 func TestMoveTenMachinesAndBack(t *testing.T) {
 	needEnv(t)
+	testenv.ForEachClusterAPI(t, &pair, func(t *testing.T, _ upstream.Module) { moveTenMachinesAndBack(t) })
+}
+
+func moveTenMachinesAndBack(t *testing.T) {
 	ctx := t.Context()
 	const ns = "e2e"
 	installIronic(t, pair.Bootstrap.Client, "v0.13.2", true)

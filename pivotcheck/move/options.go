@@ -69,7 +69,7 @@ type Options struct {
 	LeaseDuration time.Duration
 
 	// Clusterctl, when set, is the path of a clusterctl binary run instead
-	// of the built-in v1.13.6 library.
+	// of the linked clusterctl library (v1.14.2).
 	Clusterctl string
 
 	// WaitForHosts waits after the move until the target's BMO adopted

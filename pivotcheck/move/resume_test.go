@@ -22,6 +22,8 @@ import (
 	"github.com/pivotcheck/pivotcheck/internal/hostsafety"
 	"github.com/pivotcheck/pivotcheck/internal/kube"
 	"github.com/pivotcheck/pivotcheck/internal/mover"
+	"github.com/pivotcheck/pivotcheck/internal/testenv"
+	"github.com/pivotcheck/pivotcheck/internal/upstream"
 )
 
 // faultProxy is a loopback TCP proxy in front of an API server. Fail cuts
@@ -190,9 +192,14 @@ func failThenResume(t *testing.T, ns string, inject func(t *testing.T, opts *Opt
 // TestFailureMidCreateThenResume: the target API server goes away in the
 // middle of the create phase (a proxy cuts and refuses connections).
 // clusterctl retries each failing write for ≈ 2 minutes; the test ends that
-// wait after 3 s by cancelling the run, as an operator would.
+// wait after 3 s by cancelling the run, as an operator would. Once with
+// each Cluster API release's CRDs.
 func TestFailureMidCreateThenResume(t *testing.T) {
 	needEnv(t)
+	testenv.ForEachClusterAPI(t, &pair, func(t *testing.T, _ upstream.Module) { failureMidCreateThenResume(t) })
+}
+
+func failureMidCreateThenResume(t *testing.T) {
 	failThenResume(t, "fail", func(t *testing.T, opts *Options, cancel context.CancelFunc) func() {
 		tgt, proxy := proxiedTarget(t)
 		opts.Target = tgt
