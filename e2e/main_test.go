@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 
+	"github.com/pivotcheck/pivotcheck/internal/lab"
 	"github.com/pivotcheck/pivotcheck/internal/scenario"
 	"github.com/pivotcheck/pivotcheck/internal/testenv"
 )
@@ -88,6 +89,11 @@ func runMain(m *testing.M) int {
 	}
 	if err := stopPairs(); err != nil {
 		fmt.Fprintln(os.Stderr, err)
+		code = 1
+	}
+	if err := lab.CheckNoneLeft(30 * time.Second); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		code = 1
 	}
 	return code
 }

@@ -57,6 +57,7 @@ func (p *process) start() error {
 	}
 	p.cmd = cmd
 	p.done = make(chan struct{})
+	register(p)
 	go func() {
 		err := cmd.Wait()
 		p.mu.Lock()

@@ -16,6 +16,7 @@ import (
 	"github.com/go-logr/logr"
 	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 
+	"github.com/pivotcheck/pivotcheck/internal/lab"
 	"github.com/pivotcheck/pivotcheck/internal/upstream"
 )
 
@@ -26,7 +27,7 @@ import (
 //
 // clusterctl needs a writable HOME, so the tests get a private one (see
 // PrivateHome).
-func RunWithPair(m *testing.M, pair **Pair, setup func(context.Context, *Pair) error) int {
+func RunWithPair(m *testing.M, pair **Pair, setup func(context.Context, *Pair) error) (code int) {
 	if testing.Short() {
 		return m.Run()
 	}
@@ -38,6 +39,14 @@ func RunWithPair(m *testing.M, pair **Pair, setup func(context.Context, *Pair) e
 	}
 	defer restore()
 	_ = home
+	// Registered first, so it runs after the pairs are stopped: a lab
+	// process still running then fails the package.
+	defer func() {
+		if err := lab.CheckNoneLeft(30 * time.Second); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			code = 1
+		}
+	}()
 
 	ctx := context.Background()
 	start := time.Now()
