@@ -34,7 +34,7 @@ func fullHost(name string, state bmov1alpha1.ProvisioningState, op bmov1alpha1.O
 	h.TypeMeta = metav1.TypeMeta{APIVersion: bmov1alpha1.GroupVersion.String(), Kind: "BareMetalHost"}
 	h.Labels = map[string]string{"cluster.x-k8s.io/cluster-name": "test1"}
 	h.Finalizers = []string{"baremetalhost.metal3.io"}
-	h.ManagedFields = []metav1.ManagedFieldsEntry{{Manager: "baremetal-operator", Operation: metav1.ManagedFieldsOperationUpdate, FieldsType: "FieldsV1", FieldsV1: &metav1.FieldsV1{Raw: []byte(`{"f:status":{"f:poweredOn":{}}}`)}}}
+	h.ManagedFields = []metav1.ManagedFieldsEntry{{Manager: "baremetal-operator", Operation: metav1.ManagedFieldsOperationUpdate, FieldsType: "FieldsV1", FieldsV1: metav1.NewFieldsV1(`{"f:status":{"f:poweredOn":{}}}`)}}
 	h.Spec.Online = true
 	h.Spec.BootMACAddress = "00:5c:52:31:3a:9c"
 	h.Spec.BMC = bmov1alpha1.BMCDetails{Address: "redfish+http://192.168.111.1:8000/redfish/v1/Systems/" + name, CredentialsName: name + "-bmc"}
