@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -31,7 +32,12 @@ var pair *testenv.Pair
 func TestMain(m *testing.M) {
 	flag.Parse()
 	// Under -short the unit tests run; integration tests skip themselves (needEnv).
-	os.Exit(testenv.RunWithPair(m, &pair, nil))
+	code := testenv.RunWithPair(m, &pair, nil)
+	// The fault matrix's pivotcheck build (~90 MB) goes with the run.
+	if binPath != "" {
+		_ = os.RemoveAll(filepath.Dir(binPath))
+	}
+	os.Exit(code)
 }
 
 func target(c *testenv.Cluster) kube.Target {

@@ -21,6 +21,21 @@ import (
 // resume command is the better trade.
 var writeBackoff = wait.Backoff{Steps: 8, Duration: 250 * time.Millisecond, Factor: 2, Jitter: 0.1}
 
+// writeBackoffFirst, set at link time (go build -ldflags -X), replaces
+// writeBackoff's first step so that tests of the binary wait out the same 8
+// attempts in a fraction of the time. Empty (the default above) in every
+// real build.
+var writeBackoffFirst string
+
+// writeRetry is writeBackoff, with writeBackoffFirst if it was set.
+func writeRetry() wait.Backoff {
+	b := writeBackoff
+	if d, err := time.ParseDuration(writeBackoffFirst); err == nil && d > 0 {
+		b.Duration = d
+	}
+	return b
+}
+
 // retriable reports whether a failed write may pass when sent again: a
 // conflict, a timeout, throttling, an internal or unavailable server, or a
 // connection that broke. A definite answer (denied, invalid, not found) and
@@ -48,7 +63,7 @@ func retriable(err error) bool {
 // retriable). f must be safe to send again: every caller's write is
 // idempotent or re-reads what it writes.
 func retryWrite(ctx context.Context, f func() error) error {
-	return retry.OnError(writeBackoff, retriable, func() error {
+	return retry.OnError(writeRetry(), retriable, func() error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
