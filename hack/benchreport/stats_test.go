@@ -19,14 +19,14 @@ func TestSummarize(t *testing.T) {
 	atLeast := Target{Op: AtLeast, Value: 200, Unit: "/s"}
 	failed := append(vals(1.0, 1.1, 1.0, 1.1), Sample{Failed: true, Message: "boom", LoadBefore: math.NaN(), LoadAfter: 9})
 	for _, c := range []struct {
-		name       string
-		samples    []Sample
-		target     Target
-		min        int
-		met        bool
-		reason     string
-		median     float64
-		lo, hi     float64
+		name        string
+		samples     []Sample
+		target      Target
+		min         int
+		met         bool
+		reason      string
+		median      float64
+		lo, hi      float64
 		loadLo, hi2 float64
 	}{
 		{"all under", vals(1.1, 1.0, 1.15, 1.05, 1.2), atMost, 5, true, "", 1.1, 1.0, 1.2, 1, 6},
