@@ -79,9 +79,9 @@ func BenchmarkMove100Machines(b *testing.B) {
 		var bare, full time.Duration
 		var rep *Report
 		benchPairs++
-		for _, bareFirst := range []bool{benchPairs%2 == 1, benchPairs%2 == 0} {
+		for _, bareSide := range []bool{benchPairs%2 == 1, benchPairs%2 == 0} {
 			t0 := time.Now()
-			if bareFirst {
+			if bareSide {
 				if err := mover.Move(ctx, mover.Options{From: target(pair.Bootstrap), To: target(pair.Target), Namespace: bareNS, Log: log}); err != nil {
 					b.Fatal(err)
 				}
