@@ -189,12 +189,13 @@ func benchRun(ctx context.Context, r Run, count int, repo, bin, logs string, rs 
 	}
 	defer logFile.Close()
 	var stdout bytes.Buffer
+	stderr := &tail{max: 64 << 10}
 	cmd := exec.CommandContext(ctx, bin, args...)
 	cmd.Dir = filepath.Join(repo, r.Pkg)
 	// Stdout alone is parsed: what a benchmark writes to stderr while it
 	// runs could split a result line.
 	cmd.Stdout = io.MultiWriter(&stdout, logFile)
-	cmd.Stderr = logFile
+	cmd.Stderr = io.MultiWriter(stderr, logFile)
 	interruptOnCancel(cmd)
 	before := readLoad()
 	runErr := cmd.Run()
@@ -217,7 +218,7 @@ func benchRun(ctx context.Context, r Run, count int, repo, bin, logs string, rs 
 		// A binary that died (panic, timeout, interrupt) before printing
 		// a failure still makes the row fail, with the reason.
 		if runErr != nil && !slices.ContainsFunc(ss, func(s Sample) bool { return s.Failed }) {
-			ss = append(ss, Sample{Failed: true, Message: fmt.Sprintf("the test binary exited: %v; last output: %s (log %s)", runErr, lastLine(logPath), logPath),
+			ss = append(ss, Sample{Failed: true, Message: fmt.Sprintf("the test binary exited: %v: %s (log %s)", runErr, stderr.reason(), logPath),
 				LoadBefore: before, LoadAfter: after, A: math.NaN(), B: math.NaN()})
 		}
 		out[row.ID] = ss
@@ -280,6 +281,32 @@ func readLoad() float64 {
 		return math.NaN()
 	}
 	return v
+}
+
+// tail keeps the last max bytes written to it.
+type tail struct {
+	max int
+	buf []byte
+}
+
+func (t *tail) Write(p []byte) (int, error) {
+	t.buf = append(t.buf, p...)
+	if len(t.buf) > t.max {
+		t.buf = t.buf[len(t.buf)-t.max:]
+	}
+	return len(p), nil
+}
+
+// reason is the line that says why a Go program died (a panic, a fatal
+// error, a test timeout), else its last line.
+func (t *tail) reason() string {
+	lines := strings.Split(strings.TrimSpace(string(t.buf)), "\n")
+	for _, l := range lines {
+		if strings.HasPrefix(l, "panic: ") || strings.HasPrefix(l, "fatal error: ") {
+			return strings.TrimSpace(l)
+		}
+	}
+	return strings.TrimSpace(lines[len(lines)-1])
 }
 
 func lastLine(path string) string {

@@ -22,7 +22,7 @@ func TestBenchRunFakeBinary(t *testing.T) {
 	bin := filepath.Join(logs, "pkg.test")
 	script := "#!/bin/sh\npwd > args.txt\necho \"$@\" >> args.txt\n" +
 		"printf 'BenchmarkX-2 \\t 1\\t 5 ns/op\\t 0.5 p99-ms\\t 2 s-a\\n'\n" +
-		"echo 'panic: boom' >&2\nexit 2\n"
+		"echo 'panic: boom' >&2\necho 'goroutine 1 [running]:' >&2\nexit 2\n"
 	if err := os.WriteFile(bin, []byte(script), 0o755); err != nil {
 		t.Fatal(err)
 	}
