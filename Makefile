@@ -15,7 +15,7 @@ BENCHTIME ?= 1x
 # The move benchmarks at 1,000 and 2,000 hosts take 20-60 min each on 2 cores.
 BENCH_TIMEOUT ?= 4h
 
-.PHONY: all build release test test-unit test-lab lint bench envtest tools lab clean help demo
+.PHONY: all build release test test-unit test-lab lint bench bench-report envtest tools lab clean help demo
 
 all: build
 
@@ -59,8 +59,14 @@ lint: ## golangci-lint (pinned, config .golangci.yml) + shellcheck on the script
 	@command -v shellcheck >/dev/null || { echo 'make lint: shellcheck is not on PATH: apt-get install shellcheck (.ci/run does)' >&2; exit 1; }
 	shellcheck hack/*.sh .ci/run
 
-bench: envtest tools lab ## benchmarks (figures go in README.md)
+bench: envtest tools lab ## benchmarks, one sample each (make bench-report gives the figures)
 	$(WITH_ENV) go test -run '^$$' -bench '$(BENCH)' -benchtime $(BENCHTIME) -benchmem -timeout $(BENCH_TIMEOUT) ./...
+
+# Every row's samples in one run: about 2½ hours on 2 quiet cores (the
+# 1,000-host move pairs ≈ 45 min, five make demo ≈ 25 min, five pairs of each
+# 100-machine move ≈ 12 min). ROWS=fn-ratio,move runs some rows (-list).
+bench-report: envtest tools lab ## the benchmarks behind every performance figure, into docs/performance.md (≈ 2½ h; ROWS=a,b for some)
+	$(WITH_ENV) go run ./hack/benchreport -out docs/performance.md $(if $(ROWS),-rows '$(ROWS)')
 
 clean: ## remove build output (the cache in $(CACHE) is kept; rm -rf it by hand)
 	rm -rf bin dist

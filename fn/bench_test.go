@@ -13,6 +13,8 @@ import (
 
 	"sigs.k8s.io/kustomize/kyaml/fn/framework"
 	"sigs.k8s.io/kustomize/kyaml/kio"
+
+	"github.com/pivotcheck/pivotcheck/internal/loadavg"
 )
 
 // genResourceList writes a realistic management-cluster bundle of n
@@ -418,12 +420,14 @@ func cpuTime() time.Duration {
 //	fn/identity-cpu and resources/cpu-s (the same on process CPU time,
 //	which a busy neighbour disturbs far less than wall time),
 //	peak-heap-B/resource (peak live heap of the 10k run per resource;
-//	target ≤ 60 KB), identity-peak-heap-B/resource for comparison.
+//	target ≤ 60 KB), identity-peak-heap-B/resource for comparison,
+//	load-before and load-after (the machine's load average).
 func BenchmarkFn(b *testing.B) {
 	in10 := genResourceList(10000)
 	in20 := genResourceList(20000)
 	const rounds = 5
 	for range b.N {
+		done := loadavg.Sample(b)
 		best := func(cur, d time.Duration) time.Duration {
 			if cur == 0 || d < cur {
 				return d
@@ -455,6 +459,7 @@ func BenchmarkFn(b *testing.B) {
 		b.ReportMetric(id20.Seconds()/id10.Seconds(), "identity-20k/10k")
 		b.ReportMetric(float64(peak10)/10000, "peak-heap-B/resource")
 		b.ReportMetric(float64(idPeak10)/10000, "identity-peak-heap-B/resource")
+		done()
 	}
 }
 

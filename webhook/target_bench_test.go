@@ -19,6 +19,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
 	"github.com/pivotcheck/pivotcheck/internal/bmo"
+	"github.com/pivotcheck/pivotcheck/internal/loadavg"
 	"github.com/pivotcheck/pivotcheck/webhook"
 )
 
@@ -76,7 +77,7 @@ func createRequest(t testing.TB, h *bmov1alpha1.BareMetalHost) admission.Request
 // response with its message, warnings and audit annotations), for the three
 // outcomes: a consumed host with its status (allowed), a consumed host
 // without (denied), a spare host without (allowed with a warning). Reports
-// p50/p99/max over 10,000 calls of each.
+// p50/p99/max over 10,000 calls of each and the load average.
 func BenchmarkTargetGuardDecision(b *testing.B) {
 	h := &webhook.TargetHandler{Log: logr.Discard(), Record: func(webhook.Gate, bool, string) {}}
 	ctx := context.Background()
@@ -96,6 +97,7 @@ func BenchmarkTargetGuardDecision(b *testing.B) {
 			}
 			const samples = 10000
 			lat := make([]time.Duration, 0, samples)
+			done := loadavg.Sample(b)
 			b.ResetTimer()
 			for range b.N {
 				lat = lat[:0]
@@ -109,6 +111,7 @@ func BenchmarkTargetGuardDecision(b *testing.B) {
 				}
 			}
 			b.StopTimer()
+			done()
 			slices.Sort(lat)
 			b.ReportMetric(ms(percentile(lat, 0.50)), "p50-ms")
 			b.ReportMetric(ms(percentile(lat, 0.99)), "p99-ms")

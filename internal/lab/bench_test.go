@@ -6,13 +6,14 @@ import (
 	"time"
 
 	"github.com/pivotcheck/pivotcheck/internal/lab"
+	"github.com/pivotcheck/pivotcheck/internal/loadavg"
 	"github.com/pivotcheck/pivotcheck/internal/scenario"
 	"github.com/pivotcheck/pivotcheck/internal/testenv"
 )
 
 // BenchmarkLabPair: a bootstrap and a target cluster, from nothing to
 // ready; the binaries are already built (warm). Reported as seconds per
-// pair.
+// pair, with the load average.
 //   - test-mode: each cluster with every lab controller
 //     (kube-controller-manager, kube-scheduler, kwok with a Ready node, BMO
 //     in test mode, CAPM3, IPAM, webhooks registered);
@@ -39,6 +40,7 @@ func BenchmarkLabPair(b *testing.B) {
 
 func bench(b *testing.B, start func() (interface{ Stop() error }, error)) {
 	var total time.Duration
+	done := loadavg.Sample(b)
 	for b.Loop() {
 		begin := time.Now()
 		p, err := start()
@@ -52,5 +54,6 @@ func bench(b *testing.B, start func() (interface{ Stop() error }, error)) {
 		}
 		b.StartTimer()
 	}
+	done()
 	b.ReportMetric(total.Seconds()/float64(b.N), "s/pair")
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/pivotcheck/pivotcheck/internal/fixture"
 	"github.com/pivotcheck/pivotcheck/internal/kube"
+	"github.com/pivotcheck/pivotcheck/internal/loadavg"
 	"github.com/pivotcheck/pivotcheck/internal/mover"
 	"github.com/pivotcheck/pivotcheck/pivotcheck/preflight"
 )
@@ -26,7 +27,8 @@ var benchFixtures = map[int]*fixture.Result{}
 // ratio is preflight's own overhead beyond the discovery it cannot avoid
 // (that discovery is quadratic in move-hierarchy roots, and every
 // BareMetalHost is one; clusterctl move pays it too). Also reported:
-// preflight with the dry run's answer replayed (its own reads and checks).
+// preflight with the dry run's answer replayed (its own reads and checks),
+// and the load average.
 //
 //	1000Hosts: 200 machines with their CAPM3/IPAM chain + 800 spare hosts (5,014 objects)
 //	2000Hosts: 400 machines + 1,600 spare hosts (≈ 10,000 objects)
@@ -75,6 +77,7 @@ func benchPreflight(b *testing.B, hosts int) {
 		return time.Since(s)
 	}
 	var pre, dry []time.Duration
+	done := loadavg.Sample(b)
 	b.ResetTimer()
 	for range b.N {
 		pre = append(pre, runPreflight())
@@ -82,6 +85,7 @@ func benchPreflight(b *testing.B, hosts int) {
 		pre = append(pre, runPreflight())
 	}
 	b.StopTimer()
+	done()
 	require.Len(b, plan, len(res.Objects))
 	mp, md := mean(pre), mean(dry)
 	b.ReportMetric(mp.Seconds(), "s/preflight")
