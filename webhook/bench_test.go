@@ -505,14 +505,26 @@ func benchMoveWithWebhook(b *testing.B, size fixture.Options) {
 		}
 		return len(res.Objects)
 	}
+	var reqs map[string]testenv.Requests
 	pivot := func(ns string) (time.Duration, *move.Report) {
 		benchManagement(b, src.Client) // a source Ironic for the hand-over to remove
+		o := opts(ns)
+		// Round trips per phase (both API servers, the webhook's own
+		// reads included): a phase that is slow for its count waits on
+		// something else.
+		pc := testenv.NewPhaseCounter(ctx, src, p.Target)
+		o.OnPhase = pc.OnPhase
 		t0 := time.Now()
-		rep, err := move.Run(ctx, opts(ns))
+		rep, err := move.Run(ctx, o)
 		if err != nil {
 			b.Fatal(err)
 		}
-		return time.Since(t0), rep
+		d := time.Since(t0)
+		_, reqs = pc.Done()
+		if pc.Err != nil {
+			b.Logf("request counts incomplete: %v", pc.Err)
+		}
+		return d, rep
 	}
 	bare := func(ns string) time.Duration {
 		t0 := time.Now()
@@ -559,7 +571,7 @@ func benchMoveWithWebhook(b *testing.B, size fixture.Options) {
 				if ph.Status == "ok" {
 					phases[ph.Name] += ph.Seconds / 2
 				}
-				b.Logf("  %-16s %-8s %6.2fs %s", ph.Name, ph.Status, ph.Seconds, ph.Detail)
+				b.Logf("  %-16s %-8s %6.2fs %6.0f requests %v %s", ph.Name, ph.Status, ph.Seconds, reqs[ph.Name].Total(), reqs[ph.Name], ph.Detail)
 			}
 		}
 		bareT, fullT = bareT/2, fullT/2

@@ -11,6 +11,7 @@ import (
 
 	"github.com/pivotcheck/pivotcheck/internal/fixture"
 	"github.com/pivotcheck/pivotcheck/internal/mover"
+	"github.com/pivotcheck/pivotcheck/internal/testenv"
 	"github.com/pivotcheck/pivotcheck/pivotcheck/preflight"
 )
 
@@ -88,17 +89,26 @@ func BenchmarkMove100Machines(b *testing.B) {
 				b.Logf("bare clusterctl Move of %s: %s", ns, time.Since(t0).Round(time.Millisecond))
 				continue
 			}
-			rep, err := Run(ctx, opts(ns))
+			o := opts(ns)
+			// Round trips per phase (both API servers): a phase that is slow
+			// for its count waits on something else.
+			pc := testenv.NewPhaseCounter(ctx, pair.Bootstrap, pair.Target)
+			o.OnPhase = pc.OnPhase
+			rep, err := Run(ctx, o)
 			if err != nil {
 				b.Fatal(err)
 			}
 			full += time.Since(t0)
+			_, reqs := pc.Done()
 			b.Logf("pivotcheck move of %s: %s", ns, time.Since(t0).Round(time.Millisecond))
 			for _, p := range rep.Phases {
 				if p.Status == statusOK {
 					phases[p.Name] += p.Seconds / 2
 				}
-				b.Logf("  %-16s %-8s %6.2fs %s", p.Name, p.Status, p.Seconds, p.Detail)
+				b.Logf("  %-16s %-8s %6.2fs %6.0f requests %v %s", p.Name, p.Status, p.Seconds, reqs[p.Name].Total(), reqs[p.Name], p.Detail)
+			}
+			if pc.Err != nil {
+				b.Logf("  (request counts incomplete: %v)", pc.Err)
 			}
 		}
 		bare, full = bare/2, full/2
