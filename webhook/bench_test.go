@@ -445,6 +445,7 @@ func movePreflight(b *testing.B, p *testenv.Pair, ns string) move.PreflightFunc 
 		if err != nil {
 			return nil, nil, err
 		}
+		move.OfferPlan(ctx, rep.Plan)
 		b.Logf("preflight of %s: %d error(s), %d warning(s) (logged, not enforced)", ns, rep.Errors(), rep.Warnings())
 		return nil, nil, nil
 	}

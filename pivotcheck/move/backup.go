@@ -148,6 +148,7 @@ func (d *driver) backup(ctx context.Context) (string, error) {
 	if err := os.MkdirAll(objDir, 0o700); err != nil {
 		return "", fmt.Errorf("creating backup folder %s: %w", objDir, err)
 	}
+	d.planNote = ""
 	plan, err := d.backupPlan(ctx)
 	if err != nil {
 		return "", err
@@ -191,7 +192,11 @@ Restore: pivotcheck restore --from %s --to-kubeconfig KUBECONFIG
 		return "", fmt.Errorf("writing %s: %w", backupReadme, err)
 	}
 	d.warn(fmt.Sprintf("the backup in %s holds credentials (BMC and kubeconfig Secrets): keep it private", abs))
-	return fmt.Sprintf("%d objects saved to %s (files 0600; holds credentials)", len(plan), abs), nil
+	detail := fmt.Sprintf("%d objects saved to %s (files 0600; holds credentials)", len(plan), abs)
+	if d.planNote != "" {
+		detail += "; " + d.planNote
+	}
+	return detail, nil
 }
 
 // BackupObjectsDir is the sub-folder of a backup holding clusterctl's

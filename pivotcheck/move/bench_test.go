@@ -24,6 +24,7 @@ func realPreflight(b *testing.B, ns string) PreflightFunc {
 		if err != nil {
 			return nil, nil, err
 		}
+		OfferPlan(ctx, rep.Plan)
 		b.Logf("preflight of %s: %d error(s), %d warning(s) (logged, not enforced)", ns, rep.Errors(), rep.Warnings())
 		return nil, nil, nil
 	}

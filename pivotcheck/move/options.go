@@ -203,6 +203,9 @@ type Report struct {
 	// Hosts is the outcome of --wait-for-hosts per host: adopted or not,
 	// on whose evidence, and what the target's Ironic showed of its node.
 	Hosts []HostEvidence `json:"hosts,omitempty"`
+	// NotBackedUp are objects clusterctl moved that its plan, and so the
+	// backup, did not hold (group-less, as clusterctl logs them).
+	NotBackedUp []mover.Object `json:"notBackedUp,omitempty"`
 	// LeftBehind are objects of movable kinds still in the source namespace.
 	LeftBehind []mover.Object `json:"leftBehind,omitempty"`
 	// FailedPhase, SourceState, TargetState and ResumeCommand are set on

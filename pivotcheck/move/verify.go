@@ -297,7 +297,7 @@ func (d *driver) verify(ctx context.Context) (string, error) {
 func (d *driver) dryRun(ctx context.Context) error {
 	o := d.opts
 	if o.Preflight != nil {
-		if err := d.phase(ctx, PhasePreflight, d.preflight); err != nil {
+		if err := d.phase(withPlanSink(ctx, &d.preflightPlan), PhasePreflight, d.preflight); err != nil {
 			return err
 		}
 	}
@@ -344,6 +344,6 @@ func (d *driver) dryRun(ctx context.Context) error {
 		for _, w := range would {
 			d.report.Phases = append(d.report.Phases, PhaseResult{Name: strings.SplitN(w, ":", 2)[0], Status: statusPlanned, Detail: strings.TrimSpace(strings.SplitN(w, ":", 2)[1])})
 		}
-		return fmt.Sprintf("%d objects would move; nothing was changed", len(plan)), nil
+		return fmt.Sprintf("%d objects would move (%s); nothing was changed", len(plan), d.planNote), nil
 	})
 }
