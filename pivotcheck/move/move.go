@@ -353,26 +353,25 @@ func plannedObjects(ctx context.Context, c client.Client, ns string, plan []move
 		want[o] = true
 		need[schema.GroupKind{Group: o.Group, Kind: o.Kind}] = true
 	}
+	var gvks []schema.GroupVersionKind
 	for gk := range need {
 		for _, gvk := range kinds[gk.Kind] {
-			if gvk.Group != gk.Group {
-				continue
-			}
-			l := &unstructured.UnstructuredList{}
-			l.SetGroupVersionKind(gvk.GroupVersion().WithKind(gvk.Kind + "List"))
-			if err := c.List(ctx, l, client.InNamespace(ns)); err != nil {
-				if isNoKind(err) {
-					continue
-				}
-				return nil, fmt.Errorf("listing %s in %s: %w", gvk.GroupKind(), ns, err)
-			}
-			for i := range l.Items {
-				k := mover.Object{Group: gvk.Group, Kind: gvk.Kind, Namespace: ns, Name: l.Items[i].GetName()}
-				if want[k] {
-					out[k] = &l.Items[i]
-				}
+			if gvk.Group == gk.Group {
+				gvks = append(gvks, gvk)
 			}
 		}
+	}
+	err = listEach(ctx, c, ns, gvks, func(gvk schema.GroupVersionKind, l *unstructured.UnstructuredList) error {
+		for i := range l.Items {
+			k := mover.Object{Group: gvk.Group, Kind: gvk.Kind, Namespace: ns, Name: l.Items[i].GetName()}
+			if want[k] {
+				out[k] = &l.Items[i]
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	return out, nil
 }
