@@ -497,6 +497,7 @@ func movePreflight(b *testing.B, p *testenv.Pair, ns string) move.PreflightFunc 
 		if err != nil {
 			return nil, nil, err
 		}
+		move.OfferPlan(ctx, rep.Plan)
 		b.Logf("preflight of %s: %d error(s), %d warning(s) (logged, not enforced)", ns, rep.Errors(), rep.Warnings())
 		return nil, nil, nil
 	}
@@ -559,14 +560,26 @@ func benchMoveWithWebhook(b *testing.B, size fixture.Options) {
 		}
 		return len(res.Objects)
 	}
+	var reqs map[string]testenv.Requests
 	pivot := func(ns string) (time.Duration, *move.Report) {
 		benchManagement(b, src.Client) // a source Ironic for the hand-over to remove
+		o := opts(ns)
+		// Round trips per phase (both API servers, the webhook's own
+		// reads included): a phase that is slow for its count waits on
+		// something else.
+		pc := testenv.NewPhaseCounter(ctx, src, p.Target)
+		o.OnPhase = pc.OnPhase
 		t0 := time.Now()
-		rep, err := move.Run(ctx, opts(ns))
+		rep, err := move.Run(ctx, o)
 		if err != nil {
 			b.Fatal(err)
 		}
-		return time.Since(t0), rep
+		d := time.Since(t0)
+		_, reqs = pc.Done()
+		if pc.Err != nil {
+			b.Logf("request counts incomplete: %v", pc.Err)
+		}
+		return d, rep
 	}
 	bare := func(ns string) time.Duration {
 		t0 := time.Now()
@@ -617,7 +630,7 @@ func benchMoveWithWebhook(b *testing.B, size fixture.Options) {
 			if ph.Status == "ok" {
 				b.ReportMetric(ph.Seconds, "s-"+ph.Name)
 			}
-			b.Logf("  %-16s %-8s %6.2fs %s", ph.Name, ph.Status, ph.Seconds, ph.Detail)
+			b.Logf("  %-16s %-8s %6.2fs %6.0f requests %v %s", ph.Name, ph.Status, ph.Seconds, reqs[ph.Name].Total(), reqs[ph.Name], ph.Detail)
 		}
 		b.Logf("%d objects: bare clusterctl Move %s, pivotcheck move with the webhook %s, ratio %.2f",
 			objects, bareT.Round(time.Millisecond), fullT.Round(time.Millisecond), fullT.Seconds()/bareT.Seconds())

@@ -33,6 +33,9 @@ func preflightForMove(o move.Options) move.PreflightFunc {
 		if err != nil {
 			return nil, nil, err
 		}
+		// clusterctl's dry run is the costliest read: the backup reuses it
+		// when nothing written in between can change it.
+		move.OfferPlan(ctx, rep.Plan)
 		byCheck := map[string]string{}
 		if o.IronicHandover != move.HandoverExternal {
 			byCheck[preflight.IronicSource] = "the Ironic hand-over removes it next"

@@ -81,6 +81,9 @@ func moveRunsRealPreflight(t *testing.T, capi upstream.Module) {
 	require.NoError(t, err)
 	out, err = run(t, args("pivot", "--fix-owners")...)
 	require.NoError(t, err, out)
+	// The preflight offered its plan (move.OfferPlan); the repair wrote,
+	// so the backup planned again instead of reusing it.
+	require.Contains(t, out, "clusterctl's plan computed again (the owner repair changed ownerReferences)")
 	require.True(t, apierrors.IsNotFound(sourceIronic()), "the hand-over deletes the source Ironic")
 	require.NoError(t, dst.Get(ctx, client.ObjectKey{Namespace: "pivot", Name: fixture.OrphanSecretName}, &corev1.Secret{}),
 		"the repaired Secret moved with its host")

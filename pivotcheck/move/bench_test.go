@@ -12,6 +12,7 @@ import (
 	"github.com/pivotcheck/pivotcheck/internal/fixture"
 	"github.com/pivotcheck/pivotcheck/internal/loadavg"
 	"github.com/pivotcheck/pivotcheck/internal/mover"
+	"github.com/pivotcheck/pivotcheck/internal/testenv"
 	"github.com/pivotcheck/pivotcheck/pivotcheck/preflight"
 )
 
@@ -24,6 +25,7 @@ func realPreflight(b *testing.B, ns string) PreflightFunc {
 		if err != nil {
 			return nil, nil, err
 		}
+		OfferPlan(ctx, rep.Plan)
 		b.Logf("preflight of %s: %d error(s), %d warning(s) (logged, not enforced)", ns, rep.Errors(), rep.Warnings())
 		return nil, nil, nil
 	}
@@ -78,6 +80,7 @@ func BenchmarkMove100Machines(b *testing.B) {
 		b.StartTimer()
 		var bare, full time.Duration
 		var rep *Report
+		var reqs map[string]testenv.Requests
 		benchPairs++
 		for _, bareSide := range []bool{benchPairs%2 == 1, benchPairs%2 == 0} {
 			t0 := time.Now()
@@ -89,11 +92,20 @@ func BenchmarkMove100Machines(b *testing.B) {
 				b.Logf("bare clusterctl Move of %s: %s", bareNS, bare.Round(time.Millisecond))
 				continue
 			}
+			o := opts(fullNS)
+			// Round trips per phase (both API servers): a phase that is slow
+			// for its count waits on something else.
+			pc := testenv.NewPhaseCounter(ctx, pair.Bootstrap, pair.Target)
+			o.OnPhase = pc.OnPhase
 			var err error
-			if rep, err = Run(ctx, opts(fullNS)); err != nil {
+			if rep, err = Run(ctx, o); err != nil {
 				b.Fatal(err)
 			}
 			full = time.Since(t0)
+			_, reqs = pc.Done()
+			if pc.Err != nil {
+				b.Logf("  (request counts incomplete: %v)", pc.Err)
+			}
 			b.Logf("pivotcheck move of %s: %s", fullNS, full.Round(time.Millisecond))
 		}
 		b.StopTimer()
@@ -106,7 +118,7 @@ func BenchmarkMove100Machines(b *testing.B) {
 			if p.Status == statusOK {
 				b.ReportMetric(p.Seconds, "s-"+p.Name)
 			}
-			b.Logf("  %-16s %-8s %6.2fs %s", p.Name, p.Status, p.Seconds, p.Detail)
+			b.Logf("  %-16s %-8s %6.2fs %6.0f requests %v %s", p.Name, p.Status, p.Seconds, reqs[p.Name].Total(), reqs[p.Name], p.Detail)
 		}
 		b.Logf("%d objects: bare clusterctl Move %s, pivotcheck move %s, ratio %.2f", objects, bare.Round(time.Millisecond), full.Round(time.Millisecond), full.Seconds()/bare.Seconds())
 		b.StartTimer()

@@ -47,6 +47,12 @@ type driver struct {
 	// srcHosts are the source hosts as planHosts last listed them.
 	srcHosts []bmov1alpha1.BareMetalHost
 	started  time.Time
+	// preflightPlan is clusterctl's dry-run plan the preflight engine
+	// offered (OfferPlan); ownersWrote says the owner repair wrote since.
+	preflightPlan planSink
+	ownersWrote   bool
+	// planNote says where the last qualified plan came from.
+	planNote string
 }
 
 // PhaseError is returned when a phase fails; the report says what exists
@@ -251,6 +257,7 @@ func (d *driver) run(ctx context.Context) error {
 		}
 		pctx = context.WithValue(ctx, interruptedKey{}, &Interrupted{State: d.state, Plan: d.previous})
 	}
+	pctx = withPlanSink(pctx, &d.preflightPlan)
 	if o.Preflight == nil {
 		d.skip(PhasePreflight, "no preflight engine wired")
 		d.warn("preflight did not run")

@@ -12,27 +12,43 @@ import (
 	"sync"
 
 	bmov1alpha1 "github.com/metal3-io/baremetal-operator/apis/metal3.io/v1alpha1"
+	"golang.org/x/sync/errgroup"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/version"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 )
 
 // planHosts decides each host's hand-over patch from the live source.
 func (d *driver) planHosts(ctx context.Context) (actions []HostAction, ttag string, warnings []string, err error) {
-	_, targetBMO, ttag, err := bmoDeployment(ctx, d.dst)
-	if err != nil {
-		return nil, "", nil, fmt.Errorf("target: %w", err)
-	}
-	_, sourceBMO, stag, err := bmoDeployment(ctx, d.src)
-	if err != nil {
-		return nil, "", nil, fmt.Errorf("source: %w", err)
+	// The three reads at once; the decisions wait for all of them.
+	var targetBMO, sourceBMO *version.Version
+	var stag string
+	hosts := &bmov1alpha1.BareMetalHostList{}
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() (err error) {
+		if _, targetBMO, ttag, err = bmoDeployment(gctx, d.dst); err != nil {
+			return fmt.Errorf("target: %w", err)
+		}
+		return nil
+	})
+	g.Go(func() (err error) {
+		if _, sourceBMO, stag, err = bmoDeployment(gctx, d.src); err != nil {
+			return fmt.Errorf("source: %w", err)
+		}
+		return nil
+	})
+	g.Go(func() error {
+		if err := d.src.List(gctx, hosts, client.InNamespace(d.opts.Namespace)); err != nil {
+			return fmt.Errorf("listing BareMetalHosts in %s: %w", d.opts.Namespace, err)
+		}
+		return nil
+	})
+	if err := g.Wait(); err != nil {
+		return nil, "", nil, err
 	}
 	if targetBMO != nil && sourceBMO != nil && targetBMO.LessThan(sourceBMO) {
 		return nil, "", nil, fmt.Errorf("target BMO %s is older than source BMO %s: its webhook may reject the status annotations (the target BMO must be at least the source's)", ttag, stag)
-	}
-	hosts := &bmov1alpha1.BareMetalHostList{}
-	if err := d.src.List(ctx, hosts, client.InNamespace(d.opts.Namespace)); err != nil {
-		return nil, "", nil, fmt.Errorf("listing BareMetalHosts in %s: %w", d.opts.Namespace, err)
 	}
 	d.srcHosts = hosts.Items
 	actions, warnings, err = PlanHostHandover(hosts.Items, targetBMO)

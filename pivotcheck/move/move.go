@@ -193,6 +193,10 @@ func (d *driver) move(ctx context.Context) (string, error) {
 	err := mover.For(d.opts.Clusterctl).Move(mctx, mover.Options{From: d.opts.Source, To: d.opts.Target, Namespace: d.opts.Namespace, Log: d.log, Progress: on})
 	p.finish()
 	d.report.Created, d.report.Deleted = countDistinct(d.plan, created), countDistinct(d.plan, deleted)
+	if nb := NotInPlan(d.plan, created); len(nb) > 0 {
+		d.report.NotBackedUp = nb
+		d.warn(fmt.Sprintf("clusterctl moved %d object(s) the backup does not hold (created or given an owner after the plan was computed)%s", len(nb), objs(nb)))
+	}
 	if commitErr != nil {
 		return "", fmt.Errorf("stopped before clusterctl's first delete from the source: %w", commitErr)
 	}
@@ -221,6 +225,23 @@ func countDistinct(plan []mover.Object, logged map[mover.Object]bool) int {
 		}
 	}
 	return n
+}
+
+// NotInPlan lists the objects clusterctl logged (group-less keys) that no
+// planned object stands for: moved, but not in the backup (pure).
+func NotInPlan(plan []mover.Object, logged map[mover.Object]bool) []mover.Object {
+	in := map[mover.Object]bool{}
+	for _, o := range plan {
+		in[o.Unqualified()] = true
+	}
+	var out []mover.Object
+	for o := range logged {
+		if !in[o.Unqualified()] {
+			out = append(out, o)
+		}
+	}
+	mover.SortObjects(out)
+	return out
 }
 
 // resumeTargetClusters unpauses target Clusters that a failed attempt left
@@ -332,26 +353,25 @@ func plannedObjects(ctx context.Context, c client.Client, ns string, plan []move
 		want[o] = true
 		need[schema.GroupKind{Group: o.Group, Kind: o.Kind}] = true
 	}
+	var gvks []schema.GroupVersionKind
 	for gk := range need {
 		for _, gvk := range kinds[gk.Kind] {
-			if gvk.Group != gk.Group {
-				continue
-			}
-			l := &unstructured.UnstructuredList{}
-			l.SetGroupVersionKind(gvk.GroupVersion().WithKind(gvk.Kind + "List"))
-			if err := c.List(ctx, l, client.InNamespace(ns)); err != nil {
-				if isNoKind(err) {
-					continue
-				}
-				return nil, fmt.Errorf("listing %s in %s: %w", gvk.GroupKind(), ns, err)
-			}
-			for i := range l.Items {
-				k := mover.Object{Group: gvk.Group, Kind: gvk.Kind, Namespace: ns, Name: l.Items[i].GetName()}
-				if want[k] {
-					out[k] = &l.Items[i]
-				}
+			if gvk.Group == gk.Group {
+				gvks = append(gvks, gvk)
 			}
 		}
+	}
+	err = listEach(ctx, c, ns, gvks, func(gvk schema.GroupVersionKind, l *unstructured.UnstructuredList) error {
+		for i := range l.Items {
+			k := mover.Object{Group: gvk.Group, Kind: gvk.Kind, Namespace: ns, Name: l.Items[i].GetName()}
+			if want[k] {
+				out[k] = &l.Items[i]
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	return out, nil
 }

@@ -17,6 +17,8 @@ func (d *driver) fixOwners(ctx context.Context) (string, error) {
 		return "", err
 	}
 	fixes := PlanOwnerFixes(hosts, secrets, clusters, tmpl, pools)
+	// Set before the first patch: a half-applied repair changed the graph too.
+	d.ownersWrote = d.ownersWrote || len(fixes) > 0
 	if err := applyOwnerFixes(ctx, d.src, d.opts.Namespace, fixes); err != nil {
 		return "", err
 	}

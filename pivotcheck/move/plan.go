@@ -10,11 +10,20 @@ import (
 )
 
 // qualifiedPlan is clusterctl's dry-run plan with each object's API group,
-// read from the objects of movable kinds in the source namespace.
+// read from the objects of movable kinds in the source namespace. The
+// dry run is the preflight's when ReusePreflightPlan allows (clusterctl's
+// discovery is quadratic: at 5,000 objects it costs seconds), else
+// clusterctl's discovery runs again.
 func (d *driver) qualifiedPlan(ctx context.Context) ([]mover.Object, error) {
-	raw, err := mover.Plan(ctx, d.opts.Source, d.opts.Namespace, d.log)
-	if err != nil {
-		return nil, fmt.Errorf("computing clusterctl's plan: %w", err)
+	raw, offered := d.preflightPlan.get()
+	reuse, why := ReusePreflightPlan(PlanReuse{Offered: offered, Resume: d.opts.Resume, OwnersWrote: d.ownersWrote})
+	d.planNote = why
+	d.log.V(1).Info("backup plan", "source", why)
+	if !reuse {
+		var err error
+		if raw, err = mover.Plan(ctx, d.opts.Source, d.opts.Namespace, d.log); err != nil {
+			return nil, fmt.Errorf("computing clusterctl's plan: %w", err)
+		}
 	}
 	kinds, err := movableKinds(ctx, d.src)
 	if err != nil {

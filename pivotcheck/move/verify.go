@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	bmov1alpha1 "github.com/metal3-io/baremetal-operator/apis/metal3.io/v1alpha1"
+	"golang.org/x/sync/errgroup"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -51,24 +52,22 @@ func movableKinds(ctx context.Context, c client.Client) (map[string][]schema.Gro
 // by group, kind and name (so a count above 1 cannot come from two groups
 // sharing a kind name). only, when non-nil, limits the kinds listed.
 func inventory(ctx context.Context, c client.Client, ns string, kinds map[string][]schema.GroupVersionKind, only map[string]bool) (map[mover.Object]int, error) {
-	out := map[mover.Object]int{}
-	for kind, gvks := range kinds {
+	var gvks []schema.GroupVersionKind
+	for kind, gs := range kinds {
 		if only != nil && !only[kind] {
 			continue
 		}
-		for _, gvk := range gvks {
-			l := &unstructured.UnstructuredList{}
-			l.SetGroupVersionKind(gvk.GroupVersion().WithKind(gvk.Kind + "List"))
-			if err := c.List(ctx, l, client.InNamespace(ns)); err != nil {
-				if isNoKind(err) {
-					continue
-				}
-				return nil, fmt.Errorf("listing %s in %s: %w", gvk.GroupKind(), ns, err)
-			}
-			for _, it := range l.Items {
-				out[mover.Object{Group: gvk.Group, Kind: kind, Namespace: ns, Name: it.GetName()}]++
-			}
+		gvks = append(gvks, gs...)
+	}
+	out := map[mover.Object]int{}
+	err := listEach(ctx, c, ns, gvks, func(gvk schema.GroupVersionKind, l *unstructured.UnstructuredList) error {
+		for _, it := range l.Items {
+			out[mover.Object{Group: gvk.Group, Kind: gvk.Kind, Namespace: ns, Name: it.GetName()}]++
 		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	return out, nil
 }
@@ -147,21 +146,46 @@ func objs(os []mover.Object) string {
 
 func (d *driver) verify(ctx context.Context) (string, error) {
 	ns := d.opts.Namespace
-	tkinds, err := movableKinds(ctx, d.dst)
-	if err != nil {
-		return "", fmt.Errorf("target: %w", err)
-	}
-	skinds, err := movableKinds(ctx, d.src)
-	if err != nil {
-		return "", fmt.Errorf("source: %w", err)
-	}
-	tinv, err := inventory(ctx, d.dst, ns, tkinds, d.planKinds())
-	if err != nil {
-		return "", fmt.Errorf("target: %w", err)
-	}
-	sinv, err := inventory(ctx, d.src, ns, skinds, nil)
-	if err != nil {
-		return "", fmt.Errorf("source: %w", err)
+	// Every read of both clusters at once: nothing is written before all
+	// of them are in and compared.
+	var tinv, sinv map[mover.Object]int
+	cls := &clusterv1.ClusterList{}
+	hosts := &bmov1alpha1.BareMetalHostList{}
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error {
+		kinds, err := movableKinds(gctx, d.dst)
+		if err == nil {
+			tinv, err = inventory(gctx, d.dst, ns, kinds, d.planKinds())
+		}
+		if err != nil {
+			return fmt.Errorf("target: %w", err)
+		}
+		return nil
+	})
+	g.Go(func() error {
+		kinds, err := movableKinds(gctx, d.src)
+		if err == nil {
+			sinv, err = inventory(gctx, d.src, ns, kinds, nil)
+		}
+		if err != nil {
+			return fmt.Errorf("source: %w", err)
+		}
+		return nil
+	})
+	g.Go(func() error {
+		if err := d.dst.List(gctx, cls, client.InNamespace(ns)); err != nil {
+			return fmt.Errorf("listing target Clusters in %s: %w", ns, err)
+		}
+		return nil
+	})
+	g.Go(func() error {
+		if err := d.dst.List(gctx, hosts, client.InNamespace(ns)); err != nil {
+			return fmt.Errorf("listing target BareMetalHosts in %s: %w", ns, err)
+		}
+		return nil
+	})
+	if err := g.Wait(); err != nil {
+		return "", err
 	}
 	r := CompareInventories(d.plan, tinv, sinv)
 	d.report.LeftBehind = r.LeftBehind
@@ -178,18 +202,10 @@ func (d *driver) verify(ctx context.Context) (string, error) {
 	if len(r.StillInSource) > 0 {
 		problems = append(problems, fmt.Sprintf("%d moved object(s) still in the source%s", len(r.StillInSource), objs(r.StillInSource)))
 	}
-	cls := &clusterv1.ClusterList{}
-	if err := d.dst.List(ctx, cls, client.InNamespace(ns)); err != nil {
-		return "", fmt.Errorf("listing target Clusters in %s: %w", ns, err)
-	}
 	for _, cl := range cls.Items {
 		if ptr.Deref(cl.Spec.Paused, false) {
 			problems = append(problems, fmt.Sprintf("Cluster %s/%s is still paused in the target", ns, cl.Name))
 		}
-	}
-	hosts := &bmov1alpha1.BareMetalHostList{}
-	if err := d.dst.List(ctx, hosts, client.InNamespace(ns)); err != nil {
-		return "", fmt.Errorf("listing target BareMetalHosts in %s: %w", ns, err)
 	}
 	expect := map[string]bmov1alpha1.BareMetalHostStatus{}
 	var noStatus []string
@@ -234,7 +250,7 @@ func (d *driver) verify(ctx context.Context) (string, error) {
 			unpaused = append(unpaused, h.Name)
 		}
 	}
-	err = parallel(ctx, len(mine), func(ctx context.Context, i int) error {
+	err := parallel(ctx, len(mine), func(ctx context.Context, i int) error {
 		h := mine[i]
 		return retryWrite(ctx, func() error {
 			// resourceVersion makes the patch fail if someone changed the
@@ -297,7 +313,7 @@ func (d *driver) verify(ctx context.Context) (string, error) {
 func (d *driver) dryRun(ctx context.Context) error {
 	o := d.opts
 	if o.Preflight != nil {
-		if err := d.phase(ctx, PhasePreflight, d.preflight); err != nil {
+		if err := d.phase(withPlanSink(ctx, &d.preflightPlan), PhasePreflight, d.preflight); err != nil {
 			return err
 		}
 	}
@@ -344,6 +360,6 @@ func (d *driver) dryRun(ctx context.Context) error {
 		for _, w := range would {
 			d.report.Phases = append(d.report.Phases, PhaseResult{Name: strings.SplitN(w, ":", 2)[0], Status: statusPlanned, Detail: strings.TrimSpace(strings.SplitN(w, ":", 2)[1])})
 		}
-		return fmt.Sprintf("%d objects would move; nothing was changed", len(plan)), nil
+		return fmt.Sprintf("%d objects would move (%s); nothing was changed", len(plan), d.planNote), nil
 	})
 }
