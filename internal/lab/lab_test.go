@@ -5,7 +5,6 @@ package lab_test
 
 import (
 	"context"
-	"fmt"
 	"os"
 	"testing"
 	"time"
@@ -28,12 +27,7 @@ import (
 
 func TestMain(m *testing.M) {
 	ctrllog.SetLogger(logr.Discard())
-	code := m.Run()
-	if err := lab.CheckNoneLeft(30 * time.Second); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		code = 1
-	}
-	os.Exit(code)
+	os.Exit(lab.Main(m))
 }
 
 // start starts one lab cluster for the test; its logs are printed when the

@@ -3,6 +3,7 @@ package lab
 import (
 	"errors"
 	"fmt"
+	"os"
 	"slices"
 	"sync"
 	"syscall"
@@ -75,4 +76,16 @@ func (p *process) running() string {
 		return fmt.Sprintf("%s's process group (pgid %d)", p.name, pid)
 	}
 	return ""
+}
+
+// Main is the TestMain body of a package whose tests start lab processes:
+// it runs the tests, then fails the package if one of those processes
+// outlived them. It returns the exit code.
+func Main(m interface{ Run() int }) int {
+	code := m.Run()
+	if err := CheckNoneLeft(30 * time.Second); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		code = 1
+	}
+	return code
 }
