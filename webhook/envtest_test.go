@@ -270,8 +270,18 @@ func uobj(apiVersion, kind, ns, name string) *unstructured.Unstructured {
 // see a cleared condition a few milliseconds after the write.
 func eventually(t testing.TB, what string, f func() error) {
 	t.Helper()
-	var last error
-	require.Eventually(t, func() bool { last = f(); return last == nil }, 10*time.Second, 50*time.Millisecond, "%s: last error: %v", what, last)
+	// A plain loop, so the failure message carries the last error.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		last := f()
+		if last == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: last error: %v", what, last)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
 
 func denied(t testing.TB, err error, contains ...string) {

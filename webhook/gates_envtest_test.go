@@ -157,10 +157,18 @@ func gatesThroughAPIServer(t *testing.T, p *testenv.Pair) {
 	require.NoError(t, c.Patch(ctx, clusterObj(ns, cluster), client.RawPatch(types.MergePatchType,
 		[]byte(`{"metadata":{"annotations":{"pivotcheck.dev/allow-unsafe-move":null}}}`))))
 	denied(t, markDeleteForMove(ctx, c, m3m, true), "failed calling webhook", "delete-for-move.pivotcheck.dev")
+	// The API server matches namespaceSelector against its own namespace
+	// cache, so a label change takes effect a moment after the write.
 	nsLabel(ctx, t, c, ns, ptrTo("accepted-risk"))
-	require.NoError(t, markDeleteForMove(ctx, c, m3m, true))
+	eventually(t, "delete-for-move passes once the namespace label is seen", func() error { return markDeleteForMove(ctx, c, m3m, true) })
 	require.NoError(t, pause(ctx, c, ns, cluster, true))
 	nsLabel(ctx, t, c, ns, nil)
+	eventually(t, "the gate is back once the label removal is seen", func() error {
+		if err := pause(ctx, c, ns, cluster, true); err == nil {
+			return errAllowed
+		}
+		return nil
+	})
 
 	t.Log("a webhook whose cache has not synced answers 503 with a message")
 	stop := newNotSyncedServer(t, b)
