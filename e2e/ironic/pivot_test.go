@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -465,6 +466,12 @@ func createHost(ctx context.Context, t *testing.T, c client.Client, emu *lab.BMC
 // error, logging each change.
 func waitHosts(ctx context.Context, t *testing.T, s *side, ns string, want map[string]bmov1alpha1.ProvisioningState, timeout time.Duration, since func() string) {
 	t.Helper()
+	// A build: BMO is nudged to look at Ironic again as each step ends.
+	names := slices.Collect(maps.Keys(want))
+	stop := fixture.Nudge(ctx, s.c.Client, ns, names, func(h *bmov1alpha1.BareMetalHost) bool {
+		return h.Status.Provisioning.State != want[h.Name]
+	})
+	defer func() { require.NoError(t, stop(), "the nudger") }()
 	last := map[string]string{}
 	deadline := time.Now().Add(timeout)
 	for {
