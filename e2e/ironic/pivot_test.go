@@ -470,7 +470,7 @@ func waitHosts(ctx context.Context, t *testing.T, s *side, ns string, want map[s
 	names := slices.Collect(maps.Keys(want))
 	stop := fixture.Nudge(ctx, s.c.Client, ns, names, func(h *bmov1alpha1.BareMetalHost) bool {
 		return h.Status.Provisioning.State != want[h.Name]
-	})
+	}, s.ir.Client().NodeProgress)
 	defer func() { require.NoError(t, stop(), "the nudger") }()
 	last := map[string]string{}
 	deadline := time.Now().Add(timeout)

@@ -130,6 +130,23 @@ func (n IronicNode) String() string {
 		n.Name, n.UUID, n.ProvisionState, s(n.TargetProvisionState), s(n.PowerState), s(n.TargetPowerState), s(n.LastError))
 }
 
+// NodeProgress returns each node's String() by node name. It changes
+// whenever a node's provision or power state, their targets or its last
+// error change: what the lab's build nudger (fixture.Nudge) waits for.
+func (c *IronicClient) NodeProgress(ctx context.Context) (map[string]string, error) {
+	var list struct {
+		Nodes []IronicNode `json:"nodes"`
+	}
+	if err := c.Do(ctx, http.MethodGet, "/v1/nodes?fields=uuid,name,provision_state,target_provision_state,power_state,target_power_state,last_error", nil, &list); err != nil {
+		return nil, fmt.Errorf("listing the nodes of Ironic %s: %w", c.URL, err)
+	}
+	out := make(map[string]string, len(list.Nodes))
+	for _, n := range list.Nodes {
+		out[n.Name] = n.String()
+	}
+	return out, nil
+}
+
 // Power is the node's power state ("" when unknown).
 func (n IronicNode) Power() string {
 	if n.PowerState == nil {

@@ -104,7 +104,12 @@ func StartIronicPair(ctx context.Context, bootstrap, target testenv.Options) (p 
 // Hardware is what fixture.LabBuild needs to give hosts their BMCs in this
 // pair's emulator and the pair's image.
 func (p *IronicPair) Hardware() *fixture.LabHardware {
-	return &fixture.LabHardware{BMC: p.pool.bmc, ImageURL: p.ImageURL(), ImageChecksum: p.ChecksumURL()}
+	// Builds are in the bootstrap; its Ironic may have been restarted since,
+	// so each read asks the lab for the one that runs now.
+	progress := func(ctx context.Context) (map[string]string, error) {
+		return p.Bootstrap.Lab.IronicClient().NodeProgress(ctx)
+	}
+	return &fixture.LabHardware{BMC: p.pool.bmc, ImageURL: p.ImageURL(), ImageChecksum: p.ChecksumURL(), Progress: progress}
 }
 
 // System returns the emulated system given to host ns/name.
