@@ -8,8 +8,10 @@ export GONOSUMDB := github.com/metal3-io/cluster-api-provider-metal3,github.com/
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X github.com/pivotcheck/pivotcheck/internal/version.Version=$(VERSION)
 # The e2e package deploys its hosts through a real Ironic: the longest package,
-# and slow on a loaded machine.
-GO_TEST_FLAGS ?= -count=1 -timeout 75m
+# and slow on a loaded machine. Three packages at once (-p 3) on two cores: the
+# lab suites spend much of their time waiting on controllers, and with two at
+# once the run used only 141-155 % of the two cores.
+GO_TEST_FLAGS ?= -count=1 -timeout 75m -p 3
 BENCH ?= .
 BENCHTIME ?= 1x
 # The move benchmarks at 1,000 and 2,000 hosts take 20-60 min each on 2 cores.
