@@ -151,7 +151,9 @@ func TestLabIronicPivotWritesNothing(t *testing.T) {
 		IronicGoneTimeout: time.Minute, TargetIronicTimeout: time.Minute,
 		// The target's Ironic must answer before anything moves and again
 		// before the hosts are unpaused.
-		IronicURL: dst.ir.URL, PollInterval: 200 * time.Millisecond,
+		// Each poll reads the target Ironic's nodes: as often as the
+		// tests' own watch, no more.
+		IronicURL: dst.ir.URL, PollInterval: scenario.WatchEvery,
 		Out: &testWriter{t: t}, Log: testr.New(t),
 		OnPhase: func(name string) {
 			if name != move.PhaseIronicAPI && name != move.PhaseMove {
@@ -532,7 +534,7 @@ func watchNodes(ctx context.Context, ir *lab.Ironic) *nodeWatch {
 			}
 			select {
 			case <-ctx.Done():
-			case <-time.After(100 * time.Millisecond):
+			case <-time.After(scenario.WatchEvery):
 			}
 		}
 	}()
