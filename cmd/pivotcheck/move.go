@@ -20,11 +20,11 @@ import (
 	"github.com/pivotcheck/pivotcheck/pivotcheck/move"
 )
 
-// movePreflight builds step 1 of the driver from the run's options. It is
-// wired to pivotcheck/preflight.Run when that package lands; until then the
-// driver reports preflight as skipped with a warning. An adapter returns the
-// error findings (Severity "error", not skipped) as blocking lines
-// "CHECK Kind ns/name: message" and warnings likewise.
+// movePreflight builds step 1 of the driver from the run's options: an
+// adapter over pivotcheck/preflight.Run (set in move_preflight.go) that
+// returns the error findings (Severity "error", not skipped) as blocking
+// lines "CHECK Kind ns/name: message" and warnings likewise. While it is
+// nil the driver reports preflight as skipped with a warning.
 var movePreflight func(opts move.Options) move.PreflightFunc
 
 // moveRecheckOwners builds the owner-chain re-check run after --fix-owners.

@@ -9,7 +9,8 @@ import (
 	"sigs.k8s.io/yaml"
 )
 
-// WriteJSON writes the report in the issue's JSON shape.
+// WriteJSON writes the report as indented JSON: Report's fields under their
+// json tags, the shape scripts read from `pivotcheck preflight -o json`.
 func WriteJSON(w io.Writer, r *Report) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
