@@ -151,9 +151,7 @@ func TestLabIronicPivotWritesNothing(t *testing.T) {
 		IronicGoneTimeout: time.Minute, TargetIronicTimeout: time.Minute,
 		// The target's Ironic must answer before anything moves and again
 		// before the hosts are unpaused.
-		// Each poll reads the target Ironic's nodes: as often as the
-		// tests' own watch, no more.
-		IronicURL: dst.ir.URL, PollInterval: scenario.WatchEvery,
+		IronicURL: dst.ir.URL, PollInterval: 200 * time.Millisecond,
 		Out: &testWriter{t: t}, Log: testr.New(t),
 		OnPhase: func(name string) {
 			if name != move.PhaseIronicAPI && name != move.PhaseMove {
@@ -534,7 +532,7 @@ func watchNodes(ctx context.Context, ir *lab.Ironic) *nodeWatch {
 			}
 			select {
 			case <-ctx.Done():
-			case <-time.After(scenario.WatchEvery):
+			case <-time.After(100 * time.Millisecond):
 			}
 		}
 	}()

@@ -209,15 +209,7 @@ func role(h *bmov1alpha1.BareMetalHost) string {
 	return "node of " + h.Spec.ConsumerRef.Kind + " " + h.Spec.ConsumerRef.Name
 }
 
-// WatchEvery is how often a HostWatch reads the target Ironic's nodes. Each
-// read costs the Ironic tens of milliseconds of CPU on the lab's two cores
-// (at 100 ms, the watches were a large part of all Ironic CPU in the
-// tests). A state off the adoption path (inspecting, cleaning, deploying)
-// lasts seconds; a missed on-path state (adopting) is allowed for
-// (ironic.OnPath), and every BMC write is recorded by the emulator anyway.
-const WatchEvery = 500 * time.Millisecond
-
-// poll reads the target Ironic's nodes of the namespace every WatchEvery
+// poll reads the target Ironic's nodes of the namespace every 100 ms
 // (while the Ironic is down, there is nothing to read).
 func (w *HostWatch) poll(ctx context.Context) {
 	defer close(w.done)
@@ -240,7 +232,7 @@ func (w *HostWatch) poll(ctx context.Context) {
 		}
 		select {
 		case <-ctx.Done():
-		case <-time.After(WatchEvery):
+		case <-time.After(100 * time.Millisecond):
 		}
 	}
 }
