@@ -17,6 +17,7 @@ import (
 	"github.com/go-logr/logr"
 	"github.com/go-logr/logr/funcr"
 	bmov1alpha1 "github.com/metal3-io/baremetal-operator/apis/metal3.io/v1alpha1"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
@@ -270,18 +271,8 @@ func uobj(apiVersion, kind, ns, name string) *unstructured.Unstructured {
 // see a cleared condition a few milliseconds after the write.
 func eventually(t testing.TB, what string, f func() error) {
 	t.Helper()
-	// A plain loop, so the failure message carries the last error.
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		last := f()
-		if last == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: last error: %v", what, last)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	// EventuallyWithT reports the last round's error when it gives up.
+	require.EventuallyWithT(t, func(c *assert.CollectT) { assert.NoError(c, f(), what) }, 10*time.Second, 50*time.Millisecond, what)
 }
 
 func denied(t testing.TB, err error, contains ...string) {
