@@ -67,8 +67,8 @@ func TestLabIronicPlainMoveHazard(t *testing.T) {
 	rec, err := scenario.Record(ctx, dst.c.Config, ns)
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = rec.Stop() })
-	nodes := watchNodes(ctx, dst.ir)
-	t.Cleanup(nodes.stop)
+	nodes := scenario.PollNodes(ctx, dst.ir.Client(), "")
+	t.Cleanup(nodes.Stop)
 	moveStart := time.Now()
 	require.NoError(t, mover.Move(ctx, mover.Options{
 		From:      kube.Target{Kubeconfig: src.c.Kubeconfig, Context: src.c.Context},
@@ -99,11 +99,11 @@ func TestLabIronicPlainMoveHazard(t *testing.T) {
 		time.Sleep(time.Second)
 	}
 	watched := time.Since(moveStart)
-	nodes.stop()
+	nodes.Stop()
 	require.NoError(t, rec.Stop())
 
 	states := rec.States()
-	paths := nodes.states()
+	paths := nodes.States()
 	t.Logf("%s: watched %s after the move began", since(), watched.Round(time.Millisecond))
 	var report []string
 	total := map[string]int{}

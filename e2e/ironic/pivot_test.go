@@ -129,8 +129,8 @@ func TestLabIronicPivotWritesNothing(t *testing.T) {
 	rec, err := scenario.Record(ctx, dst.c.Config, ns)
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = rec.Stop() })
-	nodes := watchNodes(ctx, dst.ir)
-	t.Cleanup(nodes.stop)
+	nodes := scenario.PollNodes(ctx, dst.ir.Client(), "")
+	t.Cleanup(nodes.Stop)
 	var (
 		once      sync.Once
 		stoppedAt time.Time
@@ -233,8 +233,8 @@ func TestLabIronicPivotWritesNothing(t *testing.T) {
 		final[host] = n
 	}
 	settled := time.Now()
-	nodes.stop()
-	seen := nodes.states()
+	nodes.Stop()
+	seen := nodes.States()
 	for _, host := range ext {
 		n := final[host]
 		path := seen[ns+"~"+host]
@@ -499,61 +499,6 @@ func waitHosts(ctx context.Context, t *testing.T, s *side, ns string, want map[s
 		}
 		time.Sleep(250 * time.Millisecond)
 	}
-}
-
-// nodeWatch polls an Ironic's nodes and keeps each node's provision states
-// in the order seen.
-type nodeWatch struct {
-	mu     sync.Mutex
-	seen   map[string][]string
-	cancel context.CancelFunc
-	done   chan struct{}
-	once   sync.Once
-}
-
-func watchNodes(ctx context.Context, ir *lab.Ironic) *nodeWatch {
-	ctx, cancel := context.WithCancel(ctx)
-	w := &nodeWatch{seen: map[string][]string{}, cancel: cancel, done: make(chan struct{})}
-	c := ir.Client()
-	go func() {
-		defer close(w.done)
-		for ctx.Err() == nil {
-			var list struct {
-				Nodes []lab.IronicNode `json:"nodes"`
-			}
-			if err := c.Do(ctx, http.MethodGet, "/v1/nodes?fields=name,provision_state", nil, &list); err == nil {
-				w.mu.Lock()
-				for _, n := range list.Nodes {
-					if s := w.seen[n.Name]; len(s) == 0 || s[len(s)-1] != n.ProvisionState {
-						w.seen[n.Name] = append(s, n.ProvisionState)
-					}
-				}
-				w.mu.Unlock()
-			}
-			select {
-			case <-ctx.Done():
-			case <-time.After(100 * time.Millisecond):
-			}
-		}
-	}()
-	return w
-}
-
-func (w *nodeWatch) stop() {
-	w.once.Do(func() {
-		w.cancel()
-		<-w.done
-	})
-}
-
-func (w *nodeWatch) states() map[string][]string {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	out := make(map[string][]string, len(w.seen))
-	for k, v := range w.seen {
-		out[k] = slices.Clone(v)
-	}
-	return out
 }
 
 // testWriter logs what the move prints, a line at a time.

@@ -12,8 +12,11 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/rest"
 	"k8s.io/utils/ptr"
 	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 )
 
@@ -36,7 +39,7 @@ import (
 // Status is never copied by clusterctl move, so in the target the stand-in
 // writes it again, as CAPI's controllers there would.
 type CAPIStandIn struct {
-	c      client.Client
+	c      client.Client // reads from the informer cache, writes to the API
 	cancel context.CancelFunc
 	done   chan struct{}
 	mu     sync.Mutex
@@ -45,14 +48,33 @@ type CAPIStandIn struct {
 
 const capm3Group = "infrastructure.cluster.x-k8s.io"
 
-// StartCAPIStandIn runs the stand-in against c until Stop.
-func StartCAPIStandIn(ctx context.Context, c client.Client) *CAPIStandIn {
+// StartCAPIStandIn runs the stand-in against the cluster of cfg until
+// Stop. It reads from an informer cache, so a pass costs the API server
+// nothing; only its status writes reach it. (Read live, four passes a
+// second were most of a lab cluster's API requests.)
+func StartCAPIStandIn(ctx context.Context, cfg *rest.Config, scheme *runtime.Scheme) (*CAPIStandIn, error) {
 	ctx, cancel := context.WithCancel(ctx)
+	cc, err := cache.New(cfg, cache.Options{Scheme: scheme})
+	if err != nil {
+		cancel()
+		return nil, fmt.Errorf("lab: the CAPI stand-in's cache: %w", err)
+	}
+	c, err := client.New(cfg, client.Options{Scheme: scheme, Cache: &client.CacheOptions{Reader: cc, Unstructured: true}})
+	if err != nil {
+		cancel()
+		return nil, fmt.Errorf("lab: the CAPI stand-in's client: %w", err)
+	}
 	s := &CAPIStandIn{c: c, cancel: cancel, done: make(chan struct{})}
+	cacheDone := make(chan struct{})
+	go func() {
+		defer close(cacheDone)
+		_ = cc.Start(ctx)
+	}()
 	go func() {
 		defer close(s.done)
-		// Polling keeps the stand-in tiny; a pass over a test's few dozen
-		// objects costs a few LISTs.
+		defer func() { <-cacheDone }()
+		// Polling the cache keeps the stand-in tiny; a pass over a test's
+		// few dozen objects is a few copies in memory.
 		t := time.NewTicker(250 * time.Millisecond)
 		defer t.Stop()
 		for {
@@ -67,7 +89,7 @@ func StartCAPIStandIn(ctx context.Context, c client.Client) *CAPIStandIn {
 			}
 		}
 	}()
-	return s
+	return s, nil
 }
 
 // Err is the error of the last pass (nil when it went through).

@@ -211,7 +211,8 @@ func (c *IronicClient) WaitNode(ctx context.Context, node string, timeout time.D
 				return n, fmt.Errorf("waiting for Ironic node %s: %w", node, err)
 			}
 			return n, fmt.Errorf("waiting for Ironic node %s: not within %s: %s", node, timeout, n)
-		case <-time.After(250 * time.Millisecond):
+		// Every read costs Ironic CPU; twice a second is soon enough.
+		case <-time.After(500 * time.Millisecond):
 		}
 	}
 }

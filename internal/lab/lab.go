@@ -274,7 +274,9 @@ func Start(ctx context.Context, c Cluster, o Options) (l *Lab, err error) {
 		return l, err
 	}
 	if o.CAPM3 {
-		l.capi = StartCAPIStandIn(context.WithoutCancel(ctx), c.Client)
+		if l.capi, err = StartCAPIStandIn(context.WithoutCancel(ctx), c.Config, c.Client.Scheme()); err != nil {
+			return l, err
+		}
 	}
 	if l.ironic != nil {
 		l.ironic.run(context.WithoutCancel(ctx))

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"net/http"
 	"slices"
 	"strings"
 	"sync"
@@ -182,14 +181,12 @@ type HostWatch struct {
 	rec    *Recorder
 	before map[string]bmov1alpha1.ProvisioningState
 	roles  map[string]string
+	nodes  *NodePoll
 
-	mu     sync.Mutex
-	nodes  map[string][]string
-	errs   map[string][]string
-	err    error
-	cancel context.CancelFunc
-	done   chan struct{}
-	once   sync.Once
+	mu   sync.Mutex
+	errs map[string][]string
+	err  error
+	once sync.Once
 }
 
 // Watch starts a HostWatch of namespace ns for a move into the target:
@@ -209,47 +206,15 @@ func role(h *bmov1alpha1.BareMetalHost) string {
 	return "node of " + h.Spec.ConsumerRef.Kind + " " + h.Spec.ConsumerRef.Name
 }
 
-// poll reads the target Ironic's nodes of the namespace every 100 ms
-// (while the Ironic is down, there is nothing to read).
-func (w *HostWatch) poll(ctx context.Context) {
-	defer close(w.done)
-	prefix := NodeName(w.ns, "")
-	for ctx.Err() == nil {
-		var list struct {
-			Nodes []lab.IronicNode `json:"nodes"`
-		}
-		if err := w.ironic.Do(ctx, http.MethodGet, "/v1/nodes?fields=name,provision_state", nil, &list); err == nil {
-			w.mu.Lock()
-			for _, n := range list.Nodes {
-				if !strings.HasPrefix(n.Name, prefix) {
-					continue
-				}
-				if s := w.nodes[n.Name]; len(s) == 0 || s[len(s)-1] != n.ProvisionState {
-					w.nodes[n.Name] = append(s, n.ProvisionState)
-				}
-			}
-			w.mu.Unlock()
-		}
-		select {
-		case <-ctx.Done():
-		case <-time.After(100 * time.Millisecond):
-		}
-	}
-}
-
 // Stop ends the watch and reads each node's ERROR history from the
 // target's Ironic; it returns what went wrong on the way.
 func (w *HostWatch) Stop() error {
 	w.once.Do(func() {
-		w.cancel()
-		<-w.done
+		w.nodes.Stop()
 		errs := []error{w.rec.Stop()}
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
-		w.mu.Lock()
-		nodes := slices.Sorted(maps.Keys(w.nodes))
-		w.mu.Unlock()
-		for _, node := range nodes {
+		for _, node := range w.nodes.Nodes() {
 			history, err := w.ironic.History(ctx, node)
 			if err != nil {
 				errs = append(errs, fmt.Errorf("reading the history of node %s: %w", node, err))
@@ -277,9 +242,7 @@ func (w *HostWatch) Record() WatchRecord {
 		Journeys: w.rec.States(), Writes: w.emu.Recorder.Writes(nil),
 		NodeStates: map[string][]string{}, Errors: map[string][]string{},
 	}
-	for k, v := range w.nodes {
-		r.NodeStates[k] = slices.Clone(v)
-	}
+	maps.Copy(r.NodeStates, w.nodes.States())
 	for k, v := range w.errs {
 		r.Errors[k] = slices.Clone(v)
 	}

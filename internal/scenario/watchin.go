@@ -23,7 +23,7 @@ func (p *IronicPair) WatchIn(ctx context.Context, ns string, dst *testenv.Cluste
 	w := &HostWatch{
 		ns: ns, emu: p.BMC, ironic: dst.Lab.IronicClient(),
 		before: map[string]bmov1alpha1.ProvisioningState{}, roles: map[string]string{},
-		nodes: map[string][]string{}, errs: map[string][]string{}, done: make(chan struct{}),
+		errs: map[string][]string{},
 	}
 	for _, c := range []*testenv.Cluster{dst, src} {
 		l := &bmov1alpha1.BareMetalHostList{}
@@ -40,7 +40,8 @@ func (p *IronicPair) WatchIn(ctx context.Context, ns string, dst *testenv.Cluste
 		return nil, err
 	}
 	w.begin = time.Now()
-	ctx, w.cancel = context.WithCancel(ctx)
-	go w.poll(ctx)
+	// The target Ironic's nodes of the namespace (while it is down there
+	// is nothing to read).
+	w.nodes = PollNodes(ctx, w.ironic, NodeName(ns, ""))
 	return w, nil
 }
