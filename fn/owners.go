@@ -21,8 +21,11 @@ const (
 )
 
 // softOwnedSuffixes are the Secret names clusterctl moves with their Cluster
-// without an owner reference (<cluster>-<suffix>).
-var softOwnedSuffixes = []string{"kubeconfig", "ca", "etcd", "sa", "proxy"}
+// without an owner reference (<cluster>-<suffix>): cluster-api's
+// util/secret purposes, which clusterctl's soft ownership parses. The
+// function links only kyaml, so it spells them here; a test keeps the two
+// lists equal.
+var softOwnedSuffixes = []string{"kubeconfig", "ca", "etcd", "sa", "proxy", "apiserver-etcd-client"}
 
 // ownerState is what the passes learn about the bundle.
 type ownerState struct {

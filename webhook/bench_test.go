@@ -464,8 +464,8 @@ func offerLoad(ctx context.Context, req func(context.Context) error) loadResult 
 		onSchedule: float64(ok.Load()) / loadDuration.Seconds(), throughput: float64(len(lat)) / elapsed.Seconds()}
 }
 
-func benchTarget(c *testenv.Cluster) kube.Target {
-	return kube.Target{Kubeconfig: c.Kubeconfig, Context: c.Context}
+func benchTarget(c *testenv.Cluster) kube.Cluster {
+	return kube.Cluster{Kubeconfig: c.Kubeconfig, Context: c.Context}
 }
 
 // benchManagement gives a cluster BMO and its Ironic Deployment, reported

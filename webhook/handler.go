@@ -1,41 +1,23 @@
 package webhook
 
 import (
-	"cmp"
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/go-logr/logr"
-	bmov1alpha1 "github.com/metal3-io/baremetal-operator/apis/metal3.io/v1alpha1"
-	"golang.org/x/sync/errgroup"
 	"golang.org/x/sync/singleflight"
-	appsv1 "k8s.io/api/apps/v1"
 	authenticationv1 "k8s.io/api/authentication/v1"
-	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/apimachinery/pkg/selection"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
-	"github.com/pivotcheck/pivotcheck/internal/bmo"
 	"github.com/pivotcheck/pivotcheck/internal/ironic"
 )
-
-// HostIndex is the cache index of BareMetalHosts for which Considered holds
-// (value "true"): the deny path lists only those, never every host.
-const HostIndex = "pivotcheck.dev/blocking"
 
 // Defaults.
 const (
@@ -262,40 +244,53 @@ func (h *Handler) readError(t Target, from string, err error) admission.Response
 		"pivotcheck could not read the cluster state (%s read) to check %s, so it refuses it: %w. %s", from, t.describe(), err, bypassHint(t))), ReasonReadError, nil, readNone)
 }
 
-// respond adds audit annotations (on every decision), records the metric
-// and logs denials.
+// respond answers for the pause and delete-for-move gates (see answer).
 func (h *Handler) respond(t Target, resp admission.Response, reason string, d *Decision, read string) admission.Response {
+	busy := 0
+	if d != nil {
+		busy = len(d.Busy)
+	}
+	return answer(h.Log, h.Record, t, resp, reason, busy, read)
+}
+
+// answer is the one way every gate answers: audit annotations on every
+// response, the metric for a gated request, a log line for each denial
+// (and, at V(1), each gated allowance). busy is the number of blocking
+// hosts found; read where the cluster was read (readNone: not at all).
+func answer(log logr.Logger, record func(Gate, bool, string), t Target, resp admission.Response, reason string, busy int, read string) admission.Response {
 	verdict := "denied"
 	if resp.Allowed {
 		verdict = "allowed"
 	}
+	gate := string(t.Gate)
+	if gate == "" {
+		gate = "none"
+	}
 	resp.AuditAnnotations = map[string]string{
-		"gate":    string(t.Gate),
+		"gate":    gate,
 		"verdict": verdict,
 		"reason":  reason,
 		"dry-run": strconv.FormatBool(t.DryRun),
 	}
-	if t.Gate == "" {
-		resp.AuditAnnotations["gate"] = "none"
-	}
-	if d != nil && len(d.Busy) > 0 {
-		resp.AuditAnnotations["busy-hosts"] = strconv.Itoa(len(d.Busy))
+	if busy > 0 {
+		resp.AuditAnnotations["busy-hosts"] = strconv.Itoa(busy)
 	}
 	if read != readNone {
 		resp.AuditAnnotations["read"] = read
 	}
-	if h.Record != nil && t.Gate != "" {
-		h.Record(t.Gate, resp.Allowed, reason)
+	if record != nil && t.Gate != "" && reason != ReasonNotGated {
+		record(t.Gate, resp.Allowed, reason)
 	}
-	if !resp.Allowed {
+	switch {
+	case !resp.Allowed:
 		msg := ""
 		if resp.Result != nil {
 			msg = resp.Result.Message
 		}
-		h.Log.Info("denied", "gate", t.Gate, "operation", t.Operation, "kind", t.Kind, "namespace", t.Namespace, "name", t.Name,
+		log.Info("denied", "gate", t.Gate, "operation", t.Operation, "kind", t.Kind, "namespace", t.Namespace, "name", t.Name,
 			"reason", reason, "dryRun", t.DryRun, "message", msg)
-	} else if reason != ReasonNotGated {
-		h.Log.V(1).Info("allowed", "gate", t.Gate, "kind", t.Kind, "namespace", t.Namespace, "name", t.Name, "reason", reason, "dryRun", t.DryRun)
+	case reason != ReasonNotGated:
+		log.V(1).Info("allowed", "gate", t.Gate, "kind", t.Kind, "namespace", t.Namespace, "name", t.Name, "reason", reason, "dryRun", t.DryRun)
 	}
 	return resp
 }
@@ -305,265 +300,4 @@ func (h *Handler) timeout() time.Duration {
 		return h.ReadTimeout
 	}
 	return DefaultReadTimeout
-}
-
-// cached reads the snapshot from the informer cache: only the indexed
-// (blocking) hosts of the namespace, the indexed Ironic workloads and pods
-// (cachedIronic) and, for a pause with no Ironic in the cluster, BMO and
-// where it sends its Ironic calls.
-func (h *Handler) cached(ctx context.Context, t Target) (Snapshot, error) {
-	ns := t.Namespace
-	var hosts bmov1alpha1.BareMetalHostList
-	if err := h.Cache.List(ctx, &hosts, client.InNamespace(ns), client.MatchingFields{HostIndex: "true"}); err != nil {
-		return Snapshot{}, fmt.Errorf("listing BareMetalHosts in %s: %w", ns, err)
-	}
-	is, bmos, err := h.cachedIronic(ctx)
-	if err != nil {
-		return Snapshot{}, err
-	}
-	snap := Snapshot{Hosts: hostPtrs(hosts.Items), Ironic: ironic.Running(is, h.Workloads)}
-	if t.Gate == GatePause && len(snap.Ironic) == 0 {
-		if snap.BMO, err = h.bmoInfo(ctx, bmos); err != nil {
-			return Snapshot{}, err
-		}
-	}
-	return snap, nil
-}
-
-// bmoInfo finds BMO among the cached BMO Deployments and reads its Ironic
-// endpoint with the cached ConfigMaps of its namespace; nil when no BMO.
-func (h *Handler) bmoInfo(ctx context.Context, deps []appsv1.Deployment) (*BMOInfo, error) {
-	d, _ := bmo.Find(deps)
-	if d == nil {
-		return nil, nil
-	}
-	var cms corev1.ConfigMapList
-	if err := h.Cache.List(ctx, &cms, client.InNamespace(d.Namespace)); err != nil {
-		return nil, fmt.Errorf("listing ConfigMaps in %s: %w", d.Namespace, err)
-	}
-	endpoint, _ := bmo.IronicEndpoint(d, cms.Items)
-	return &BMOInfo{Deployment: d.Namespace + "/" + d.Name, Endpoint: endpoint}, nil
-}
-
-// live reads the allow-path snapshot from the API server, in parallel:
-// every host of the namespace as it is now (liveHosts), every Deployment
-// and DaemonSet, and the pods labelled as Ironic's, which the API server
-// selects. (Unlabelled leftover
-// pods of a named workload are seen in the cache only: listing every pod
-// of the cluster would cost more than all the other reads together.)
-func (h *Handler) live(ctx context.Context, ns string) (Snapshot, error) {
-	ctx, cancel := context.WithTimeout(ctx, h.timeout())
-	defer cancel()
-	var (
-		hosts []*bmov1alpha1.BareMetalHost
-		deps  appsv1.DeploymentList
-		dss   appsv1.DaemonSetList
-		irso  unstructured.UnstructuredList
-	)
-	podSelectors := []*corev1.PodList{{}, {}}
-	byName, _ := labels.NewRequirement(ironic.PodLabel, selection.Equals, []string{ironic.PodLabelVal})
-	irsoLabel, _ := labels.NewRequirement(ironic.IrSOPodLabel, selection.Exists, nil)
-
-	g, gctx := errgroup.WithContext(ctx)
-	list := func(what string, l client.ObjectList, opts ...client.ListOption) {
-		g.Go(func() error {
-			if err := h.Live.List(gctx, l, opts...); err != nil {
-				return fmt.Errorf("listing %s: %w", what, err)
-			}
-			return nil
-		})
-	}
-	g.Go(func() error {
-		var err error
-		hosts, err = h.liveHosts(gctx, ns)
-		return err
-	})
-	list("Deployments", &deps)
-	list("DaemonSets", &dss)
-	list("pods labelled "+byName.String(), podSelectors[0], client.MatchingLabelsSelector{Selector: labels.NewSelector().Add(*byName)})
-	list("pods labelled "+irsoLabel.String(), podSelectors[1], client.MatchingLabelsSelector{Selector: labels.NewSelector().Add(*irsoLabel)})
-	if h.IrSO != nil {
-		irso.SetGroupVersionKind(h.IrSO.GroupVersion().WithKind(h.IrSO.Kind + "List"))
-		list(h.IrSO.Kind, &irso)
-	}
-	if err := g.Wait(); err != nil {
-		return Snapshot{}, err
-	}
-	if err := ctx.Err(); err != nil {
-		return Snapshot{}, err
-	}
-	podSeen := map[string]bool{}
-	var pods []corev1.Pod
-	for _, l := range podSelectors {
-		for _, p := range l.Items {
-			if k := p.Namespace + "/" + p.Name; !podSeen[k] {
-				podSeen[k] = true
-				pods = append(pods, p)
-			}
-		}
-	}
-	slices.SortFunc(pods, func(a, b corev1.Pod) int {
-		return cmp.Or(cmp.Compare(a.Namespace, b.Namespace), cmp.Compare(a.Name, b.Name))
-	})
-	is := ironic.Snapshot{Deployments: deps.Items, DaemonSets: dss.Items, Pods: pods, IrSO: irso.Items}
-	return Snapshot{Hosts: hosts, Ironic: ironic.Running(is, h.Workloads)}, nil
-}
-
-// sharedLive joins concurrent live confirmations of one namespace: a burst
-// of gated requests (clusterctl's retries, many dry-run preflights, a load
-// test) then costs one set of live reads instead of one per request. A
-// joiner gets a read that started at most one read duration before it
-// arrived; completed results are never reused.
-func (h *Handler) sharedLive(ctx context.Context, ns string) (Snapshot, error) {
-	ch := h.flight.DoChan(ns, func() (any, error) {
-		// Detached from the first caller's context so its cancellation does
-		// not fail the joiners; live() applies the read deadline itself.
-		return h.live(context.WithoutCancel(ctx), ns)
-	})
-	select {
-	case r := <-ch:
-		if r.Err != nil {
-			return Snapshot{}, r.Err
-		}
-		return r.Val.(Snapshot), nil
-	case <-ctx.Done():
-		return Snapshot{}, ctx.Err()
-	}
-}
-
-// MaxStale is how many hosts may differ from the cache before the live
-// confirmation reads every host (HostProjection) instead of one GET each.
-const MaxStale = 20
-
-// liveHosts returns the namespace's hosts as the API server has them now.
-// It lists their metadata (protobuf, no status: about 1 KB a host) and
-// compares each host's resourceVersion with the cached copy: an equal
-// resourceVersion means an identical object, so the cached copy is the live
-// one; hosts that differ or are missing from the cache are read from the
-// API server, one GET each, or all of them through LiveHosts when more than
-// MaxStale differ. Reading every host instead (about 2.4 KB of JSON a host
-// the API server must encode, even projected on the client) measured 2-6
-// times slower at 5,000 hosts, and failed the read budget under load.
-func (h *Handler) liveHosts(ctx context.Context, ns string) ([]*bmov1alpha1.BareMetalHost, error) {
-	meta := &metav1.PartialObjectMetadataList{}
-	meta.SetGroupVersionKind(bmov1alpha1.GroupVersion.WithKind("BareMetalHostList"))
-	if err := h.Live.List(ctx, meta, client.InNamespace(ns)); err != nil {
-		return nil, fmt.Errorf("listing BareMetalHosts in %s (metadata): %w", ns, err)
-	}
-	var cached bmov1alpha1.BareMetalHostList
-	if err := h.Cache.List(ctx, &cached, client.InNamespace(ns)); err != nil {
-		return nil, fmt.Errorf("listing cached BareMetalHosts in %s: %w", ns, err)
-	}
-	byName := make(map[string]*bmov1alpha1.BareMetalHost, len(cached.Items))
-	for i := range cached.Items {
-		byName[cached.Items[i].Name] = &cached.Items[i]
-	}
-	out := make([]*bmov1alpha1.BareMetalHost, 0, len(meta.Items))
-	var stale []string
-	for _, m := range meta.Items {
-		if c, ok := byName[m.Name]; ok && c.ResourceVersion == m.ResourceVersion {
-			out = append(out, c)
-			continue
-		}
-		stale = append(stale, m.Name)
-	}
-	if len(stale) > MaxStale {
-		return h.hostLister().ListHosts(ctx, ns)
-	}
-	for _, name := range stale {
-		fresh := &bmov1alpha1.BareMetalHost{}
-		if err := h.Live.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, fresh); err != nil {
-			if apierrors.IsNotFound(err) {
-				continue // deleted since the list
-			}
-			return nil, fmt.Errorf("reading BareMetalHost %s/%s: %w", ns, name, err)
-		}
-		out = append(out, fresh)
-	}
-	return out, nil
-}
-
-func (h *Handler) hostLister() HostLister {
-	if h.LiveHosts != nil {
-		return h.LiveHosts
-	}
-	return fullHosts{h.Live}
-}
-
-func hostPtrs(items []bmov1alpha1.BareMetalHost) []*bmov1alpha1.BareMetalHost {
-	out := make([]*bmov1alpha1.BareMetalHost, len(items))
-	for i := range items {
-		out[i] = &items[i]
-	}
-	return out
-}
-
-// IndexHost is the HostIndex extractor.
-func IndexHost(o client.Object) []string {
-	h, ok := o.(*bmov1alpha1.BareMetalHost)
-	if !ok || !Considered(h) {
-		return nil
-	}
-	return []string{"true"}
-}
-
-// Readiness tracks whether the cache synced, for the handler and /readyz.
-type Readiness struct{ synced atomic.Bool }
-
-// Synced reports whether the cache synced.
-func (r *Readiness) Synced() bool { return r.synced.Load() }
-
-// MarkSynced records a synced cache.
-func (r *Readiness) MarkSynced() { r.synced.Store(true) }
-
-// Check is a healthz.Checker for /readyz.
-func (r *Readiness) Check(*http.Request) error {
-	if !r.Synced() {
-		return errors.New("informer cache has not synced yet")
-	}
-	return nil
-}
-
-// MaxConfigMapValue is the longest ConfigMap value the cache keeps: enough
-// for an endpoint URL or a name, while manifests, certificates and scripts
-// (the bulk of a cluster's ConfigMaps) are dropped.
-const MaxConfigMapValue = 512
-
-// stripConfigMap keeps a ConfigMap's name and short values only: the
-// webhook reads BMO's Ironic endpoint from them and nothing else.
-func stripConfigMap(o any) (any, error) {
-	cm, ok := o.(*corev1.ConfigMap)
-	if !ok {
-		return o, nil
-	}
-	out := &corev1.ConfigMap{
-		TypeMeta:   cm.TypeMeta,
-		ObjectMeta: metav1.ObjectMeta{Name: cm.Name, Namespace: cm.Namespace, UID: cm.UID, ResourceVersion: cm.ResourceVersion},
-	}
-	for k, v := range cm.Data {
-		if len(v) <= MaxConfigMapValue {
-			if out.Data == nil {
-				out.Data = map[string]string{}
-			}
-			out.Data[k] = v
-		}
-	}
-	return out, nil
-}
-
-// stripPod keeps what ironic.Running reads of a pod (labels, deletion,
-// phase), so caching every pod of the cluster stays cheap.
-func stripPod(o any) (any, error) {
-	p, ok := o.(*corev1.Pod)
-	if !ok {
-		return o, nil
-	}
-	return &corev1.Pod{
-		TypeMeta: p.TypeMeta,
-		ObjectMeta: metav1.ObjectMeta{
-			Name: p.Name, Namespace: p.Namespace, UID: p.UID, ResourceVersion: p.ResourceVersion,
-			Labels: p.Labels, DeletionTimestamp: p.DeletionTimestamp, OwnerReferences: p.OwnerReferences,
-		},
-		Status: corev1.PodStatus{Phase: p.Status.Phase},
-	}, nil
 }

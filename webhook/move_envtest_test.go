@@ -156,7 +156,7 @@ func TestClusterctlMoveConfirmsLiveOnce(t *testing.T) {
 	t.Setenv("HOME", t.TempDir())
 	start := time.Now()
 	require.NoError(t, mover.Move(ctx, mover.Options{
-		From: kube.Target{Kubeconfig: b.Kubeconfig, Context: b.Context}, To: kube.Target{Kubeconfig: p.Target.Kubeconfig, Context: p.Target.Context},
+		From: kube.Cluster{Kubeconfig: b.Kubeconfig, Context: b.Context}, To: kube.Cluster{Kubeconfig: p.Target.Kubeconfig, Context: p.Target.Context},
 		Namespace: ns, Log: logr.Discard(),
 	}))
 	t.Logf("moved %d objects in %s", len(res.Objects), time.Since(start).Round(time.Millisecond))

@@ -5,12 +5,10 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
-	"sync"
 	"time"
 
 	"github.com/go-logr/logr"
 	bmov1alpha1 "github.com/metal3-io/baremetal-operator/apis/metal3.io/v1alpha1"
-	"github.com/prometheus/client_golang/prometheus"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -23,9 +21,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
-	"sigs.k8s.io/controller-runtime/pkg/metrics"
-	"sigs.k8s.io/controller-runtime/pkg/metrics/filters"
-	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 	crwebhook "sigs.k8s.io/controller-runtime/pkg/webhook"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
@@ -99,33 +94,6 @@ func (o Options) Rate() kube.Rate {
 	return r
 }
 
-var (
-	decisionsOnce sync.Once
-	decisions     *prometheus.CounterVec
-)
-
-// Decisions is the counter of decisions by gate, verdict and reason,
-// registered once in controller-runtime's metrics registry (served on
-// --metrics-bind-address).
-func Decisions() *prometheus.CounterVec {
-	decisionsOnce.Do(func() {
-		decisions = prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "pivotcheck_webhook_decisions_total",
-			Help: "Admission decisions of the pivotcheck webhook by gate (pause, delete-for-move), verdict (allowed, denied) and reason.",
-		}, []string{"gate", "verdict", "reason"})
-		metrics.Registry.MustRegister(decisions)
-	})
-	return decisions
-}
-
-func record(g Gate, allowed bool, reason string) {
-	v := "denied"
-	if allowed {
-		v = "allowed"
-	}
-	Decisions().WithLabelValues(string(g), v, reason).Inc()
-}
-
 // TLSOptions returns the serving TLS settings: minimum version, and HTTP/1.1
 // only unless HTTP/2 is asked for.
 func TLSOptions(minVersion uint16, http2 bool) []func(*tls.Config) {
@@ -138,24 +106,6 @@ func TLSOptions(minVersion uint16, http2 bool) []func(*tls.Config) {
 			c.NextProtos = []string{"http/1.1"}
 		}
 	}}
-}
-
-// MetricsOptions returns the metrics server settings of o: plain HTTP, or
-// HTTPS with the same TLS settings as the webhook server and each request
-// authenticated and authorized by the API server (controller-runtime's
-// filters, the kubebuilder v4 default).
-func MetricsOptions(o Options) metricsserver.Options {
-	m := metricsserver.Options{BindAddress: o.MetricsBindAddress}
-	if o.MetricsSecure {
-		m.SecureServing = true
-		m.TLSOpts = TLSOptions(o.TLSMinVersion, o.EnableHTTP2)
-		m.FilterProvider = filters.WithAuthenticationAndAuthorization
-		if o.MetricsCertDir != "" {
-			// controller-runtime's certwatcher reloads a renewed certificate.
-			m.CertDir, m.CertName, m.KeyName = o.MetricsCertDir, o.MetricsCertName, o.MetricsKeyName
-		}
-	}
-	return m
 }
 
 // CacheOptions keep the informer cache small: no managedFields, pods
@@ -312,7 +262,7 @@ func Setup(mgr manager.Manager, o Options) (*Handler, error) {
 func discoverIrSO(m meta.RESTMapper) (*schema.GroupVersionKind, error) {
 	mapping, err := m.RESTMapping(IrSOGroupKind)
 	if err != nil {
-		if meta.IsNoMatchError(err) {
+		if kube.KindMissing(err) {
 			return nil, nil
 		}
 		return nil, fmt.Errorf("looking up %s: %w", IrSOGroupKind, err)

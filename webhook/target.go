@@ -34,14 +34,6 @@ const (
 	ReasonReinspect     = "will-reinspect"
 )
 
-// TargetDecision is the target guard's verdict on one BareMetalHost CREATE.
-type TargetDecision struct {
-	Allowed  bool
-	Reason   string
-	Message  string
-	Warnings []string
-}
-
 // NeedsStatus reports whether a host must arrive with its status: it runs a
 // workload (consumed by a machine) or was handed over already provisioned.
 // Registered from scratch, BMO would inspect it and, for a consumed host,
@@ -71,14 +63,14 @@ func CarriedStatus(h *bmov1alpha1.BareMetalHost) (present bool, err error) {
 
 // DecideTargetCreate is the target guard's decision for the CREATE of h. It
 // reads nothing but h, so it is cheap and cannot fail on a read.
-func DecideTargetCreate(h *bmov1alpha1.BareMetalHost) TargetDecision {
+func DecideTargetCreate(h *bmov1alpha1.BareMetalHost) Decision {
 	key := h.Namespace + "/" + h.Name
 	if h.Annotations[BypassAnnotation] != "" {
-		return TargetDecision{Allowed: true, Reason: ReasonBypass}
+		return Decision{Allowed: true, Reason: ReasonBypass}
 	}
 	present, err := CarriedStatus(h)
 	if present && err == nil {
-		return TargetDecision{Allowed: true, Reason: ReasonStatusCarried}
+		return Decision{Allowed: true, Reason: ReasonStatusCarried}
 	}
 	if !NeedsStatus(h) {
 		w := fmt.Sprintf("pivotcheck: BareMetalHost %s has no %s annotation: this cluster's BMO registers and inspects it from scratch (expected for a new host; a copied spare host loses its status)", key, bmov1alpha1.StatusAnnotation)
@@ -86,14 +78,14 @@ func DecideTargetCreate(h *bmov1alpha1.BareMetalHost) TargetDecision {
 			// Kept short: the API server truncates warnings past 256 characters.
 			w = fmt.Sprintf("pivotcheck: BareMetalHost %s has an invalid %s annotation: BMO restores nothing from it and inspects the host from scratch", key, bmov1alpha1.StatusAnnotation)
 		}
-		return TargetDecision{Allowed: true, Reason: ReasonReinspect, Warnings: []string{w}}
+		return Decision{Allowed: true, Reason: ReasonReinspect, Warnings: []string{w}}
 	}
 
 	what := "externally provisioned (spec.externallyProvisioned)"
 	if c := h.Spec.ConsumerRef; c != nil {
 		what = fmt.Sprintf("consumed by %s %s (spec.consumerRef)", c.Kind, c.Name)
 	}
-	d := TargetDecision{Reason: ReasonStatusMissing}
+	d := Decision{Reason: ReasonStatusMissing}
 	lacks := fmt.Sprintf("carries no %s annotation", bmov1alpha1.StatusAnnotation)
 	if present {
 		d.Reason = ReasonStatusInvalid

@@ -387,8 +387,8 @@ func ours(ws []string) []string {
 	return out
 }
 
-func kubeTarget(c *testenv.Cluster) kube.Target {
-	return kube.Target{Kubeconfig: c.Kubeconfig, Context: c.Context}
+func kubeTarget(c *testenv.Cluster) kube.Cluster {
+	return kube.Cluster{Kubeconfig: c.Kubeconfig, Context: c.Context}
 }
 
 // BenchmarkMove100MachinesTargetGuard: what the target guard adds to a

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/go-logr/logr"
@@ -106,27 +105,8 @@ func decodeGuardedHost(raw []byte) (*bmov1alpha1.BareMetalHost, error) {
 	return h, nil
 }
 
-// respond adds the audit annotations, records the metric and logs denials.
+// respond answers for the target guard (see answer).
 func (h *TargetHandler) respond(r admissionv1.AdmissionRequest, dryRun bool, resp admission.Response, reason string) admission.Response {
-	verdict := "denied"
-	if resp.Allowed {
-		verdict = "allowed"
-	}
-	resp.AuditAnnotations = map[string]string{
-		"gate": string(GateTargetCreate), "verdict": verdict, "reason": reason, "dry-run": strconv.FormatBool(dryRun),
-	}
-	if h.Record != nil && reason != ReasonNotGated {
-		h.Record(GateTargetCreate, resp.Allowed, reason)
-	}
-	switch {
-	case !resp.Allowed:
-		msg := ""
-		if resp.Result != nil {
-			msg = resp.Result.Message
-		}
-		h.Log.Info("denied", "gate", GateTargetCreate, "namespace", r.Namespace, "name", r.Name, "reason", reason, "dryRun", dryRun, "message", msg)
-	case reason != ReasonNotGated:
-		h.Log.V(1).Info("allowed", "gate", GateTargetCreate, "namespace", r.Namespace, "name", r.Name, "reason", reason, "dryRun", dryRun)
-	}
-	return resp
+	t := Target{Gate: GateTargetCreate, Operation: string(r.Operation), Kind: r.Kind.Kind, Namespace: r.Namespace, Name: r.Name, DryRun: dryRun}
+	return answer(h.Log, h.Record, t, resp, reason, 0, readNone)
 }

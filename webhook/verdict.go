@@ -112,7 +112,9 @@ type BMOInfo struct {
 	Endpoint string
 }
 
-// Decision is the verdict and everything said about it.
+// Decision is a gate's verdict and everything said about it (Decide's for
+// the pause and delete-for-move gates, DecideTargetCreate's for the target
+// guard).
 type Decision struct {
 	Allowed  bool
 	Reason   string

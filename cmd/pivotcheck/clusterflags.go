@@ -21,8 +21,8 @@ import (
 // pivotFlags are the connection flags preflight, move and move-back share:
 // kubectl's names for the source, and clusterctl move's --to-* for the target.
 type pivotFlags struct {
-	source    kube.Target
-	target    kube.Target
+	source    kube.Cluster
+	target    kube.Cluster
 	namespace string
 	output    string
 }
@@ -83,7 +83,7 @@ func newFlags(cmd *cobra.Command) *pflag.FlagSet {
 // resolved by client-go's loading rules, as kubectl does. prefix is "" for
 // the source (or the only cluster) and "to-" for the target; who names the
 // cluster in the help.
-func bindTarget(cmd *cobra.Command, t *kube.Target, prefix, who string) {
+func bindTarget(cmd *cobra.Command, t *kube.Cluster, prefix, who string) {
 	fl := cmd.Flags()
 	usage := "kubeconfig of " + who + "; default $KUBECONFIG, ~/.kube/config or the in-cluster config"
 	if prefix != "" {
@@ -137,9 +137,9 @@ const resolvedPrefix = "pivotcheck-kubeconfig-"
 // a private temporary folder, which the returned func removes. A run
 // killed before that (a second Ctrl-C, SIGKILL) leaves its folder, with
 // credentials inlined: every later run removes those of dead runs first.
-func standalone(ts ...*kube.Target) (func(), error) {
+func standalone(ts ...*kube.Cluster) (func(), error) {
 	sweepResolved(os.TempDir())
-	need := slices.ContainsFunc(ts, func(t *kube.Target) bool { return t.HasOverrides() })
+	need := slices.ContainsFunc(ts, func(t *kube.Cluster) bool { return t.HasOverrides() })
 	if !need {
 		return func() {}, nil
 	}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -171,13 +170,8 @@ func (f *moveFlags) options(cmd *cobra.Command, name string, back bool) (move.Op
 	if err != nil {
 		return move.Options{}, err
 	}
-	switch f.ironicHandover {
-	case move.HandoverDelete, move.HandoverScaleToZero, move.HandoverExternal, move.HandoverAlreadyRemoved:
-	default:
-		return move.Options{}, fmt.Errorf("unknown --ironic-handover %q: use delete, scale-to-zero, external or already-removed", f.ironicHandover)
-	}
-	if f.ironicHandover == move.HandoverExternal && !f.confirmExternal {
-		return move.Options{}, errors.New("--ironic-handover=external needs --confirm-external-ironic-stopped: confirm that the Ironic outside the source cluster is stopped")
+	if err := (move.Options{IronicHandover: f.ironicHandover, ConfirmExternalIronicStopped: f.confirmExternal}).Validate(); err != nil {
+		return move.Options{}, err
 	}
 	if f.backupDir == "" {
 		f.backupDir = "pivotcheck-backup-" + time.Now().UTC().Format("20060102T150405Z")
@@ -231,7 +225,7 @@ func (f *moveFlags) resolvedPins() []pin {
 	var pins []pin
 	for _, s := range []struct {
 		prefix string
-		t      kube.Target
+		t      kube.Cluster
 	}{{"", f.source}, {"to-", f.target}} {
 		r, err := s.t.Resolve()
 		if err != nil {

@@ -67,13 +67,10 @@ finding), 2 could not check (unreachable cluster, missing permission, bad flags)
 				return &exitError{code: 2, err: fmt.Errorf("could not check: %s", strings.ReplaceAll(err.Error(), "\n", " "))}
 			}
 			out := cmd.OutOrStdout()
-			switch flags.output {
-			case "json":
-				err = preflight.WriteJSON(out, r)
-			case "yaml":
-				err = preflight.WriteYAML(out, r)
-			default:
+			if flags.output == "table" || flags.output == "" {
 				err = preflight.WriteTable(out, r, colorOK(out))
+			} else {
+				err = writeStructured(out, flags.output, r)
 			}
 			if err != nil {
 				return &exitError{code: 2, err: err}

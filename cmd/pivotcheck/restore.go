@@ -18,7 +18,7 @@ import (
 func newRestoreCommand() *cobra.Command {
 	var (
 		from      string
-		to        kube.Target
+		to        kube.Cluster
 		namespace string
 		output    string
 		takeOver  bool
@@ -91,7 +91,7 @@ still manage them) unless --unpause is given.`,
 // the folder's lock (a plain clusterctl folder is not locked: pivotcheck
 // never writes there). It reads the backup first, so a damaged one is
 // refused before anything is written.
-func lockRestore(ctx context.Context, from string, to kube.Target, namespace string, takeOver bool) (func(), error) {
+func lockRestore(ctx context.Context, from string, to kube.Cluster, namespace string, takeOver bool) (func(), error) {
 	b, err := move.ReadBackup(from)
 	if err != nil {
 		return nil, err

@@ -16,7 +16,7 @@ import (
 func newWebhookCommand() *cobra.Command {
 	var (
 		o          webhook.Options
-		target     kube.Target
+		target     kube.Cluster
 		ironicArgs []string
 		tlsMin     string
 		mode       string

@@ -71,8 +71,8 @@ func TestLabIronicPlainMoveHazard(t *testing.T) {
 	t.Cleanup(nodes.Stop)
 	moveStart := time.Now()
 	require.NoError(t, mover.Move(ctx, mover.Options{
-		From:      kube.Target{Kubeconfig: src.c.Kubeconfig, Context: src.c.Context},
-		To:        kube.Target{Kubeconfig: dst.c.Kubeconfig, Context: dst.c.Context},
+		From:      kube.Cluster{Kubeconfig: src.c.Kubeconfig, Context: src.c.Context},
+		To:        kube.Cluster{Kubeconfig: dst.c.Kubeconfig, Context: dst.c.Context},
 		Namespace: ns, Log: logr.Discard(),
 	}), "clusterctl move")
 	t.Logf("%s: clusterctl move returned in %s; the source Ironic still runs", since(), time.Since(moveStart).Round(time.Millisecond))

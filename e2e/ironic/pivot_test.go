@@ -138,8 +138,8 @@ func TestLabIronicPivotWritesNothing(t *testing.T) {
 	)
 	moveStart := time.Now()
 	opts := move.Options{
-		Source:    kube.Target{Kubeconfig: src.c.Kubeconfig, Context: src.c.Context},
-		Target:    kube.Target{Kubeconfig: dst.c.Kubeconfig, Context: dst.c.Context},
+		Source:    kube.Cluster{Kubeconfig: src.c.Kubeconfig, Context: src.c.Context},
+		Target:    kube.Cluster{Kubeconfig: dst.c.Kubeconfig, Context: dst.c.Context},
 		Namespace: ns, BackupDir: filepath.Join(t.TempDir(), "backup"),
 		// --wait-for-hosts with --ironic-url: the live-ISO hosts'
 		// adoption fails in the target's Ironic; the wait must report them

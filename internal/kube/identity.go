@@ -48,7 +48,7 @@ func ReadIdentity(ctx context.Context, c client.Reader, server string) (Identity
 }
 
 // Identity resolves t and reads its cluster's identity.
-func (t Target) Identity(ctx context.Context, r Rate) (Identity, error) {
+func (t Cluster) Identity(ctx context.Context, r Rate) (Identity, error) {
 	c, cfg, err := t.Client(r)
 	if err != nil {
 		return Identity{}, err
@@ -60,7 +60,7 @@ func (t Target) Identity(ctx context.Context, r Rate) (Identity, error) {
 	return id, nil
 }
 
-// Resolved is what a Target resolves to by kubectl's rules, pinned so that
+// Resolved is what a Cluster resolves to by kubectl's rules, pinned so that
 // a later command reaches the same cluster whatever $KUBECONFIG or the
 // current context are then.
 type Resolved struct {
@@ -75,7 +75,7 @@ type Resolved struct {
 }
 
 // Resolve reports which kubeconfig file(s) and context t uses.
-func (t Target) Resolve() (Resolved, error) {
+func (t Cluster) Resolve() (Resolved, error) {
 	var r Resolved
 	rules := t.rules()
 	if t.Kubeconfig != "" {

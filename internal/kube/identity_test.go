@@ -29,10 +29,10 @@ func TestReadIdentity(t *testing.T) {
 
 func TestResolve(t *testing.T) {
 	path := writeKubeconfig(t)
-	r, err := Target{Kubeconfig: path}.Resolve()
+	r, err := Cluster{Kubeconfig: path}.Resolve()
 	require.NoError(t, err)
 	require.Equal(t, Resolved{Kubeconfig: path, Files: []string{path}, Context: "ctx-a"}, r)
-	r, err = Target{Kubeconfig: path, Context: "ctx-b"}.Resolve()
+	r, err = Cluster{Kubeconfig: path, Context: "ctx-b"}.Resolve()
 	require.NoError(t, err)
 	require.Equal(t, "ctx-b", r.Context)
 
@@ -40,14 +40,14 @@ func TestResolve(t *testing.T) {
 	dir := filepath.Dir(path)
 	t.Chdir(dir)
 	t.Setenv("KUBECONFIG", "kubeconfig")
-	r, err = Target{}.Resolve()
+	r, err = Cluster{}.Resolve()
 	require.NoError(t, err)
 	require.Equal(t, path, r.Kubeconfig)
 	require.Equal(t, "ctx-a", r.Context)
 	// Two files merged: no single file to pin, both listed.
 	other := writeKubeconfig(t)
 	t.Setenv("KUBECONFIG", path+string(filepath.ListSeparator)+other)
-	r, err = Target{}.Resolve()
+	r, err = Cluster{}.Resolve()
 	require.NoError(t, err)
 	require.Empty(t, r.Kubeconfig)
 	require.Equal(t, []string{path, other}, r.Files)

@@ -14,8 +14,9 @@ import (
 	"github.com/pivotcheck/pivotcheck/internal/scheme"
 )
 
-// Target names one cluster the way kubectl does.
-type Target struct {
+// Cluster names one cluster (the bootstrap or the target) the way kubectl
+// does: a kubeconfig, a context and a server to connect to.
+type Cluster struct {
 	// Kubeconfig is a file path; empty means $KUBECONFIG or ~/.kube/config.
 	Kubeconfig string
 	// Context overrides the kubeconfig's current context.
@@ -24,12 +25,12 @@ type Target struct {
 	// --server, --token, --request-timeout...); nil means none. Its
 	// CurrentContext is ignored: Context is the one context setting.
 	Overrides *clientcmd.ConfigOverrides
-	// name is how messages name a Target written by Standalone: the
+	// name is how messages name a Cluster written by Standalone: the
 	// original, not the temporary file.
 	name string
 }
 
-func (t Target) String() string {
+func (t Cluster) String() string {
 	if t.name != "" {
 		return t.name
 	}
@@ -44,7 +45,7 @@ func (t Target) String() string {
 }
 
 // HasOverrides reports whether any of kubectl's override flags is set.
-func (t Target) HasOverrides() bool {
+func (t Cluster) HasOverrides() bool {
 	if t.Overrides == nil {
 		return false
 	}
@@ -60,11 +61,11 @@ func (t Target) HasOverrides() bool {
 // loader resolves t with client-go's deferred loading, the rules kubectl
 // uses: --kubeconfig, else $KUBECONFIG (merged), else ~/.kube/config, else
 // the in-cluster config; then the context and the override flags.
-func (t Target) loader() clientcmd.ClientConfig {
+func (t Cluster) loader() clientcmd.ClientConfig {
 	return clientcmd.NewNonInteractiveDeferredLoadingClientConfig(t.rules(), t.overrides())
 }
 
-func (t Target) rules() *clientcmd.ClientConfigLoadingRules {
+func (t Cluster) rules() *clientcmd.ClientConfigLoadingRules {
 	rules := clientcmd.NewDefaultClientConfigLoadingRules()
 	if t.Kubeconfig != "" {
 		rules.ExplicitPath = t.Kubeconfig
@@ -72,7 +73,7 @@ func (t Target) rules() *clientcmd.ClientConfigLoadingRules {
 	return rules
 }
 
-func (t Target) overrides() *clientcmd.ConfigOverrides {
+func (t Cluster) overrides() *clientcmd.ConfigOverrides {
 	var o clientcmd.ConfigOverrides
 	if t.Overrides != nil {
 		o = *t.Overrides // shallow: only CurrentContext is set below
@@ -105,7 +106,7 @@ func (r Rate) Apply(cfg *rest.Config) *rest.Config {
 }
 
 // RESTConfig loads the REST config of t, limited to r.
-func (t Target) RESTConfig(r Rate) (*rest.Config, error) {
+func (t Cluster) RESTConfig(r Rate) (*rest.Config, error) {
 	cfg, err := t.loader().ClientConfig()
 	if err != nil {
 		return nil, fmt.Errorf("loading kubeconfig %s: %w", t, err)
@@ -114,7 +115,7 @@ func (t Target) RESTConfig(r Rate) (*rest.Config, error) {
 }
 
 // Namespace returns the context's namespace ("default" when unset).
-func (t Target) Namespace() (string, error) {
+func (t Cluster) Namespace() (string, error) {
 	ns, _, err := t.loader().Namespace()
 	if err != nil {
 		return "", fmt.Errorf("reading namespace from kubeconfig %s: %w", t, err)
@@ -124,7 +125,7 @@ func (t Target) Namespace() (string, error) {
 
 // Client returns a controller-runtime client for t, limited to r, and the
 // REST config it uses.
-func (t Target) Client(r Rate) (client.Client, *rest.Config, error) {
+func (t Cluster) Client(r Rate) (client.Client, *rest.Config, error) {
 	cfg, err := t.RESTConfig(r)
 	if err != nil {
 		return nil, nil, err
@@ -143,34 +144,34 @@ func (t Target) Client(r Rate) (client.Client, *rest.Config, error) {
 // mode 0600. Without overrides t is returned as it is. The caller removes dir.
 // A kubeconfig has no request timeout: --request-timeout applies to
 // pivotcheck's own requests only (clusterctl keeps its own timeouts).
-func (t Target) Standalone(dir, name string) (Target, error) {
+func (t Cluster) Standalone(dir, name string) (Cluster, error) {
 	if !t.HasOverrides() {
 		return t, nil
 	}
 	merged, err := t.mergedRawConfig()
 	if err != nil {
-		return Target{}, fmt.Errorf("applying the override flags to kubeconfig %s: %w", t, err)
+		return Cluster{}, fmt.Errorf("applying the override flags to kubeconfig %s: %w", t, err)
 	}
 	if err := clientcmdapi.MinifyConfig(&merged); err != nil {
-		return Target{}, fmt.Errorf("selecting the context of kubeconfig %s: %w", t, err)
+		return Cluster{}, fmt.Errorf("selecting the context of kubeconfig %s: %w", t, err)
 	}
 	if err := clientcmdapi.FlattenConfig(&merged); err != nil {
-		return Target{}, fmt.Errorf("inlining the certificate files of kubeconfig %s: %w", t, err)
+		return Cluster{}, fmt.Errorf("inlining the certificate files of kubeconfig %s: %w", t, err)
 	}
 	path := filepath.Join(dir, name)
 	if err := clientcmd.WriteToFile(merged, path); err != nil {
-		return Target{}, fmt.Errorf("writing the resolved kubeconfig %s for %s: %w", path, t, err)
+		return Cluster{}, fmt.Errorf("writing the resolved kubeconfig %s for %s: %w", path, t, err)
 	}
 	if err := os.Chmod(path, 0o600); err != nil {
-		return Target{}, fmt.Errorf("restricting %s: %w", path, err)
+		return Cluster{}, fmt.Errorf("restricting %s: %w", path, err)
 	}
-	return Target{Kubeconfig: path, Context: merged.CurrentContext, name: t.String()}, nil
+	return Cluster{Kubeconfig: path, Context: merged.CurrentContext, name: t.String()}, nil
 }
 
 // mergedRawConfig is the kubeconfig, loaded by kubectl's rules, with the
 // overrides merged into the selected context, cluster and user: client-go's
 // DirectClientConfig computes it, the deferred loader does not expose it.
-func (t Target) mergedRawConfig() (clientcmdapi.Config, error) {
+func (t Cluster) mergedRawConfig() (clientcmdapi.Config, error) {
 	rules := t.rules()
 	raw, err := rules.Load()
 	if err != nil {

@@ -43,18 +43,18 @@ func TestRESTConfigContextAndOverrides(t *testing.T) {
 	path := writeKubeconfig(t)
 	cases := []struct {
 		name   string
-		target Target
+		target Cluster
 		check  func(t *testing.T, cfg *rest.Config)
 	}{
-		{name: "current context", target: Target{Kubeconfig: path}, check: func(t *testing.T, cfg *rest.Config) {
+		{name: "current context", target: Cluster{Kubeconfig: path}, check: func(t *testing.T, cfg *rest.Config) {
 			require.Equal(t, "https://127.0.0.1:6443", cfg.Host)
 			require.Equal(t, "token-a", cfg.BearerToken)
 		}},
-		{name: "context selects cluster and user", target: Target{Kubeconfig: path, Context: "ctx-b"}, check: func(t *testing.T, cfg *rest.Config) {
+		{name: "context selects cluster and user", target: Cluster{Kubeconfig: path, Context: "ctx-b"}, check: func(t *testing.T, cfg *rest.Config) {
 			require.Equal(t, "https://127.0.0.2:6443", cfg.Host)
 			require.Equal(t, "token-b", cfg.BearerToken)
 		}},
-		{name: "impersonation and timeout", target: Target{Kubeconfig: path, Overrides: &clientcmd.ConfigOverrides{
+		{name: "impersonation and timeout", target: Cluster{Kubeconfig: path, Overrides: &clientcmd.ConfigOverrides{
 			AuthInfo: clientcmdapi.AuthInfo{Impersonate: "alice", ImpersonateGroups: []string{"g1", "g2"}},
 			Timeout:  "7s",
 		}}, check: func(t *testing.T, cfg *rest.Config) {
@@ -62,13 +62,13 @@ func TestRESTConfigContextAndOverrides(t *testing.T) {
 			require.Equal(t, []string{"g1", "g2"}, cfg.Impersonate.Groups)
 			require.Equal(t, 7*time.Second, cfg.Timeout)
 		}},
-		{name: "cluster and user flags", target: Target{Kubeconfig: path, Overrides: &clientcmd.ConfigOverrides{
+		{name: "cluster and user flags", target: Cluster{Kubeconfig: path, Overrides: &clientcmd.ConfigOverrides{
 			Context: clientcmdapi.Context{Cluster: "cluster-b", AuthInfo: "user-b"},
 		}}, check: func(t *testing.T, cfg *rest.Config) {
 			require.Equal(t, "https://127.0.0.2:6443", cfg.Host)
 			require.Equal(t, "token-b", cfg.BearerToken)
 		}},
-		{name: "server and token", target: Target{Kubeconfig: path, Context: "ctx-b", Overrides: &clientcmd.ConfigOverrides{
+		{name: "server and token", target: Cluster{Kubeconfig: path, Context: "ctx-b", Overrides: &clientcmd.ConfigOverrides{
 			ClusterInfo: clientcmdapi.Cluster{Server: "https://127.0.0.3:8443"},
 			AuthInfo:    clientcmdapi.AuthInfo{Token: "token-flag"},
 		}}, check: func(t *testing.T, cfg *rest.Config) {
@@ -87,14 +87,14 @@ func TestRESTConfigContextAndOverrides(t *testing.T) {
 
 func TestNamespaceFollowsContext(t *testing.T) {
 	path := writeKubeconfig(t)
-	ns, err := Target{Kubeconfig: path, Context: "ctx-b"}.Namespace()
+	ns, err := Cluster{Kubeconfig: path, Context: "ctx-b"}.Namespace()
 	require.NoError(t, err)
 	require.Equal(t, "ns-b", ns)
 }
 
 func TestMissingContextNamesTheKubeconfig(t *testing.T) {
 	path := writeKubeconfig(t)
-	_, err := Target{Kubeconfig: path, Context: "nope"}.RESTConfig(Rate{})
+	_, err := Cluster{Kubeconfig: path, Context: "nope"}.RESTConfig(Rate{})
 	require.ErrorContains(t, err, path+" (context nope)")
 }
 
@@ -111,29 +111,29 @@ func TestRateApply(t *testing.T) {
 	require.Equal(t, 2000, out.Burst)
 
 	path := writeKubeconfig(t)
-	cfg, err := Target{Kubeconfig: path}.RESTConfig(Rate{QPS: 200, Burst: 400})
+	cfg, err := Cluster{Kubeconfig: path}.RESTConfig(Rate{QPS: 200, Burst: 400})
 	require.NoError(t, err)
 	require.Equal(t, float32(200), cfg.QPS)
 	require.Equal(t, 400, cfg.Burst)
 }
 
 func TestHasOverrides(t *testing.T) {
-	require.False(t, Target{}.HasOverrides())
+	require.False(t, Cluster{}.HasOverrides())
 	// What BindOverrideFlags leaves when no flag is given: an empty --as-group slice.
-	require.False(t, Target{Overrides: &clientcmd.ConfigOverrides{AuthInfo: clientcmdapi.AuthInfo{ImpersonateGroups: []string{}}}}.HasOverrides())
-	require.False(t, Target{Overrides: &clientcmd.ConfigOverrides{CurrentContext: "x"}}.HasOverrides(), "the context is not an override")
-	require.False(t, Target{Overrides: &clientcmd.ConfigOverrides{Timeout: "0"}}.HasOverrides(), "--request-timeout's default")
-	require.True(t, Target{Overrides: &clientcmd.ConfigOverrides{Timeout: "1s"}}.HasOverrides())
+	require.False(t, Cluster{Overrides: &clientcmd.ConfigOverrides{AuthInfo: clientcmdapi.AuthInfo{ImpersonateGroups: []string{}}}}.HasOverrides())
+	require.False(t, Cluster{Overrides: &clientcmd.ConfigOverrides{CurrentContext: "x"}}.HasOverrides(), "the context is not an override")
+	require.False(t, Cluster{Overrides: &clientcmd.ConfigOverrides{Timeout: "0"}}.HasOverrides(), "--request-timeout's default")
+	require.True(t, Cluster{Overrides: &clientcmd.ConfigOverrides{Timeout: "1s"}}.HasOverrides())
 }
 
 func TestStandalone(t *testing.T) {
 	path := writeKubeconfig(t)
-	plain := Target{Kubeconfig: path, Context: "ctx-b"}
+	plain := Cluster{Kubeconfig: path, Context: "ctx-b"}
 	got, err := plain.Standalone(t.TempDir(), "source.kubeconfig")
 	require.NoError(t, err)
 	require.Equal(t, plain, got, "without overrides the target is used as it is")
 
-	withFlags := Target{Kubeconfig: path, Overrides: &clientcmd.ConfigOverrides{
+	withFlags := Cluster{Kubeconfig: path, Overrides: &clientcmd.ConfigOverrides{
 		AuthInfo:    clientcmdapi.AuthInfo{Impersonate: "alice"},
 		ClusterInfo: clientcmdapi.Cluster{Server: "https://127.0.0.4:6443"},
 		Timeout:     "3s",
@@ -157,7 +157,7 @@ func TestStandalone(t *testing.T) {
 		require.Empty(t, c.CertificateAuthority, "certificate files are inlined")
 		require.NotEmpty(t, c.CertificateAuthorityData)
 	}
-	cfg, err := Target{Kubeconfig: got.Kubeconfig, Context: got.Context}.RESTConfig(Rate{})
+	cfg, err := Cluster{Kubeconfig: got.Kubeconfig, Context: got.Context}.RESTConfig(Rate{})
 	require.NoError(t, err)
 	require.Equal(t, want.Host, cfg.Host)
 	require.Equal(t, "https://127.0.0.4:6443", cfg.Host)

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"time"
 
+	"k8s.io/apimachinery/pkg/util/wait"
+
 	"github.com/pivotcheck/pivotcheck/internal/ironic"
 )
 
@@ -196,24 +198,22 @@ func (c *IronicClient) Patch(ctx context.Context, node string, ops []map[string]
 // WaitNode polls a node until done holds, ctx ends or timeout passes; the
 // error shows the node as last read.
 func (c *IronicClient) WaitNode(ctx context.Context, node string, timeout time.Duration, done func(IronicNode) bool) (IronicNode, error) {
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
 	var n IronicNode
-	var err error
-	for {
-		n, err = c.Node(ctx, node)
-		if err == nil && done(n) {
-			return n, nil
-		}
-		select {
-		case <-ctx.Done():
-			if err != nil {
-				return n, fmt.Errorf("waiting for Ironic node %s: %w", node, err)
-			}
-			return n, fmt.Errorf("waiting for Ironic node %s: not within %s: %s", node, timeout, n)
-		// Every read costs Ironic CPU; twice a second is soon enough.
-		case <-time.After(500 * time.Millisecond):
-		}
+	var readErr error
+	// Every read costs Ironic CPU; twice a second is soon enough.
+	err := wait.PollUntilContextTimeout(ctx, 500*time.Millisecond, timeout, true, func(ctx context.Context) (bool, error) {
+		n, readErr = c.Node(ctx, node)
+		return readErr == nil && done(n), nil
+	})
+	switch {
+	case err == nil:
+		return n, nil
+	case readErr != nil:
+		return n, fmt.Errorf("waiting for Ironic node %s: %w", node, readErr)
+	case wait.Interrupted(err) && ctx.Err() == nil:
+		return n, fmt.Errorf("waiting for Ironic node %s: not within %s: %s", node, timeout, n)
+	default:
+		return n, fmt.Errorf("waiting for Ironic node %s: %w", node, err)
 	}
 }
 

@@ -21,6 +21,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 )
@@ -361,30 +362,24 @@ func (l *Lab) nodes(ctx context.Context, n int, timeout time.Duration) error {
 			return fmt.Errorf("lab: creating fake node %s: %w", name, err)
 		}
 	}
-	deadline := time.Now().Add(timeout)
-	for {
-		var notReady []string
+	var notReady []string
+	err := wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, timeout, true, func(ctx context.Context) (bool, error) {
+		notReady = nil
 		for _, name := range l.Nodes {
 			node := &corev1.Node{}
 			if err := c.Get(ctx, client.ObjectKey{Name: name}, node); err != nil {
-				return fmt.Errorf("lab: reading fake node %s: %w", name, err)
+				return false, fmt.Errorf("lab: reading fake node %s: %w", name, err)
 			}
 			if !nodeReady(node) {
 				notReady = append(notReady, name)
 			}
 		}
-		if len(notReady) == 0 {
-			return nil
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("lab: fake node(s) %s not Ready within %s: kwok did not take them (log: %s)", strings.Join(notReady, ", "), timeout, filepath.Join(l.Dir, logName(l.Name+"/"+Kwok)))
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(200 * time.Millisecond):
-		}
+		return len(notReady) == 0, nil
+	})
+	if wait.Interrupted(err) && ctx.Err() == nil {
+		return fmt.Errorf("lab: fake node(s) %s not Ready within %s: kwok did not take them (log: %s)", strings.Join(notReady, ", "), timeout, filepath.Join(l.Dir, logName(l.Name+"/"+Kwok)))
 	}
+	return err
 }
 
 func nodeReady(n *corev1.Node) bool {

@@ -15,6 +15,8 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/pivotcheck/pivotcheck/internal/kube"
 )
 
 // ServiceProxy is a STAND-IN for kube-proxy, for the Services of one
@@ -115,7 +117,7 @@ func (p *ServiceProxy) backends(ctx context.Context, sel labels.Selector, target
 	var out []string
 	for i := range pods.Items {
 		pod := &pods.Items[i]
-		if pod.DeletionTimestamp != nil || pod.Status.PodIP == "" || !podReady(pod) {
+		if pod.DeletionTimestamp != nil || pod.Status.PodIP == "" || !kube.PodReady(pod) {
 			continue
 		}
 		port, ok := resolvePort(pod, target)
@@ -125,15 +127,6 @@ func (p *ServiceProxy) backends(ctx context.Context, sel labels.Selector, target
 		out = append(out, net.JoinHostPort(pod.Status.PodIP, strconv.Itoa(port)))
 	}
 	return out, nil
-}
-
-func podReady(p *corev1.Pod) bool {
-	for _, c := range p.Status.Conditions {
-		if c.Type == corev1.PodReady {
-			return c.Status == corev1.ConditionTrue
-		}
-	}
-	return false
 }
 
 func resolvePort(p *corev1.Pod, target intstr.IntOrString) (int, bool) {

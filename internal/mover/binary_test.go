@@ -16,8 +16,8 @@ import (
 )
 
 func TestBinaryArgs(t *testing.T) {
-	from := kube.Target{Kubeconfig: "a", Context: "ca"}
-	to := kube.Target{Kubeconfig: "b"}
+	from := kube.Cluster{Kubeconfig: "a", Context: "ca"}
+	to := kube.Cluster{Kubeconfig: "b"}
 	cases := []struct {
 		name string
 		opts Options
@@ -27,9 +27,9 @@ func TestBinaryArgs(t *testing.T) {
 			want: []string{"move", "--namespace", "ns", "-v", "1", "--kubeconfig", "a", "--kubeconfig-context", "ca", "--to-kubeconfig", "b"}},
 		{name: "dry run has no target", opts: Options{From: from, To: to, Namespace: "ns", DryRun: true},
 			want: []string{"move", "--namespace", "ns", "-v", "1", "--kubeconfig", "a", "--kubeconfig-context", "ca", "--dry-run"}},
-		{name: "to a directory", opts: Options{From: kube.Target{}, Namespace: "ns", ToDirectory: "/d"},
+		{name: "to a directory", opts: Options{From: kube.Cluster{}, Namespace: "ns", ToDirectory: "/d"},
 			want: []string{"move", "--namespace", "ns", "-v", "1", "--to-directory", "/d"}},
-		{name: "from a directory", opts: Options{To: kube.Target{Kubeconfig: "b", Context: "cb"}, Namespace: "ns", FromDirectory: "/d"},
+		{name: "from a directory", opts: Options{To: kube.Cluster{Kubeconfig: "b", Context: "cb"}, Namespace: "ns", FromDirectory: "/d"},
 			want: []string{"move", "--namespace", "ns", "-v", "1", "--from-directory", "/d", "--to-kubeconfig", "b", "--to-kubeconfig-context", "cb"}},
 	}
 	for _, tc := range cases {
@@ -97,7 +97,7 @@ func TestBinaryMoveEventsAndLogLevels(t *testing.T) {
 	for _, v := range []int{0, 1, 2, 3} {
 		l := &recordLog{verbosity: v}
 		var events []Event
-		err := Binary{Path: bin}.Move(context.Background(), Options{Namespace: "ns", To: kube.Target{Kubeconfig: "k"}, Log: l.logger(),
+		err := Binary{Path: bin}.Move(context.Background(), Options{Namespace: "ns", To: kube.Cluster{Kubeconfig: "k"}, Log: l.logger(),
 			Progress: func(e Event) { events = append(events, e) }})
 		require.NoError(t, err)
 		var got []string
@@ -129,6 +129,6 @@ func TestBinaryMoveEventsAndLogLevels(t *testing.T) {
 
 func TestBinaryMoveFailureKeepsTheTail(t *testing.T) {
 	bin := fakeClusterctl(t, "Performing move...\nError: action failed after 10 attempts: boom\n", 1)
-	err := Binary{Path: bin}.Move(context.Background(), Options{Namespace: "ns", To: kube.Target{Kubeconfig: "k"}})
+	err := Binary{Path: bin}.Move(context.Background(), Options{Namespace: "ns", To: kube.Cluster{Kubeconfig: "k"}})
 	require.ErrorContains(t, err, "exit status 1; last output:\nPerforming move...\nError: action failed after 10 attempts: boom")
 }

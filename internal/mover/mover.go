@@ -69,7 +69,7 @@ type Event struct {
 
 // Options for one move.
 type Options struct {
-	From, To  kube.Target
+	From, To  kube.Cluster
 	Namespace string
 	DryRun    bool
 	// ToDirectory / FromDirectory use clusterctl's backup and restore.
@@ -121,7 +121,7 @@ func Move(ctx context.Context, opts Options) error {
 // entries with the same kind and name are two objects in different groups.
 // Namespaces themselves are left out. This is clusterctl's own discovery
 // and owner graph, not a re-implementation.
-func Plan(ctx context.Context, from kube.Target, namespace string, log logr.Logger) ([]Object, error) {
+func Plan(ctx context.Context, from kube.Cluster, namespace string, log logr.Logger) ([]Object, error) {
 	var out []Object
 	err := Move(ctx, Options{From: from, Namespace: namespace, DryRun: true, Log: log, Progress: func(e Event) {
 		if e.Action == Creating && e.Object.Kind != "Namespace" {

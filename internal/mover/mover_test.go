@@ -34,8 +34,8 @@ func needPair(t *testing.T) {
 	}
 }
 
-func target(c *testenv.Cluster) kube.Target {
-	return kube.Target{Kubeconfig: c.Kubeconfig, Context: c.Context}
+func target(c *testenv.Cluster) kube.Cluster {
+	return kube.Cluster{Kubeconfig: c.Kubeconfig, Context: c.Context}
 }
 
 func toObjects(refs []fixture.Ref) []mover.Object {

@@ -28,7 +28,7 @@ func TestClusterctlParentHelper(t *testing.T) {
 	if path == "" {
 		t.Skip("helper process of TestClusterctlDiesWithKilledParent")
 	}
-	_ = Binary{Path: path}.Move(context.Background(), Options{Namespace: "ns", To: kube.Target{Kubeconfig: "k"}})
+	_ = Binary{Path: path}.Move(context.Background(), Options{Namespace: "ns", To: kube.Cluster{Kubeconfig: "k"}})
 	os.Exit(0)
 }
 
@@ -103,7 +103,7 @@ func TestCancelSendsSIGTERMThenKills(t *testing.T) {
 			ctx, cancel := context.WithCancel(context.Background())
 			done := make(chan error, 1)
 			go func() {
-				done <- Binary{Path: fake}.Move(ctx, Options{Namespace: "ns", To: kube.Target{Kubeconfig: "k"}})
+				done <- Binary{Path: fake}.Move(ctx, Options{Namespace: "ns", To: kube.Cluster{Kubeconfig: "k"}})
 			}()
 			require.Eventually(t, func() bool { _, err := os.Stat(started); return err == nil }, 10*time.Second, 10*time.Millisecond)
 			start := time.Now()

@@ -10,6 +10,7 @@ import (
 	bmov1alpha1 "github.com/metal3-io/baremetal-operator/apis/metal3.io/v1alpha1"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/rest"
 	"k8s.io/utils/ptr"
@@ -77,27 +78,25 @@ func InstallManagement(ctx context.Context, c *testenv.Cluster) error {
 // WaitAvailable waits until the Deployment controller reports ns/name
 // Available (its pods run on a fake node).
 func WaitAvailable(ctx context.Context, c *testenv.Cluster, ns, name string, timeout time.Duration) error {
-	deadline := time.Now().Add(timeout)
-	for {
-		d := &appsv1.Deployment{}
-		err := c.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, d)
-		if err == nil {
-			for _, cond := range d.Status.Conditions {
-				if cond.Type == appsv1.DeploymentAvailable && cond.Status == corev1.ConditionTrue {
-					return nil
-				}
+	d := &appsv1.Deployment{}
+	var readErr error
+	err := wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, timeout, true, func(ctx context.Context) (bool, error) {
+		d = &appsv1.Deployment{}
+		if readErr = c.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, d); readErr != nil {
+			return false, nil // not created yet, or the API server is busy: read again
+		}
+		for _, cond := range d.Status.Conditions {
+			if cond.Type == appsv1.DeploymentAvailable && cond.Status == corev1.ConditionTrue {
+				return true, nil
 			}
 		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("Deployment %s/%s in %s not Available within %s (last read: %v, status %+v); controllers: %v", //nolint:staticcheck // starts with the Kind's name
-				ns, name, c.Name, timeout, err, d.Status, c.Lab.Check()) //nolint:errorlint // the last read's error is often nil
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(200 * time.Millisecond):
-		}
+		return false, nil
+	})
+	if wait.Interrupted(err) && ctx.Err() == nil {
+		return fmt.Errorf("Deployment %s/%s in %s not Available within %s (last read: %v, status %+v); controllers: %v", //nolint:staticcheck // starts with the Kind's name
+			ns, name, c.Name, timeout, readErr, d.Status, c.Lab.Check()) //nolint:errorlint // the last read's error is often nil
 	}
+	return err
 }
 
 // HostStates returns each host's provisioning state in ns.
@@ -116,21 +115,16 @@ func HostStates(ctx context.Context, c client.Reader, ns string) (map[string]bmo
 // WaitSettled waits until every host of before is back in its pre-move state
 // and unpaused in the target, as the recorder saw it.
 func WaitSettled(ctx context.Context, r *Recorder, before map[string]bmov1alpha1.ProvisioningState, timeout time.Duration) error {
-	deadline := time.Now().Add(timeout)
-	for {
-		ok, pending := Settled(before, r.Last())
-		if ok {
-			return nil
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("hosts not settled in the target within %s: %s", timeout, pending)
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(200 * time.Millisecond):
-		}
+	var pending string
+	err := wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, timeout, true, func(context.Context) (bool, error) {
+		var ok bool
+		ok, pending = Settled(before, r.Last())
+		return ok, nil
+	})
+	if wait.Interrupted(err) && ctx.Err() == nil {
+		return fmt.Errorf("hosts not settled in the target within %s: %s", timeout, pending)
 	}
+	return err
 }
 
 // PodsGone watches the pods of ns matching labels in the cluster of cfg and

@@ -18,6 +18,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/pivotcheck/pivotcheck/internal/fixture"
+	"github.com/pivotcheck/pivotcheck/internal/kube"
 )
 
 // contentView is what a namespace holds, by content: for every object of
@@ -49,7 +50,7 @@ func readContent(t testing.TB, c client.Client, ns string, withIronic bool) cont
 			l := &unstructured.UnstructuredList{}
 			l.SetGroupVersionKind(gvk.GroupVersion().WithKind(gvk.Kind + "List"))
 			if err := c.List(ctx, l, client.InNamespace(ns)); err != nil {
-				if isNoKind(err) {
+				if kube.KindMissing(err) {
 					continue
 				}
 				require.NoError(t, err)

@@ -76,6 +76,9 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 		DryRun: opts.DryRun, Resume: opts.Resume, CountsByKind: map[string]int{}, ResumeCommand: "",
 	}}
 	defer func() { d.report.TotalSeconds = time.Since(start).Seconds() }()
+	if err := opts.Validate(); err != nil {
+		return d.report, err
+	}
 	if opts.Namespace == "" {
 		return d.report, errors.New("the namespace to move is empty: pass -n")
 	}
@@ -306,3 +309,19 @@ func (d *driver) run(ctx context.Context) error {
 	}
 	return nil
 }
+
+// Phase names, in the order they run.
+const (
+	PhaseLock      = "lock"
+	PhasePreflight = "preflight"
+	PhaseChecks    = "checks"
+	PhaseOwners    = "owner-repair"
+	PhaseHosts     = "host-handover"
+	PhaseBackup    = "backup"
+	PhaseIronic    = "ironic-handover"
+	PhaseIronicAPI = "ironic-api"
+	PhaseMove      = "move"
+	PhaseVerify    = "verify"
+	PhaseDeleteBMO = "delete-source-bmo"
+	PhasePlan      = "plan"
+)

@@ -762,7 +762,7 @@ func (e *matrixEnv) runMistakeRow(t *testing.T, row *matrixRow) {
 	case mistakeConcurrent:
 		// The first run, in this process, stops at the start of its backup
 		// (hosts handed over); the second is the real command.
-		first := Options{Source: kube.Target{Kubeconfig: e.srcKC}, Target: kube.Target{Kubeconfig: e.dstKC}, Namespace: ns,
+		first := Options{Source: kube.Cluster{Kubeconfig: e.srcKC}, Target: kube.Cluster{Kubeconfig: e.dstKC}, Namespace: ns,
 			BackupDir: filepath.Join(t.TempDir(), "first"), FixOwners: true, IronicGoneTimeout: 20 * time.Second,
 			TargetIronicTimeout: 20 * time.Second, PollInterval: 100 * time.Millisecond, Log: testLog(t), Out: &testWriter{t: t}}
 		reached, goOn := make(chan struct{}), make(chan struct{})

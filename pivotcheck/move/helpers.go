@@ -13,6 +13,8 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/pivotcheck/pivotcheck/internal/kube"
 )
 
 func listSuffix(s []string) string {
@@ -73,7 +75,7 @@ func listEach(ctx context.Context, c client.Client, ns string, gvks []schema.Gro
 		l := &unstructured.UnstructuredList{}
 		l.SetGroupVersionKind(gvk.GroupVersion().WithKind(gvk.Kind + "List"))
 		if err := c.List(ctx, l, client.InNamespace(ns)); err != nil {
-			if isNoKind(err) {
+			if kube.KindMissing(err) {
 				return nil
 			}
 			return fmt.Errorf("listing %s in %s: %w", gvk.GroupKind(), ns, err)

@@ -13,10 +13,13 @@ import (
 
 	bmov1alpha1 "github.com/metal3-io/baremetal-operator/apis/metal3.io/v1alpha1"
 	"golang.org/x/sync/errgroup"
+	appsv1 "k8s.io/api/apps/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/version"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/pivotcheck/pivotcheck/internal/bmo"
 )
 
 // planHosts decides each host's hand-over patch from the live source.
@@ -217,4 +220,18 @@ func sha256Hex(s string) string {
 
 func equalPtr(a, b *string) bool {
 	return (a == nil) == (b == nil) && (a == nil || *a == *b)
+}
+
+// bmoDeployment finds BMO's controller Deployment in any namespace (nil
+// when absent) and the version its image tag names (nil when it names none).
+func bmoDeployment(ctx context.Context, c client.Client) (*appsv1.Deployment, *version.Version, string, error) {
+	deps := &appsv1.DeploymentList{}
+	if err := c.List(ctx, deps); err != nil {
+		return nil, nil, "", fmt.Errorf("listing Deployments to find the baremetal-operator: %w", err)
+	}
+	d, tag := bmo.Find(deps.Items)
+	if d == nil {
+		return nil, nil, "", nil
+	}
+	return d, bmo.ParseVersion(tag), tag, nil
 }

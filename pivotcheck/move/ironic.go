@@ -25,14 +25,10 @@ import (
 
 	"github.com/pivotcheck/pivotcheck/internal/bmo"
 	"github.com/pivotcheck/pivotcheck/internal/ironic"
+	"github.com/pivotcheck/pivotcheck/internal/kube"
 )
 
 var irsoGVK = schema.GroupVersionKind{Group: ironic.IrSOGroup, Version: "v1alpha1", Kind: "IronicList"}
-
-func isNoKind(err error) bool {
-	var nm *meta.NoKindMatchError
-	return errors.As(err, &nm) || meta.IsNoMatchError(err) || apierrors.IsNotFound(err)
-}
 
 // snapshot lists what ironic.Running needs from one cluster.
 func snapshot(ctx context.Context, c client.Client) (ironic.Snapshot, error) {
@@ -51,7 +47,7 @@ func snapshot(ctx context.Context, c client.Client) (ironic.Snapshot, error) {
 	}
 	irso := &unstructured.UnstructuredList{}
 	irso.SetGroupVersionKind(irsoGVK)
-	if err := c.List(ctx, irso); err != nil && !isNoKind(err) {
+	if err := c.List(ctx, irso); err != nil && !kube.KindMissing(err) {
 		return s, fmt.Errorf("listing Ironic resources: %w", err)
 	}
 	s.Deployments, s.DaemonSets, s.Pods, s.IrSO = deps.Items, dss.Items, pods.Items, irso.Items
@@ -86,23 +82,11 @@ func DecideIronicHandover(in IronicInput) (stop []ironic.Instance, note string, 
 	if in.Endpoint != "" {
 		where = "its BMO sends Ironic calls to " + in.Endpoint
 	}
+	if err := (Options{IronicHandover: in.Mode, ConfirmExternalIronicStopped: in.ConfirmExternal}).Validate(); err != nil {
+		return nil, "", err
+	}
 	answered := in.Probe != nil && in.Probe.Answered()
-	switch in.Mode {
-	case HandoverDelete, HandoverScaleToZero:
-		switch {
-		case len(in.Running) > 0:
-			return in.Running, "", nil
-		case len(in.Recorded) > 0:
-			return nil, fmt.Sprintf("source Ironic already stopped by this move's first attempt (%s)", strings.Join(in.Recorded, ", ")), nil
-		case answered:
-			return nil, "", fmt.Errorf("no Ironic runs in the source cluster, yet %s and %s, so an Ironic runs outside the cluster and nothing was changed: stop it, then re-run with --ironic-handover=external --confirm-external-ironic-stopped", where, in.Probe)
-		default:
-			return nil, "", fmt.Errorf("no Ironic runs in the source cluster and %s: pivotcheck cannot tell an Ironic already stopped from one running outside the cluster (a kind bootstrap often runs it as local containers), so nothing was changed; stop it and say so with --ironic-handover=external --confirm-external-ironic-stopped, or with --ironic-handover=already-removed if it was removed before", where)
-		}
-	case HandoverExternal, HandoverAlreadyRemoved:
-		if in.Mode == HandoverExternal && !in.ConfirmExternal {
-			return nil, "", errors.New("--ironic-handover=external needs --confirm-external-ironic-stopped: confirm that the Ironic running outside the source cluster is stopped")
-		}
+	if in.Mode == HandoverExternal || in.Mode == HandoverAlreadyRemoved {
 		if len(in.Running) > 0 {
 			return nil, "", fmt.Errorf("--ironic-handover=%s but Ironic still runs in the source cluster: %s; use --ironic-handover=delete", in.Mode, instances(in.Running))
 		}
@@ -117,8 +101,17 @@ func DecideIronicHandover(in IronicInput) (stop []ironic.Instance, note string, 
 			note += "; " + in.Probe.String()
 		}
 		return nil, note, nil
+	}
+	// delete or scale-to-zero: what pivotcheck stops itself.
+	switch {
+	case len(in.Running) > 0:
+		return in.Running, "", nil
+	case len(in.Recorded) > 0:
+		return nil, fmt.Sprintf("source Ironic already stopped by this move's first attempt (%s)", strings.Join(in.Recorded, ", ")), nil
+	case answered:
+		return nil, "", fmt.Errorf("no Ironic runs in the source cluster, yet %s and %s, so an Ironic runs outside the cluster and nothing was changed: stop it, then re-run with --ironic-handover=external --confirm-external-ironic-stopped", where, in.Probe)
 	default:
-		return nil, "", fmt.Errorf("unknown --ironic-handover %q: use delete, scale-to-zero, external or already-removed", in.Mode)
+		return nil, "", fmt.Errorf("no Ironic runs in the source cluster and %s: pivotcheck cannot tell an Ironic already stopped from one running outside the cluster (a kind bootstrap often runs it as local containers), so nothing was changed; stop it and say so with --ironic-handover=external --confirm-external-ironic-stopped, or with --ironic-handover=already-removed if it was removed before", where)
 	}
 }
 
@@ -333,7 +326,7 @@ func unavailable(s ironic.Snapshot, in []ironic.Instance) []string {
 			}
 		case "Pod":
 			for _, p := range s.Pods {
-				if p.Namespace == i.Namespace && p.Name == i.Name && !podReady(&p) {
+				if p.Namespace == i.Namespace && p.Name == i.Name && !kube.PodReady(&p) {
 					out = append(out, name)
 				}
 			}
@@ -348,15 +341,6 @@ func unavailable(s ironic.Snapshot, in []ironic.Instance) []string {
 		}
 	}
 	return out
-}
-
-func podReady(p *corev1.Pod) bool {
-	for _, c := range p.Status.Conditions {
-		if c.Type == corev1.PodReady {
-			return c.Status == corev1.ConditionTrue
-		}
-	}
-	return false
 }
 
 // irsoNotReady reads an IrSO Ironic through the operator's API types and

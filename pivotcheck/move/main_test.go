@@ -40,8 +40,8 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-func target(c *testenv.Cluster) kube.Target {
-	return kube.Target{Kubeconfig: c.Kubeconfig, Context: c.Context}
+func target(c *testenv.Cluster) kube.Cluster {
+	return kube.Cluster{Kubeconfig: c.Kubeconfig, Context: c.Context}
 }
 
 func testLog(t *testing.T) logr.Logger {

@@ -16,6 +16,7 @@ import (
 	clusterctlv1 "sigs.k8s.io/cluster-api/cmd/clusterctl/api/v1alpha3"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/pivotcheck/pivotcheck/internal/kube"
 	"github.com/pivotcheck/pivotcheck/internal/mover"
 )
 
@@ -325,7 +326,7 @@ func unpausedRoots(ctx context.Context, c client.Client, ns string) (*PauseRecor
 	}
 	ccs := &unstructured.UnstructuredList{}
 	ccs.SetGroupVersionKind(clusterClassListGVK)
-	if err := c.List(ctx, ccs, client.InNamespace(ns)); err != nil && !isNoKind(err) {
+	if err := c.List(ctx, ccs, client.InNamespace(ns)); err != nil && !kube.KindMissing(err) {
 		return nil, fmt.Errorf("listing ClusterClasses in %s: %w", ns, err)
 	}
 	for _, cc := range ccs.Items {

@@ -2,6 +2,8 @@ package move
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"io"
 	"time"
 
@@ -29,7 +31,7 @@ const (
 
 // Options configure one run of the driver.
 type Options struct {
-	Source, Target kube.Target
+	Source, Target kube.Cluster
 	Namespace      string
 
 	// Preflight is step 1; nil skips it (reported as skipped, with a warning).
@@ -110,6 +112,21 @@ type Options struct {
 	PollInterval time.Duration
 }
 
+// Validate reports the first option that cannot work, before anything is
+// read or written. The CLI calls it on its flags, Run on its input and
+// DecideIronicHandover on its mode, so each rule is stated once.
+func (o Options) Validate() error {
+	switch o.IronicHandover {
+	case HandoverDelete, HandoverScaleToZero, HandoverExternal, HandoverAlreadyRemoved:
+	default:
+		return fmt.Errorf("unknown --ironic-handover %q: use delete, scale-to-zero, external or already-removed", o.IronicHandover)
+	}
+	if o.IronicHandover == HandoverExternal && !o.ConfirmExternalIronicStopped {
+		return errors.New("--ironic-handover=external needs --confirm-external-ironic-stopped: confirm that the Ironic running outside the source cluster is stopped")
+	}
+	return nil
+}
+
 func (o *Options) defaults(now time.Time) {
 	if o.IronicHandover == "" {
 		o.IronicHandover = HandoverDelete
@@ -141,92 +158,6 @@ func (o *Options) defaults(now time.Time) {
 	if o.IronicWorkloads == nil {
 		o.IronicWorkloads = ironic.DefaultWorkloads
 	}
-}
-
-// Phase names, in the order they run.
-const (
-	PhaseLock      = "lock"
-	PhasePreflight = "preflight"
-	PhaseChecks    = "checks"
-	PhaseOwners    = "owner-repair"
-	PhaseHosts     = "host-handover"
-	PhaseBackup    = "backup"
-	PhaseIronic    = "ironic-handover"
-	PhaseIronicAPI = "ironic-api"
-	PhaseMove      = "move"
-	PhaseVerify    = "verify"
-	PhaseDeleteBMO = "delete-source-bmo"
-	PhasePlan      = "plan"
-	statusOK       = "ok"
-	statusSkipped  = "skipped"
-	statusFailed   = "failed"
-	statusPlanned  = "would run"
-	backupPlanFile = "pivotcheck-plan.json"
-	backupReadme   = "README-pivotcheck.txt"
-)
-
-// PhaseResult is one phase of the report.
-type PhaseResult struct {
-	Name     string        `json:"name"`
-	Status   string        `json:"status"`
-	Duration time.Duration `json:"-"`
-	Seconds  float64       `json:"seconds"`
-	Detail   string        `json:"detail,omitempty"`
-}
-
-// Report is what Run returns, complete or not.
-type Report struct {
-	Namespace string `json:"namespace"`
-	Source    string `json:"source"`
-	Target    string `json:"target"`
-	// SourceCluster and TargetCluster are the clusters' identities (nil
-	// when they could not be read).
-	SourceCluster *kube.Identity `json:"sourceCluster,omitempty"`
-	TargetCluster *kube.Identity `json:"targetCluster,omitempty"`
-	DryRun        bool           `json:"dryRun,omitempty"`
-	Resume        bool           `json:"resume,omitempty"`
-	Completed     bool           `json:"completed"`
-	Verified      bool           `json:"verified"`
-	Phases        []PhaseResult  `json:"phases"`
-	// Objects is clusterctl's list of objects to move (the plan), each with
-	// its API group.
-	Objects []mover.Object `json:"objects,omitempty"`
-	// CountsByKind counts the plan by "Kind.group".
-	CountsByKind map[string]int `json:"countsByKind"`
-	// Created and Deleted count distinct planned objects clusterctl
-	// created in the target / deleted from the source in this run (not its
-	// log lines, which repeat on retries).
-	Created   int      `json:"created"`
-	Deleted   int      `json:"deleted"`
-	BackupDir string   `json:"backupDir,omitempty"`
-	Warnings  []string `json:"warnings,omitempty"`
-	// Hosts is the outcome of --wait-for-hosts per host: adopted or not,
-	// on whose evidence, and what the target's Ironic showed of its node.
-	Hosts []HostEvidence `json:"hosts,omitempty"`
-	// NotBackedUp are objects clusterctl moved that its plan, and so the
-	// backup, did not hold (group-less, as clusterctl logs them).
-	NotBackedUp []mover.Object `json:"notBackedUp,omitempty"`
-	// LeftBehind are objects of movable kinds still in the source namespace.
-	LeftBehind []mover.Object `json:"leftBehind,omitempty"`
-	// FailedPhase, SourceState, TargetState and ResumeCommand are set on
-	// failure; MoveStep is clusterctl's last step when the move phase failed.
-	FailedPhase   string  `json:"failedPhase,omitempty"`
-	MoveStep      string  `json:"moveStep,omitempty"`
-	Error         string  `json:"error,omitempty"`
-	SourceState   string  `json:"sourceState,omitempty"`
-	TargetState   string  `json:"targetState,omitempty"`
-	ResumeCommand string  `json:"resumeCommand,omitempty"`
-	TotalSeconds  float64 `json:"totalSeconds"`
-}
-
-// Phase returns the named phase result (zero value when absent).
-func (r *Report) Phase(name string) PhaseResult {
-	for _, p := range r.Phases {
-		if p.Name == name {
-			return p
-		}
-	}
-	return PhaseResult{}
 }
 
 // clientRate keeps the client-side rate limit from dominating the run:

@@ -4,8 +4,18 @@ package move
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
+
+	bmov1alpha1 "github.com/metal3-io/baremetal-operator/apis/metal3.io/v1alpha1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/pivotcheck/pivotcheck/internal/kube"
 )
 
 func (d *driver) fixOwners(ctx context.Context) (string, error) {
@@ -38,4 +48,58 @@ func (d *driver) fixOwners(ctx context.Context) (string, error) {
 		}
 	}
 	return fmt.Sprintf("%d object(s) repaired%s", len(fixes), listSuffix(s)), nil
+}
+
+// listOwnerInputs lists what PlanOwnerFixes needs from the source namespace.
+func listOwnerInputs(ctx context.Context, c client.Client, ns string) ([]bmov1alpha1.BareMetalHost, []corev1.Secret, []clusterv1.Cluster, []unstructured.Unstructured, []unstructured.Unstructured, error) {
+	hosts := &bmov1alpha1.BareMetalHostList{}
+	if err := c.List(ctx, hosts, client.InNamespace(ns)); err != nil {
+		return nil, nil, nil, nil, nil, fmt.Errorf("listing BareMetalHosts in %s: %w", ns, err)
+	}
+	secrets := &corev1.SecretList{}
+	if err := c.List(ctx, secrets, client.InNamespace(ns)); err != nil {
+		return nil, nil, nil, nil, nil, fmt.Errorf("listing Secrets in %s: %w", ns, err)
+	}
+	clusters := &clusterv1.ClusterList{}
+	if err := c.List(ctx, clusters, client.InNamespace(ns)); err != nil {
+		return nil, nil, nil, nil, nil, fmt.Errorf("listing Clusters in %s: %w", ns, err)
+	}
+	list := func(gvk schema.GroupVersionKind) ([]unstructured.Unstructured, error) {
+		l := &unstructured.UnstructuredList{}
+		l.SetGroupVersionKind(gvk.GroupVersion().WithKind(gvk.Kind + "List"))
+		if err := c.List(ctx, l, client.InNamespace(ns)); err != nil {
+			if kube.KindMissing(err) {
+				return nil, nil
+			}
+			return nil, fmt.Errorf("listing %s in %s: %w", gvk.Kind, ns, err)
+		}
+		return l.Items, nil
+	}
+	tmpl, err := list(dataTemplateGVK)
+	if err != nil {
+		return nil, nil, nil, nil, nil, err
+	}
+	pools, err := list(ipPoolGVK)
+	if err != nil {
+		return nil, nil, nil, nil, nil, err
+	}
+	return hosts.Items, secrets.Items, clusters.Items, tmpl, pools, nil
+}
+
+// applyOwnerFixes sends each fix as a merge patch.
+func applyOwnerFixes(ctx context.Context, c client.Client, ns string, fixes []OwnerFix) error {
+	for _, f := range fixes {
+		raw, err := json.Marshal(f.Patch)
+		if err != nil {
+			return fmt.Errorf("encoding owner fix of %s %s/%s: %w", f.GVK.Kind, ns, f.Name, err)
+		}
+		u := &unstructured.Unstructured{}
+		u.SetGroupVersionKind(f.GVK)
+		u.SetNamespace(ns)
+		u.SetName(f.Name)
+		if err := retryWrite(ctx, func() error { return c.Patch(ctx, u, client.RawPatch("application/merge-patch+json", raw)) }); err != nil {
+			return fmt.Errorf("repairing owner of %s %s/%s: %w", f.GVK.Kind, ns, f.Name, err)
+		}
+	}
+	return nil
 }

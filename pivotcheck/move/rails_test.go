@@ -28,7 +28,7 @@ import (
 // aliasOf writes a second kubeconfig for c: another file, another context
 // name, and localhost instead of 127.0.0.1 (envtest's serving certificate
 // names both). It reaches the same API server.
-func aliasOf(t testing.TB, c *testenv.Cluster) kube.Target {
+func aliasOf(t testing.TB, c *testenv.Cluster) kube.Cluster {
 	t.Helper()
 	kc, err := clientcmd.LoadFromFile(c.Kubeconfig)
 	require.NoError(t, err)
@@ -41,7 +41,7 @@ func aliasOf(t testing.TB, c *testenv.Cluster) kube.Target {
 	kc.CurrentContext = "another-name"
 	path := filepath.Join(t.TempDir(), "alias.kubeconfig")
 	require.NoError(t, clientcmd.WriteToFile(*kc, path))
-	return kube.Target{Kubeconfig: path}
+	return kube.Cluster{Kubeconfig: path}
 }
 
 // clusterState is what a refusal must leave as it was: every object of

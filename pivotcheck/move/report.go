@@ -8,6 +8,9 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/pivotcheck/pivotcheck/internal/kube"
+	"github.com/pivotcheck/pivotcheck/internal/mover"
 )
 
 // WriteTable renders the report for people.
@@ -90,3 +93,75 @@ func oneLine(s string, max int) string {
 	}
 	return s
 }
+
+// PhaseResult is one phase of the report.
+type PhaseResult struct {
+	Name     string        `json:"name"`
+	Status   string        `json:"status"`
+	Duration time.Duration `json:"-"`
+	Seconds  float64       `json:"seconds"`
+	Detail   string        `json:"detail,omitempty"`
+}
+
+// Report is what Run returns, complete or not.
+type Report struct {
+	Namespace string `json:"namespace"`
+	Source    string `json:"source"`
+	Target    string `json:"target"`
+	// SourceCluster and TargetCluster are the clusters' identities (nil
+	// when they could not be read).
+	SourceCluster *kube.Identity `json:"sourceCluster,omitempty"`
+	TargetCluster *kube.Identity `json:"targetCluster,omitempty"`
+	DryRun        bool           `json:"dryRun,omitempty"`
+	Resume        bool           `json:"resume,omitempty"`
+	Completed     bool           `json:"completed"`
+	Verified      bool           `json:"verified"`
+	Phases        []PhaseResult  `json:"phases"`
+	// Objects is clusterctl's list of objects to move (the plan), each with
+	// its API group.
+	Objects []mover.Object `json:"objects,omitempty"`
+	// CountsByKind counts the plan by "Kind.group".
+	CountsByKind map[string]int `json:"countsByKind"`
+	// Created and Deleted count distinct planned objects clusterctl
+	// created in the target / deleted from the source in this run (not its
+	// log lines, which repeat on retries).
+	Created   int      `json:"created"`
+	Deleted   int      `json:"deleted"`
+	BackupDir string   `json:"backupDir,omitempty"`
+	Warnings  []string `json:"warnings,omitempty"`
+	// Hosts is the outcome of --wait-for-hosts per host: adopted or not,
+	// on whose evidence, and what the target's Ironic showed of its node.
+	Hosts []HostEvidence `json:"hosts,omitempty"`
+	// NotBackedUp are objects clusterctl moved that its plan, and so the
+	// backup, did not hold (group-less, as clusterctl logs them).
+	NotBackedUp []mover.Object `json:"notBackedUp,omitempty"`
+	// LeftBehind are objects of movable kinds still in the source namespace.
+	LeftBehind []mover.Object `json:"leftBehind,omitempty"`
+	// FailedPhase, SourceState, TargetState and ResumeCommand are set on
+	// failure; MoveStep is clusterctl's last step when the move phase failed.
+	FailedPhase   string  `json:"failedPhase,omitempty"`
+	MoveStep      string  `json:"moveStep,omitempty"`
+	Error         string  `json:"error,omitempty"`
+	SourceState   string  `json:"sourceState,omitempty"`
+	TargetState   string  `json:"targetState,omitempty"`
+	ResumeCommand string  `json:"resumeCommand,omitempty"`
+	TotalSeconds  float64 `json:"totalSeconds"`
+}
+
+// Phase returns the named phase result (zero value when absent).
+func (r *Report) Phase(name string) PhaseResult {
+	for _, p := range r.Phases {
+		if p.Name == name {
+			return p
+		}
+	}
+	return PhaseResult{}
+}
+
+// A phase's status in the report.
+const (
+	statusOK      = "ok"
+	statusSkipped = "skipped"
+	statusFailed  = "failed"
+	statusPlanned = "would run"
+)

@@ -27,7 +27,7 @@ import (
 // folder; with namespace set, only that namespace's objects are copied to a
 // private temporary folder and restored from there. It returns the number
 // of distinct objects restored.
-func Restore(ctx context.Context, dir string, to kube.Target, namespace string, unpause bool, progress func(mover.Event), log logr.Logger) (int, error) {
+func Restore(ctx context.Context, dir string, to kube.Cluster, namespace string, unpause bool, progress func(mover.Event), log logr.Logger) (int, error) {
 	b, err := ReadBackup(dir)
 	if err != nil {
 		return 0, err

@@ -89,7 +89,7 @@ func (p *faultProxy) Heal() {
 }
 
 // proxiedTarget writes a kubeconfig for the target that goes through a new faultProxy.
-func proxiedTarget(t *testing.T) (kube.Target, *faultProxy) {
+func proxiedTarget(t *testing.T) (kube.Cluster, *faultProxy) {
 	kc, err := clientcmd.LoadFromFile(pair.Target.Kubeconfig)
 	require.NoError(t, err)
 	ctx := kc.Contexts[pair.Target.Context]
@@ -101,7 +101,7 @@ func proxiedTarget(t *testing.T) (kube.Target, *faultProxy) {
 	cl.Server = "https://" + p.ln.Addr().String()
 	path := filepath.Join(t.TempDir(), "proxied.kubeconfig")
 	require.NoError(t, clientcmd.WriteToFile(*kc, path))
-	return kube.Target{Kubeconfig: path, Context: pair.Target.Context}, p
+	return kube.Cluster{Kubeconfig: path, Context: pair.Target.Context}, p
 }
 
 // failThenResume builds 10 machines, breaks the move in its create phase

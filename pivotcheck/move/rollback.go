@@ -271,7 +271,7 @@ func ownedByStopped(in RollbackInput, r IronicRecord) bool {
 
 // RollbackOptions configure one rollback.
 type RollbackOptions struct {
-	Source, Target kube.Target
+	Source, Target kube.Cluster
 	Namespace      string
 	BackupDir      string
 	Out            io.Writer
@@ -481,24 +481,24 @@ func observeForRollback(ctx context.Context, src, dst client.Client, in *Rollbac
 		switch {
 		case err == nil:
 			in.SourceIronic[r.String()] = u
-		case apierrors.IsNotFound(err) || isNoKind(err):
+		case apierrors.IsNotFound(err) || kube.KindMissing(err):
 		default:
 			return fmt.Errorf("reading source Ironic %s: %w", r, err)
 		}
 	}
 	hosts := &bmov1alpha1.BareMetalHostList{}
-	if err := src.List(ctx, hosts, client.InNamespace(ns)); err != nil && !isNoKind(err) {
+	if err := src.List(ctx, hosts, client.InNamespace(ns)); err != nil && !kube.KindMissing(err) {
 		return fmt.Errorf("listing source BareMetalHosts in %s: %w", ns, err)
 	}
 	in.SourceHosts = hosts.Items
 	cls := &clusterv1.ClusterList{}
-	if err := src.List(ctx, cls, client.InNamespace(ns)); err != nil && !isNoKind(err) {
+	if err := src.List(ctx, cls, client.InNamespace(ns)); err != nil && !kube.KindMissing(err) {
 		return fmt.Errorf("listing source Clusters in %s: %w", ns, err)
 	}
 	in.SourceClusters = cls.Items
 	ccs := &unstructured.UnstructuredList{}
 	ccs.SetGroupVersionKind(clusterClassListGVK)
-	if err := src.List(ctx, ccs, client.InNamespace(ns)); err != nil && !isNoKind(err) {
+	if err := src.List(ctx, ccs, client.InNamespace(ns)); err != nil && !kube.KindMissing(err) {
 		return fmt.Errorf("listing source ClusterClasses in %s: %w", ns, err)
 	}
 	in.SourceClusterClasses = ccs.Items

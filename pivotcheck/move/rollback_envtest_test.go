@@ -126,7 +126,7 @@ func runRollbackRow(t *testing.T, row rollbackRow, ironicURL string) string {
 	case row.midWrite != nil:
 		p := newAPIProxy(t, "bootstrap", pair.Bootstrap)
 		p.set(&proxyFault{match: row.midWrite, budget: 1, afterForward: cancel})
-		opts.Source = kube.Target{Kubeconfig: p.kubeconfig(t)}
+		opts.Source = kube.Cluster{Kubeconfig: p.kubeconfig(t)}
 	case row.phase != "":
 		opts.OnPhase = func(p string) {
 			if p == row.phase {

@@ -42,7 +42,7 @@ func CheckDistinct(srcName, dstName string, src, dst kube.Identity) error {
 }
 
 // ClusterIdentities reads the identity of both clusters (concurrently).
-func ClusterIdentities(ctx context.Context, src, dst kube.Target) (srcID, dstID kube.Identity, err error) {
+func ClusterIdentities(ctx context.Context, src, dst kube.Cluster) (srcID, dstID kube.Identity, err error) {
 	var g errgroup.Group
 	g.Go(func() (err error) { srcID, err = src.Identity(ctx, clientRate); return wrapSide("source", err) })
 	g.Go(func() (err error) { dstID, err = dst.Identity(ctx, clientRate); return wrapSide("target", err) })
@@ -61,7 +61,7 @@ func wrapSide(side string, err error) error {
 // are one cluster — two kubeconfig files, two context names or localhost
 // vs 127.0.0.1 for one API server. It writes nothing. move, move-back and
 // rollback call it before their first write.
-func RefuseSameCluster(ctx context.Context, src, dst kube.Target) error {
+func RefuseSameCluster(ctx context.Context, src, dst kube.Cluster) error {
 	srcID, dstID, err := ClusterIdentities(ctx, src, dst)
 	if err != nil {
 		return err
@@ -192,7 +192,7 @@ func (d *driver) recordAttempt() error {
 	return d.writeState()
 }
 
-func (d *driver) record(t kube.Target, id kube.Identity) (*ClusterRecord, error) {
+func (d *driver) record(t kube.Cluster, id kube.Identity) (*ClusterRecord, error) {
 	r, err := t.Resolve()
 	if err != nil {
 		return nil, err

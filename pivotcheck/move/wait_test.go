@@ -66,7 +66,7 @@ func TestIronicWaitSurvivesFailedReads(t *testing.T) {
 	installIronic(t, pair.Bootstrap.Client, "v0.13.2", true)
 	installIronic(t, pair.Target.Client, "v0.13.2", false)
 	proxy := newAPIProxy(t, "target", pair.Target)
-	dst, _, err := kube.Target{Kubeconfig: proxy.kubeconfig(t), Context: "target"}.Client(clientRate)
+	dst, _, err := kube.Cluster{Kubeconfig: proxy.kubeconfig(t), Context: "target"}.Client(clientRate)
 	require.NoError(t, err)
 	d := &driver{
 		opts: Options{Namespace: "waits", IronicHandover: HandoverDelete, IronicWorkloads: ironic.DefaultWorkloads,

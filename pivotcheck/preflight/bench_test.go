@@ -97,7 +97,7 @@ func benchPreflight(b *testing.B, hosts int) {
 		hosts, len(res.Objects), mp.Round(time.Millisecond), md.Round(time.Millisecond), len(pre), mp.Seconds()/md.Seconds())
 
 	// Preflight's own reads and checks, with the dry run's answer replayed.
-	restore := preflight.SetPlanFunc(func(context.Context, kube.Target, string, logr.Logger) ([]mover.Object, error) { return plan, nil })
+	restore := preflight.SetPlanFunc(func(context.Context, kube.Cluster, string, logr.Logger) ([]mover.Object, error) { return plan, nil })
 	defer restore()
 	var own []time.Duration
 	for range 3 {

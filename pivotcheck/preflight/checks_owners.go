@@ -11,14 +11,12 @@ import (
 	bmov1alpha1 "github.com/metal3-io/baremetal-operator/apis/metal3.io/v1alpha1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	secretutil "sigs.k8s.io/cluster-api/util/secret"
 
 	"github.com/pivotcheck/pivotcheck/internal/bmo"
 )
 
 type objKey struct{ Kind, Namespace, Name string }
-
-// clusterSecretSuffixes are the Secrets clusterctl moves with their Cluster by name.
-var clusterSecretSuffixes = []string{"kubeconfig", "ca", "etcd", "sa", "proxy"}
 
 // mustMove returns, per object, why it has to move (empty: it need not).
 func mustMove(s *Snapshot) map[objKey]string {
@@ -74,13 +72,12 @@ func mustMove(s *Snapshot) map[objKey]string {
 	return out
 }
 
+// clusterSecret reports whether clusterctl moves the Secret with a Cluster
+// by its name (<cluster>-<purpose>), parsed as clusterctl's soft ownership
+// parses it.
 func clusterSecret(name string, clusters map[string]bool) bool {
-	for _, suf := range clusterSecretSuffixes {
-		if c, ok := strings.CutSuffix(name, "-"+suf); ok && clusters[c] {
-			return true
-		}
-	}
-	return false
+	c, _, err := secretutil.ParseSecretName(name)
+	return err == nil && clusters[c]
 }
 
 func ownerList(o *metav1.PartialObjectMetadata) string {

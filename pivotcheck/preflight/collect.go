@@ -99,7 +99,7 @@ type sideCollector struct {
 // LISTs of one snapshot for seconds; clusterctl itself uses 500.
 var collectRate = kube.Rate{QPS: 200, Burst: 400}
 
-func newSideCollector(name string, t kube.Target, ns string) (*sideCollector, error) {
+func newSideCollector(name string, t kube.Cluster, ns string) (*sideCollector, error) {
 	c, cfg, err := t.Client(collectRate)
 	if err != nil {
 		return nil, fmt.Errorf("%s cluster: %w", name, err)
@@ -123,7 +123,7 @@ func (sc *sideCollector) listErr(resource, ns string, err error) error {
 // list lists into l; a kind whose CRD is not installed yields nothing.
 func (sc *sideCollector) list(ctx context.Context, resource string, l client.ObjectList, opts ...client.ListOption) error {
 	err := sc.c.List(ctx, l, opts...)
-	if err != nil && (meta.IsNoMatchError(err) || apierrors.IsNotFound(err)) {
+	if kube.KindMissing(err) {
 		return nil
 	}
 	if err != nil {

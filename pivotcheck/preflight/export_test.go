@@ -10,7 +10,7 @@ import (
 )
 
 // SetPlanFunc replaces clusterctl's dry run (tests only) and returns a restore function.
-func SetPlanFunc(f func(context.Context, kube.Target, string, logr.Logger) ([]mover.Object, error)) func() {
+func SetPlanFunc(f func(context.Context, kube.Cluster, string, logr.Logger) ([]mover.Object, error)) func() {
 	prev := planFunc
 	planFunc = f
 	return func() { planFunc = prev }

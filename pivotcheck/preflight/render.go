@@ -1,36 +1,10 @@
 package preflight
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
-
-	"sigs.k8s.io/yaml"
 )
-
-// WriteJSON writes the report as indented JSON: Report's fields under their
-// json tags, the shape scripts read from `pivotcheck preflight -o json`.
-func WriteJSON(w io.Writer, r *Report) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	if err := enc.Encode(r); err != nil {
-		return fmt.Errorf("writing JSON report: %w", err)
-	}
-	return nil
-}
-
-// WriteYAML writes the same shape as YAML.
-func WriteYAML(w io.Writer, r *Report) error {
-	raw, err := yaml.Marshal(r)
-	if err != nil {
-		return fmt.Errorf("encoding YAML report: %w", err)
-	}
-	if _, err := w.Write(raw); err != nil {
-		return fmt.Errorf("writing YAML report: %w", err)
-	}
-	return nil
-}
 
 // maxTableLines and maxTableErrors cap the lines printed per check.
 const (

@@ -10,7 +10,7 @@ import (
 
 // Options say what to check.
 type Options struct {
-	Source, Target kube.Target
+	Source, Target kube.Cluster
 	// Namespace is the namespace clusterctl move will move.
 	Namespace string
 	// IronicWorkloads name the Ironic Deployments/DaemonSets (default ironic.DefaultWorkloads).

@@ -357,3 +357,9 @@ func firstLine(s string) string {
 	s, _, _ = strings.Cut(s, "\n")
 	return s
 }
+
+// Files of the backup folder beside the objects and the run state.
+const (
+	backupPlanFile = "pivotcheck-plan.json"
+	backupReadme   = "README-pivotcheck.txt"
+)

@@ -2,15 +2,12 @@ package move
 
 import (
 	"cmp"
-	"context"
 	"fmt"
 	"slices"
 	"strings"
 
 	bmov1alpha1 "github.com/metal3-io/baremetal-operator/apis/metal3.io/v1alpha1"
-	appsv1 "k8s.io/api/apps/v1"
 	"k8s.io/apimachinery/pkg/util/version"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/pivotcheck/pivotcheck/internal/bmo"
 	"github.com/pivotcheck/pivotcheck/internal/hostsafety"
@@ -113,18 +110,4 @@ func PlanHostHandover(hosts []bmov1alpha1.BareMetalHost, targetBMO *version.Vers
 	}
 	slices.SortFunc(out, func(a, b HostAction) int { return cmp.Compare(a.Name, b.Name) })
 	return out, warnings, nil
-}
-
-// bmoDeployment finds BMO's controller Deployment in any namespace (nil
-// when absent) and the version its image tag names (nil when it names none).
-func bmoDeployment(ctx context.Context, c client.Client) (*appsv1.Deployment, *version.Version, string, error) {
-	deps := &appsv1.DeploymentList{}
-	if err := c.List(ctx, deps); err != nil {
-		return nil, nil, "", fmt.Errorf("listing Deployments to find the baremetal-operator: %w", err)
-	}
-	d, tag := bmo.Find(deps.Items)
-	if d == nil {
-		return nil, nil, "", nil
-	}
-	return d, bmo.ParseVersion(tag), tag, nil
 }
