@@ -2,8 +2,10 @@ package mover_test
 
 import (
 	"context"
+	"encoding/json"
 	"flag"
 	"os"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -87,36 +89,61 @@ func TestPlanLeavesOrphansBehind(t *testing.T) {
 	}, left)
 }
 
+// TestMoveReportsEveryObject moves the same fixture with pivotcheck's
+// runner (one API client per cluster for the whole move) and with
+// clusterctl's stock one (a new client per object): both report and move
+// every object, and the two targets hold the same specs.
 func TestMoveReportsEveryObject(t *testing.T) {
 	needPair(t)
 	ctx := context.Background()
-	res, err := fixture.Build(ctx, pair.Bootstrap.Client, fixture.Options{Namespace: "move", ControlPlane: 1, Workers: 1})
-	require.NoError(t, err)
-	created, deleted := map[mover.Object]int{}, map[mover.Object]int{}
-	var phases []string
-	err = mover.Move(ctx, mover.Options{From: target(pair.Bootstrap), To: target(pair.Target), Namespace: "move", Log: testLog(t),
-		Progress: func(e mover.Event) {
-			switch e.Action {
-			case mover.Creating:
-				created[e.Object]++
-			case mover.Deleting:
-				deleted[e.Object]++
-			case "":
-				phases = append(phases, e.Phase)
+	specs := map[string]map[mover.Object]string{}
+	for _, tc := range []struct {
+		name, ns string
+		runner   mover.Library
+	}{
+		{"shared client", "move-shared", mover.Library{}},
+		{"stock", "move-stock", mover.Library{Stock: true}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			res, err := fixture.Build(ctx, pair.Bootstrap.Client, fixture.Options{Namespace: tc.ns, ControlPlane: 1, Workers: 1})
+			require.NoError(t, err)
+			created, deleted := map[mover.Object]int{}, map[mover.Object]int{}
+			var phases []string
+			err = tc.runner.Move(ctx, mover.Options{From: target(pair.Bootstrap), To: target(pair.Target), Namespace: tc.ns, Log: testLog(t),
+				Progress: func(e mover.Event) {
+					switch e.Action {
+					case mover.Creating:
+						created[e.Object]++
+					case mover.Deleting:
+						deleted[e.Object]++
+					case "":
+						phases = append(phases, e.Phase)
+					}
+				}})
+			require.NoError(t, err)
+			specs[tc.name] = map[mover.Object]string{}
+			for _, o := range toObjects(res.Objects) {
+				require.Equal(t, 1, created[o], o.String())
+				require.Equal(t, 1, deleted[o], o.String())
+				u := &unstructured.Unstructured{}
+				u.SetGroupVersionKind(refGVK(res, o))
+				require.NoError(t, pair.Target.Client.Get(ctx, client.ObjectKey{Namespace: o.Namespace, Name: o.Name}, u), o.String())
+				require.Error(t, pair.Bootstrap.Client.Get(ctx, client.ObjectKey{Namespace: o.Namespace, Name: o.Name}, u), o.String())
+				key := o
+				key.Namespace = ""
+				spec, err := json.Marshal(u.Object["spec"])
+				require.NoError(t, err)
+				// The namespace is the one expected difference.
+				specs[tc.name][key] = strings.ReplaceAll(string(spec), tc.ns, "NS")
 			}
-		}})
-	require.NoError(t, err)
-	for _, o := range toObjects(res.Objects) {
-		require.Equal(t, 1, created[o], o.String())
-		require.Equal(t, 1, deleted[o], o.String())
-		u := &unstructured.Unstructured{}
-		u.SetGroupVersionKind(refGVK(res, o))
-		require.NoError(t, pair.Target.Client.Get(ctx, client.ObjectKey{Namespace: o.Namespace, Name: o.Name}, u), o.String())
-		require.Error(t, pair.Bootstrap.Client.Get(ctx, client.ObjectKey{Namespace: o.Namespace, Name: o.Name}, u), o.String())
+			require.Contains(t, phases, "Pausing the source cluster")
+			require.Contains(t, phases, "Creating objects in the target cluster")
+			require.Contains(t, phases, "Resuming the target cluster")
+		})
 	}
-	require.Contains(t, phases, "Pausing the source cluster")
-	require.Contains(t, phases, "Creating objects in the target cluster")
-	require.Contains(t, phases, "Resuming the target cluster")
+	require.Len(t, specs, 2)
+	require.NotEmpty(t, specs["stock"])
+	require.Equal(t, specs["stock"], specs["shared client"], "the two runners moved different specs")
 }
 
 func refGVK(res *fixture.Result, o mover.Object) schemaGVK {

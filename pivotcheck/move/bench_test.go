@@ -85,7 +85,7 @@ func BenchmarkMove100Machines(b *testing.B) {
 		for _, bareSide := range []bool{benchPairs%2 == 1, benchPairs%2 == 0} {
 			t0 := time.Now()
 			if bareSide {
-				if err := mover.Move(ctx, mover.Options{From: target(pair.Bootstrap), To: target(pair.Target), Namespace: bareNS, Log: log}); err != nil {
+				if err := (mover.Library{Stock: true}).Move(ctx, mover.Options{From: target(pair.Bootstrap), To: target(pair.Target), Namespace: bareNS, Log: log}); err != nil {
 					b.Fatal(err)
 				}
 				bare = time.Since(t0)
