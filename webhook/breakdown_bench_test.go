@@ -141,7 +141,7 @@ func TestLivePauseBreakdown(t *testing.T) {
 			{"every pod (not read live)", listOf(&allPods, func() int { return len(allPods.Items) })},
 			{"every ConfigMap (not read live)", listOf(&cms, func() int { return len(cms.Items) })},
 		}
-		for _, size := range []int{250, 500, 1000, 5000} {
+		for _, size := range []int{250, 500, 1000, 2500, 5000} {
 			proj, err := webhook.NewHostProjection(cfg)
 			require.NoError(t, err)
 			proj.PageSize = size
@@ -153,7 +153,7 @@ func TestLivePauseBreakdown(t *testing.T) {
 		proj, err := webhook.NewHostProjection(cfg)
 		require.NoError(t, err)
 		// A long read budget: this measures, it does not fail closed.
-		h := &webhook.Handler{Live: c, LiveHosts: proj, Workloads: ironic.DefaultWorkloads, ReadTimeout: time.Minute}
+		h := &webhook.Handler{Live: c, Cache: c, LiveHosts: proj, Workloads: ironic.DefaultWorkloads, ReadTimeout: time.Minute}
 		reads = append(reads, read{"the whole live snapshot (in parallel)", func() (int, error) {
 			s, err := h.LiveSnapshot(ctx, ns)
 			return len(s.Hosts), err
@@ -162,6 +162,20 @@ func TestLivePauseBreakdown(t *testing.T) {
 			reads = append(reads, read{fmt.Sprintf("hosts projection (raw JSON, limit %d)", limit), func() (int, error) {
 				return rawHostProjection(ctx, hc, cfg.Host, ns, limit)
 			}})
+		}
+		// Other ways to ask for the same hosts, to see what the API server's
+		// side of each costs: only the list's resourceVersion (limit 1),
+		// metadata from the watch cache without freshness (resourceVersion
+		// 0), metadata as JSON, and a Table without objects.
+		hostsURL := strings.TrimSuffix(cfg.Host, "/") + "/apis/metal3.io/v1alpha1/namespaces/" + ns + "/baremetalhosts"
+		const metaPB = "application/vnd.kubernetes.protobuf;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1"
+		for _, rr := range []struct{ name, query, accept string }{
+			{"hosts, limit 1 (list resourceVersion)", "?limit=1", metaPB},
+			{"hosts metadata, resourceVersion 0", "?resourceVersion=0", metaPB},
+			{"hosts metadata (JSON)", "", "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1"},
+			{"hosts Table, no objects", "?includeObject=None", "application/json;as=Table;g=meta.k8s.io;v=v1"},
+		} {
+			reads = append(reads, read{rr.name, func() (int, error) { return rawRead(ctx, hc, hostsURL+rr.query, rr.accept) }})
 		}
 		for _, r := range reads {
 			var total, wire []time.Duration
@@ -193,6 +207,29 @@ func cmpOr(s, def string) string {
 		return def
 	}
 	return s
+}
+
+// rawRead GETs url with accept and reads the body; it returns 0 objects
+// (the bytes are on the wire record).
+func rawRead(ctx context.Context, hc *http.Client, url, accept string) (int, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return 0, err
+	}
+	req.Header.Set("Accept", accept)
+	resp, err := hc.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return 0, err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return 0, fmt.Errorf("GET %s: %s: %.200s", url, resp.Status, b)
+	}
+	return 0, nil
 }
 
 // rawHostProjection lists the namespace's hosts as JSON and decodes only

@@ -165,7 +165,9 @@ func (h *Handler) liveHosts(ctx context.Context, ns string) ([]*bmov1alpha1.Bare
 		return nil, fmt.Errorf("listing BareMetalHosts in %s (metadata): %w", ns, err)
 	}
 	var cached bmov1alpha1.BareMetalHostList
-	if err := h.Cache.List(ctx, &cached, client.InNamespace(ns)); err != nil {
+	// No deep copy of the cached hosts: they are only read here, and a copy
+	// of each of 5,000 hosts is work the answer does not need.
+	if err := h.Cache.List(ctx, &cached, client.InNamespace(ns), client.UnsafeDisableDeepCopy); err != nil {
 		return nil, fmt.Errorf("listing cached BareMetalHosts in %s: %w", ns, err)
 	}
 	byName := make(map[string]*bmov1alpha1.BareMetalHost, len(cached.Items))
