@@ -8,7 +8,7 @@ import (
 
 	kyaml "sigs.k8s.io/kustomize/kyaml/yaml"
 
-	"github.com/pivotcheck/pivotcheck/internal/upstream"
+	"github.com/pivotcheck/pivotcheck/internal/test/upstream"
 )
 
 func TestParseConfigTyped(t *testing.T) {

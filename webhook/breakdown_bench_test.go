@@ -155,7 +155,7 @@ func TestLivePauseBreakdown(t *testing.T) {
 		// A long read budget: this measures, it does not fail closed.
 		h := &webhook.Handler{Live: c, Cache: c, LiveHosts: proj, Workloads: ironic.DefaultWorkloads, ReadTimeout: time.Minute}
 		reads = append(reads, read{"the whole live snapshot (in parallel)", func() (int, error) {
-			s, err := h.LiveSnapshot(ctx, ns)
+			s, err := h.LiveEvidence(ctx, ns)
 			return len(s.Hosts), err
 		}})
 		for _, limit := range []int{0, 500} {

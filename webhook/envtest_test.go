@@ -32,8 +32,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
 	"github.com/pivotcheck/pivotcheck/internal/scheme"
-	"github.com/pivotcheck/pivotcheck/internal/testenv"
-	"github.com/pivotcheck/pivotcheck/internal/upstream"
+	"github.com/pivotcheck/pivotcheck/internal/test/testenv"
+	"github.com/pivotcheck/pivotcheck/internal/test/upstream"
 	"github.com/pivotcheck/pivotcheck/webhook"
 )
 

@@ -2,8 +2,8 @@ package webhook
 
 import "context"
 
-// LiveSnapshot is the live confirmation's read of ns (tests compare it with
+// LiveEvidence is the live confirmation's read of ns (tests compare it with
 // full reads).
-func (h *Handler) LiveSnapshot(ctx context.Context, ns string) (Snapshot, error) {
+func (h *Handler) LiveEvidence(ctx context.Context, ns string) (Evidence, error) {
 	return h.live(ctx, ns)
 }

@@ -26,9 +26,9 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
-	"github.com/pivotcheck/pivotcheck/internal/fixture"
 	"github.com/pivotcheck/pivotcheck/internal/ironic"
 	"github.com/pivotcheck/pivotcheck/internal/scheme"
+	"github.com/pivotcheck/pivotcheck/internal/test/fixture"
 )
 
 // clusterctl v1.13.6's exact writes (cmd/clusterctl/client/cluster/mover.go).

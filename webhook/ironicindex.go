@@ -78,8 +78,8 @@ func named(ws []ironic.Workload, ns, name string) bool {
 // of those workloads (a workload counts while it has pods, labelled or
 // not). Running over this is Running over the whole cache: any other
 // workload is skipped and any other pod is neither claimed nor Ironic.
-func (h *Handler) cachedIronic(ctx context.Context) (ironic.Snapshot, []appsv1.Deployment, error) {
-	var is ironic.Snapshot
+func (h *Handler) cachedIronic(ctx context.Context) (ironic.Objects, []appsv1.Deployment, error) {
+	var is ironic.Objects
 	var deps, bmos appsv1.DeploymentList
 	var dss appsv1.DaemonSetList
 	var labelled corev1.PodList

@@ -22,9 +22,9 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/pivotcheck/pivotcheck/internal/bmo"
-	"github.com/pivotcheck/pivotcheck/internal/fixture"
 	"github.com/pivotcheck/pivotcheck/internal/hostsafety"
 	"github.com/pivotcheck/pivotcheck/internal/ironic"
+	"github.com/pivotcheck/pivotcheck/internal/test/fixture"
 )
 
 // fullHost is a host as BMO writes it: every field the verdict ignores is
@@ -114,11 +114,11 @@ func TestHostViewKeepsEveryHazard(t *testing.T) {
 				safe, safeGot = append(safe, h), append(safeGot, got[i])
 			}
 		}
-		require.Equal(t, Decide(tgt, Snapshot{Hosts: full}, 5), Decide(tgt, Snapshot{Hosts: got}, 5))
-		want := Decide(tgt, Snapshot{Hosts: safe}, 5)
+		require.Equal(t, Decide(tgt, Evidence{Hosts: full}, 5), Decide(tgt, Evidence{Hosts: got}, 5))
+		want := Decide(tgt, Evidence{Hosts: safe}, 5)
 		require.True(t, want.Allowed)
 		require.NotEmpty(t, want.Warnings)
-		require.Equal(t, want, Decide(tgt, Snapshot{Hosts: safeGot}, 5))
+		require.Equal(t, want, Decide(tgt, Evidence{Hosts: safeGot}, 5))
 	}
 }
 
@@ -192,7 +192,7 @@ func TestCachedIronicIsRunningOverEverything(t *testing.T) {
 		require.NoError(t, c.List(ctx, &deps))
 		require.NoError(t, c.List(ctx, &dss))
 		require.NoError(t, c.List(ctx, &pods))
-		want := ironic.Running(ironic.Snapshot{Deployments: deps.Items, DaemonSets: dss.Items, Pods: pods.Items}, ironic.DefaultWorkloads)
+		want := ironic.Running(ironic.Objects{Deployments: deps.Items, DaemonSets: dss.Items, Pods: pods.Items}, ironic.DefaultWorkloads)
 		require.Equal(t, want, ironic.Running(is, ironic.DefaultWorkloads), name)
 		require.Less(t, len(is.Pods), 5, name)
 		wantBMO, _ := bmo.Find(deps.Items)

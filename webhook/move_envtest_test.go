@@ -19,9 +19,9 @@ import (
 	clusterctllog "sigs.k8s.io/cluster-api/cmd/clusterctl/log"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	"github.com/pivotcheck/pivotcheck/internal/fixture"
 	"github.com/pivotcheck/pivotcheck/internal/kube"
 	"github.com/pivotcheck/pivotcheck/internal/mover"
+	"github.com/pivotcheck/pivotcheck/internal/test/fixture"
 	"github.com/pivotcheck/pivotcheck/webhook"
 )
 

@@ -14,15 +14,15 @@ import (
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	"github.com/pivotcheck/pivotcheck/internal/fixture"
 	"github.com/pivotcheck/pivotcheck/internal/ironic"
+	"github.com/pivotcheck/pivotcheck/internal/test/fixture"
 	"github.com/pivotcheck/pivotcheck/webhook"
 )
 
 // fullReadSnapshot is the live snapshot as full reads give it: every
 // BareMetalHost of ns decoded in full, every Deployment, DaemonSet and Pod
 // of the cluster (not only the Ironic-labelled pods).
-func fullReadSnapshot(ctx context.Context, t *testing.T, c client.Client, h *webhook.Handler, ns string) webhook.Snapshot {
+func fullReadSnapshot(ctx context.Context, t *testing.T, c client.Client, h *webhook.Handler, ns string) webhook.Evidence {
 	t.Helper()
 	var hosts bmov1alpha1.BareMetalHostList
 	var deps appsv1.DeploymentList
@@ -32,14 +32,14 @@ func fullReadSnapshot(ctx context.Context, t *testing.T, c client.Client, h *web
 	require.NoError(t, c.List(ctx, &deps))
 	require.NoError(t, c.List(ctx, &dss))
 	require.NoError(t, c.List(ctx, &pods))
-	is := ironic.Snapshot{Deployments: deps.Items, DaemonSets: dss.Items, Pods: pods.Items}
+	is := ironic.Objects{Deployments: deps.Items, DaemonSets: dss.Items, Pods: pods.Items}
 	if h.IrSO != nil {
 		l := &unstructured.UnstructuredList{}
 		l.SetGroupVersionKind(h.IrSO.GroupVersion().WithKind(h.IrSO.Kind + "List"))
 		require.NoError(t, c.List(ctx, l))
 		is.IrSO = l.Items
 	}
-	out := webhook.Snapshot{Ironic: ironic.Running(is, h.Workloads)}
+	out := webhook.Evidence{Ironic: ironic.Running(is, h.Workloads)}
 	for i := range hosts.Items {
 		out.Hosts = append(out.Hosts, &hosts.Items[i])
 	}
@@ -75,7 +75,7 @@ func TestLiveProjectionSameVerdict(t *testing.T) {
 
 	same := func(wantReason string) webhook.Decision {
 		t.Helper()
-		fast, err := wh.h.LiveSnapshot(ctx, ns)
+		fast, err := wh.h.LiveEvidence(ctx, ns)
 		require.NoError(t, err)
 		require.Len(t, fast.Hosts, 8)
 		full := fullReadSnapshot(ctx, t, c, wh.h, ns)
@@ -85,7 +85,7 @@ func TestLiveProjectionSameVerdict(t *testing.T) {
 		projected, err := proj.ListHosts(ctx, ns)
 		require.NoError(t, err)
 		require.Len(t, projected, 8)
-		require.Equal(t, want, webhook.Decide(pause, webhook.Snapshot{Hosts: projected, Ironic: fast.Ironic}, 5))
+		require.Equal(t, want, webhook.Decide(pause, webhook.Evidence{Hosts: projected, Ironic: fast.Ironic}, 5))
 		require.Equal(t, wantReason, want.Reason, want.Message)
 		return want
 	}

@@ -25,20 +25,20 @@ import (
 // (blocking) hosts of the namespace, the indexed Ironic workloads and pods
 // (cachedIronic) and, for a pause with no Ironic in the cluster, BMO and
 // where it sends its Ironic calls.
-func (h *Handler) cached(ctx context.Context, t Target) (Snapshot, error) {
+func (h *Handler) cached(ctx context.Context, t Target) (Evidence, error) {
 	ns := t.Namespace
 	var hosts bmov1alpha1.BareMetalHostList
 	if err := h.Cache.List(ctx, &hosts, client.InNamespace(ns), client.MatchingFields{HostIndex: "true"}); err != nil {
-		return Snapshot{}, fmt.Errorf("listing BareMetalHosts in %s: %w", ns, err)
+		return Evidence{}, fmt.Errorf("listing BareMetalHosts in %s: %w", ns, err)
 	}
 	is, bmos, err := h.cachedIronic(ctx)
 	if err != nil {
-		return Snapshot{}, err
+		return Evidence{}, err
 	}
-	snap := Snapshot{Hosts: hostPtrs(hosts.Items), Ironic: ironic.Running(is, h.Workloads)}
+	snap := Evidence{Hosts: hostPtrs(hosts.Items), Ironic: ironic.Running(is, h.Workloads)}
 	if t.Gate == GatePause && len(snap.Ironic) == 0 {
 		if snap.BMO, err = h.bmoInfo(ctx, bmos); err != nil {
-			return Snapshot{}, err
+			return Evidence{}, err
 		}
 	}
 	return snap, nil
@@ -65,7 +65,7 @@ func (h *Handler) bmoInfo(ctx context.Context, deps []appsv1.Deployment) (*BMOIn
 // selects. (Unlabelled leftover
 // pods of a named workload are seen in the cache only: listing every pod
 // of the cluster would cost more than all the other reads together.)
-func (h *Handler) live(ctx context.Context, ns string) (Snapshot, error) {
+func (h *Handler) live(ctx context.Context, ns string) (Evidence, error) {
 	ctx, cancel := context.WithTimeout(ctx, h.timeout())
 	defer cancel()
 	var (
@@ -101,10 +101,10 @@ func (h *Handler) live(ctx context.Context, ns string) (Snapshot, error) {
 		list(h.IrSO.Kind, &irso)
 	}
 	if err := g.Wait(); err != nil {
-		return Snapshot{}, err
+		return Evidence{}, err
 	}
 	if err := ctx.Err(); err != nil {
-		return Snapshot{}, err
+		return Evidence{}, err
 	}
 	podSeen := map[string]bool{}
 	var pods []corev1.Pod
@@ -119,8 +119,8 @@ func (h *Handler) live(ctx context.Context, ns string) (Snapshot, error) {
 	slices.SortFunc(pods, func(a, b corev1.Pod) int {
 		return cmp.Or(cmp.Compare(a.Namespace, b.Namespace), cmp.Compare(a.Name, b.Name))
 	})
-	is := ironic.Snapshot{Deployments: deps.Items, DaemonSets: dss.Items, Pods: pods, IrSO: irso.Items}
-	return Snapshot{Hosts: hosts, Ironic: ironic.Running(is, h.Workloads)}, nil
+	is := ironic.Objects{Deployments: deps.Items, DaemonSets: dss.Items, Pods: pods, IrSO: irso.Items}
+	return Evidence{Hosts: hosts, Ironic: ironic.Running(is, h.Workloads)}, nil
 }
 
 // sharedLive joins concurrent live confirmations of one namespace: a burst
@@ -128,7 +128,7 @@ func (h *Handler) live(ctx context.Context, ns string) (Snapshot, error) {
 // test) then costs one set of live reads instead of one per request. A
 // joiner gets a read that started at most one read duration before it
 // arrived; completed results are never reused.
-func (h *Handler) sharedLive(ctx context.Context, ns string) (Snapshot, error) {
+func (h *Handler) sharedLive(ctx context.Context, ns string) (Evidence, error) {
 	ch := h.flight.DoChan(ns, func() (any, error) {
 		// Detached from the first caller's context so its cancellation does
 		// not fail the joiners; live() applies the read deadline itself.
@@ -137,11 +137,11 @@ func (h *Handler) sharedLive(ctx context.Context, ns string) (Snapshot, error) {
 	select {
 	case r := <-ch:
 		if r.Err != nil {
-			return Snapshot{}, r.Err
+			return Evidence{}, r.Err
 		}
-		return r.Val.(Snapshot), nil
+		return r.Val.(Evidence), nil
 	case <-ctx.Done():
-		return Snapshot{}, ctx.Err()
+		return Evidence{}, ctx.Err()
 	}
 }
 

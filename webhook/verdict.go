@@ -91,8 +91,10 @@ func (t Target) describe() string {
 	}
 }
 
-// Snapshot is the state the verdict is computed from.
-type Snapshot struct {
+// Evidence is what a verdict rests on: the hosts and the running Ironic
+// instances read from the cache, or from the API server for a live
+// confirmation.
+type Evidence struct {
 	// Hosts are BareMetalHosts of the request's namespace: every host (live
 	// read) or only the candidates the cache index returned (deny path).
 	Hosts []*bmov1alpha1.BareMetalHost
@@ -143,7 +145,7 @@ func Considered(h *bmov1alpha1.BareMetalHost) bool {
 // (hostsafety's rules) or any Ironic still runs; otherwise allow, with
 // warnings for the non-blocking hazards. maxListed bounds the names listed
 // in a message.
-func Decide(t Target, s Snapshot, maxListed int) Decision {
+func Decide(t Target, s Evidence, maxListed int) Decision {
 	if maxListed <= 0 {
 		maxListed = 5
 	}
@@ -230,7 +232,7 @@ func Decide(t Target, s Snapshot, maxListed int) Decision {
 // that names where BMO sends its Ironic calls. Only the pause carries it:
 // clusterctl logs every API warning, and the delete-for-move gate sees two
 // requests per moved object.
-func externalIronicWarning(t Target, s Snapshot) (string, bool) {
+func externalIronicWarning(t Target, s Evidence) (string, bool) {
 	if t.Gate != GatePause || len(s.Ironic) > 0 || s.BMO == nil {
 		return "", false
 	}

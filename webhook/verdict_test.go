@@ -59,7 +59,7 @@ func TestDecideProvisioningStates(t *testing.T) {
 	for state, allowed := range cases {
 		for _, gate := range []Target{pauseTarget, {Gate: GateDeleteForMove, Operation: "UPDATE", Kind: "Metal3Machine", Namespace: "metal3", Name: "m"}} {
 			t.Run(fmt.Sprintf("%s/%q", gate.Gate, state), func(t *testing.T) {
-				d := Decide(gate, Snapshot{Hosts: []*bmov1alpha1.BareMetalHost{
+				d := Decide(gate, Evidence{Hosts: []*bmov1alpha1.BareMetalHost{
 					host("ok", bmov1alpha1.StateProvisioned, bmov1alpha1.OperationalStatusOK),
 					host("h", state, bmov1alpha1.OperationalStatusOK),
 				}}, 5)
@@ -92,7 +92,7 @@ func TestDecideOperationalStatuses(t *testing.T) {
 	}
 	for op, allowed := range cases {
 		t.Run(string(op), func(t *testing.T) {
-			d := Decide(pauseTarget, Snapshot{Hosts: []*bmov1alpha1.BareMetalHost{host("h", bmov1alpha1.StateProvisioned, op)}}, 5)
+			d := Decide(pauseTarget, Evidence{Hosts: []*bmov1alpha1.BareMetalHost{host("h", bmov1alpha1.StateProvisioned, op)}}, 5)
 			require.Equal(t, allowed, d.Allowed, d.Message)
 			if !allowed {
 				require.Contains(t, d.Message, "h has operationalStatus "+string(op))
@@ -125,7 +125,7 @@ func TestDecideAnnotationsAndDeletion(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			d := Decide(pauseTarget, Snapshot{Hosts: []*bmov1alpha1.BareMetalHost{c.h}}, 5)
+			d := Decide(pauseTarget, Evidence{Hosts: []*bmov1alpha1.BareMetalHost{c.h}}, 5)
 			require.Equal(t, c.allowed, d.Allowed, d.Message)
 			require.Contains(t, d.Message, c.contains)
 			if c.warning != "" {
@@ -142,7 +142,7 @@ func TestDecideIronicAndListing(t *testing.T) {
 	in := ironic.Instance{Kind: "Deployment", Namespace: "baremetal-operator-system", Name: "baremetal-operator-ironic", Why: "replicas 1",
 		Remove: "kubectl -n baremetal-operator-system delete deployment baremetal-operator-ironic"}
 
-	d := Decide(pauseTarget, Snapshot{Ironic: []ironic.Instance{in}}, 5)
+	d := Decide(pauseTarget, Evidence{Ironic: []ironic.Instance{in}}, 5)
 	require.False(t, d.Allowed)
 	require.Equal(t, ReasonIronicRunning, d.Reason)
 	require.Contains(t, d.Message, "Deployment baremetal-operator-system/baremetal-operator-ironic (replicas 1); remove it: kubectl -n baremetal-operator-system delete deployment baremetal-operator-ironic")
@@ -151,21 +151,21 @@ func TestDecideIronicAndListing(t *testing.T) {
 	for i := range 12 {
 		hosts = append(hosts, host(fmt.Sprintf("h%02d", i), bmov1alpha1.StateProvisioning, "OK"))
 	}
-	d = Decide(pauseTarget, Snapshot{Hosts: hosts, Ironic: []ironic.Instance{in}}, 3)
+	d = Decide(pauseTarget, Evidence{Hosts: hosts, Ironic: []ironic.Instance{in}}, 3)
 	require.False(t, d.Allowed)
 	require.Equal(t, ReasonHostAndIronic, d.Reason)
 	require.Contains(t, d.Message, "12 BareMetalHosts are mid-operation in namespace metal3: h00 is provisioning; h01 is provisioning; h02 is provisioning; and 9 more.")
 	require.Len(t, d.Busy, 12)
 
 	// A host with several hazards is named once with all of them.
-	d = Decide(pauseTarget, Snapshot{Hosts: []*bmov1alpha1.BareMetalHost{
+	d = Decide(pauseTarget, Evidence{Hosts: []*bmov1alpha1.BareMetalHost{
 		host("x", bmov1alpha1.StateInspecting, bmov1alpha1.OperationalStatusServicing, annotated("reboot.metal3.io", "")),
 	}}, 5)
 	require.Contains(t, d.Message, "x is inspecting, has operationalStatus servicing, has a pending reboot (reboot.metal3.io).")
 	require.Equal(t, 1, strings.Count(d.Message, "x is"))
 
 	// The delete gate names the target object.
-	d = Decide(Target{Gate: GateDeleteForMove, Operation: "DELETE", Kind: "BareMetalHost", Namespace: "metal3", Name: "x"}, Snapshot{Ironic: []ironic.Instance{in}}, 5)
+	d = Decide(Target{Gate: GateDeleteForMove, Operation: "DELETE", Kind: "BareMetalHost", Namespace: "metal3", Name: "x"}, Evidence{Ironic: []ironic.Instance{in}}, 5)
 	require.Contains(t, d.Message, "the deletion of BareMetalHost metal3/x by clusterctl move")
 }
 
@@ -181,7 +181,7 @@ func TestIndexAgreesWithDecide(t *testing.T) {
 			h.Annotations[DeleteForMoveAnnotation] = ""
 		}),
 	} {
-		d := Decide(pauseTarget, Snapshot{Hosts: []*bmov1alpha1.BareMetalHost{h}}, 5)
+		d := Decide(pauseTarget, Evidence{Hosts: []*bmov1alpha1.BareMetalHost{h}}, 5)
 		require.Equal(t, !d.Allowed, len(IndexHost(h)) == 1, h.Name)
 	}
 }
@@ -199,21 +199,21 @@ func TestDecideExternalIronic(t *testing.T) {
 	cases := []struct {
 		name    string
 		t       Target
-		s       Snapshot
+		s       Evidence
 		allowed bool
 		warning string // "" = no external-Ironic warning
 	}{
-		{"pause, endpoint configured", pauseTarget, Snapshot{BMO: bmoAt("http://172.22.0.2:6385/v1/")}, true,
+		{"pause, endpoint configured", pauseTarget, Evidence{BMO: bmoAt("http://172.22.0.2:6385/v1/")}, true,
 			"no Ironic runs in this cluster, but BMO baremetal-operator-system/baremetal-operator-controller-manager is configured to reach Ironic at http://172.22.0.2:6385/v1/"},
-		{"pause, IrSO resource", pauseTarget, Snapshot{BMO: bmoAt("Ironic resource metal3/ironic (Ironic Standalone Operator)")}, true,
+		{"pause, IrSO resource", pauseTarget, Evidence{BMO: bmoAt("Ironic resource metal3/ironic (Ironic Standalone Operator)")}, true,
 			"is configured to reach Ironic at Ironic resource metal3/ironic (Ironic Standalone Operator)"},
-		{"pause, no endpoint readable", pauseTarget, Snapshot{BMO: bmoAt("")}, true,
+		{"pause, no endpoint readable", pauseTarget, Evidence{BMO: bmoAt("")}, true,
 			"has no Ironic endpoint pivotcheck can read"},
-		{"pause, no BMO in the cluster", pauseTarget, Snapshot{}, true, ""},
-		{"pause, Ironic runs: denied, no warning", pauseTarget, Snapshot{Ironic: running, BMO: bmoAt("http://x")}, false, ""},
-		{"pause, host busy: denied, no warning", pauseTarget, Snapshot{BMO: bmoAt("http://x"),
+		{"pause, no BMO in the cluster", pauseTarget, Evidence{}, true, ""},
+		{"pause, Ironic runs: denied, no warning", pauseTarget, Evidence{Ironic: running, BMO: bmoAt("http://x")}, false, ""},
+		{"pause, host busy: denied, no warning", pauseTarget, Evidence{BMO: bmoAt("http://x"),
 			Hosts: []*bmov1alpha1.BareMetalHost{host("h", bmov1alpha1.StateProvisioning, "OK")}}, false, ""},
-		{"delete-for-move, endpoint configured", deleteTarget, Snapshot{BMO: bmoAt("http://172.22.0.2:6385/v1/")}, true, ""},
+		{"delete-for-move, endpoint configured", deleteTarget, Evidence{BMO: bmoAt("http://172.22.0.2:6385/v1/")}, true, ""},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -233,7 +233,7 @@ func TestDecideExternalIronic(t *testing.T) {
 	}
 
 	// It comes first, before the host warnings.
-	d := Decide(pauseTarget, Snapshot{BMO: bmoAt("http://e"), Hosts: []*bmov1alpha1.BareMetalHost{
+	d := Decide(pauseTarget, Evidence{BMO: bmoAt("http://e"), Hosts: []*bmov1alpha1.BareMetalHost{
 		host("h", bmov1alpha1.StateProvisioned, "OK", consumed)}}, 5)
 	require.Len(t, d.Warnings, 2)
 	require.Contains(t, d.Warnings[0], "http://e")
@@ -243,7 +243,7 @@ func TestDecideExternalIronic(t *testing.T) {
 // A pause denial tells a user who is not moving (maintenance,
 // clusterctl move --to-directory) how to get past it, and to undo it.
 func TestDecidePauseDenialNamesNonMovePauses(t *testing.T) {
-	d := Decide(pauseTarget, Snapshot{Hosts: []*bmov1alpha1.BareMetalHost{host("h", bmov1alpha1.StateInspecting, "OK")}}, 5)
+	d := Decide(pauseTarget, Evidence{Hosts: []*bmov1alpha1.BareMetalHost{host("h", bmov1alpha1.StateInspecting, "OK")}}, 5)
 	require.False(t, d.Allowed)
 	require.Contains(t, d.Message, "maintenance or clusterctl move --to-directory")
 	require.Contains(t, d.Message, `kubectl -n metal3 annotate cluster test1 pivotcheck.dev/allow-unsafe-move="<reason>", then remove it`)

@@ -7,7 +7,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/pivotcheck/pivotcheck/internal/upstream"
+	"github.com/pivotcheck/pivotcheck/internal/test/upstream"
 )
 
 func run(t *testing.T, args ...string) (string, error) {

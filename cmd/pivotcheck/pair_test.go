@@ -10,9 +10,9 @@ import (
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	"github.com/pivotcheck/pivotcheck/internal/fixture"
-	"github.com/pivotcheck/pivotcheck/internal/testenv"
-	"github.com/pivotcheck/pivotcheck/internal/upstream"
+	"github.com/pivotcheck/pivotcheck/internal/test/fixture"
+	"github.com/pivotcheck/pivotcheck/internal/test/testenv"
+	"github.com/pivotcheck/pivotcheck/internal/test/upstream"
 )
 
 // startMovePair starts a bootstrap and a target API server ready for a

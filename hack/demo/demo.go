@@ -26,11 +26,11 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	sigsyaml "sigs.k8s.io/yaml"
 
-	"github.com/pivotcheck/pivotcheck/internal/fixture"
 	"github.com/pivotcheck/pivotcheck/internal/hostsafety"
-	"github.com/pivotcheck/pivotcheck/internal/lab"
-	"github.com/pivotcheck/pivotcheck/internal/scenario"
-	"github.com/pivotcheck/pivotcheck/internal/testenv"
+	"github.com/pivotcheck/pivotcheck/internal/test/fixture"
+	"github.com/pivotcheck/pivotcheck/internal/test/lab"
+	"github.com/pivotcheck/pivotcheck/internal/test/scenario"
+	"github.com/pivotcheck/pivotcheck/internal/test/testenv"
 	"github.com/pivotcheck/pivotcheck/webhook"
 )
 
@@ -161,19 +161,42 @@ func Run(ctx context.Context, o Options) (res *Result, err error) {
 	return res, errors.Join(errs...)
 }
 
-// story runs the steps; its deferred stops shut down everything it
-// started before it returns.
+// teller tells the story: what the steps share, and what stops when the
+// story ends.
+type teller struct {
+	ctx   context.Context
+	o     Options
+	res   *Result
+	procs procSet
+	t     *timer
+	// repo and pc are the repository root and the pivotcheck binary; home
+	// is clusterctl's private HOME, env the environment commands run with.
+	repo, pc, home string
+	env            []string
+
+	pair                 *scenario.IronicPair
+	src, dst             *testenv.Cluster
+	srcIronic, dstIronic string
+	// labelled are the CRDs step 2 rendered with clusterctl's labels.
+	labelled []*apiextensionsv1.CustomResourceDefinition
+
+	stops []func(failed bool) error
+}
+
+// onStop registers what to stop when the story ends, last started first.
+func (s *teller) onStop(f func(failed bool) error) { s.stops = append(s.stops, f) }
+
+// story runs the steps in order; everything they started is stopped before
+// it returns.
 func story(ctx context.Context, o Options, res *Result, procs procSet, t *timer) (err error) {
-	w := o.Out
-	repo, err := filepath.Abs(o.Repo)
-	if err != nil {
+	s := &teller{ctx: ctx, o: o, res: res, procs: procs, t: t}
+	if s.repo, err = filepath.Abs(o.Repo); err != nil {
 		return fmt.Errorf("repository root: %w", err)
 	}
-	pc, err := filepath.Abs(o.Pivotcheck)
-	if err != nil {
+	if s.pc, err = filepath.Abs(o.Pivotcheck); err != nil {
 		return fmt.Errorf("pivotcheck binary: %w", err)
 	}
-	if _, err := os.Stat(pc); err != nil {
+	if _, err := os.Stat(s.pc); err != nil {
 		return fmt.Errorf("pivotcheck binary (run `make build`): %w", err)
 	}
 	// controller-runtime warns loudly when no logger is set; the demo's
@@ -187,10 +210,40 @@ func story(ctx context.Context, o Options, res *Result, procs procSet, t *timer)
 		return err
 	}
 	defer restore()
-	env := os.Environ()
+	s.home, s.env = home, os.Environ()
+	defer func() {
+		for _, stop := range slices.Backward(s.stops) {
+			err = errors.Join(err, stop(err != nil))
+		}
+	}()
 
-	// ── 1 ──────────────────────────────────────────────────────────────
-	t.step(1, "start the lab: a bootstrap and a target cluster, each with its own real Ironic; one set of emulated BMCs")
+	steps := []struct {
+		title string
+		run   func() error
+	}{
+		{"start the lab: a bootstrap and a target cluster, each with its own real Ironic; one set of emulated BMCs", s.startLab},
+		{"render the bootstrap's manifests through the KRM function (`kustomize build --enable-alpha-plugins --enable-exec`)", s.renderManifests},
+		{"the controllers build two identical workload clusters on the bootstrap", s.buildClusters},
+		{"`pivotcheck preflight` checks both clusters, read-only", s.preflight},
+		{"the pivotcheck admission webhook refuses an early `clusterctl move`", s.earlyMove},
+		{"fix what must be fixed by hand", s.fixByHand},
+		{"without pivotcheck: the copy in " + PlainNamespace + " moved with plain `clusterctl move`", s.plainMove},
+		{"with pivotcheck: `pivotcheck move` of " + Namespace + ", with progress (the webhook is still watching)", s.pivotcheckMove},
+		{"object counts on both sides", s.countObjects},
+	}
+	for i, st := range steps {
+		t.step(i+1, st.title)
+		if err := st.run(); err != nil {
+			return err
+		}
+	}
+	t.end()
+	return nil
+}
+
+// startLab starts the two clusters of the lab, each with its own Ironic.
+func (s *teller) startLab() error {
+	ctx, w, procs, repo := s.ctx, s.o.Out, s.procs, s.repo
 	fmt.Fprintln(w, "  On each side: kube-apiserver + etcd, kube-controller-manager, kube-scheduler and kwok (a fake node that")
 	fmt.Fprintf(w, "  runs pods), the baremetal-operator %s (not in test mode) driving that side's own Ironic %s (a local\n", lab.BMOVersion, lab.IronicVersion)
 	fmt.Fprintf(w, "  process that runs while the side's Ironic Deployment has a running pod), CAPM3 and IPAM %s with their webhooks.\n", lab.CAPM3Version)
@@ -205,31 +258,38 @@ func story(ctx context.Context, o Options, res *Result, procs procSet, t *timer)
 	if err != nil {
 		return fmt.Errorf("starting the lab: %w", err)
 	}
-	defer func() {
+	s.pair = pair
+	s.onStop(func(failed bool) error {
 		procs.snapshot()
-		if err != nil {
+		if failed {
 			pair.Bootstrap.Lab.Keep()
 			pair.Target.Lab.Keep()
 		}
-		if serr := pair.Stop(); serr != nil {
-			err = errors.Join(err, serr)
-		}
-	}()
+		return pair.Stop()
+	})
 	procs.snapshot()
-	src, dst := pair.Bootstrap, pair.Target
-	srcIronic, dstIronic := src.Lab.IronicName(), dst.Lab.IronicName()
+	s.src, s.dst = pair.Bootstrap, pair.Target
+	s.srcIronic, s.dstIronic = s.src.Lab.IronicName(), s.dst.Lab.IronicName()
+	src, dst := s.src, s.dst
 	fmt.Fprintf(w, "  bootstrap: %s, its Ironic %s\n  target:    %s, its Ironic %s\n  BMCs:      %s\n  (ready in %s)\n",
 		src.Config.Host, src.Lab.IronicURL(), dst.Config.Host, dst.Lab.IronicURL(), pair.BMC.URL, time.Since(t0).Round(time.Second))
+	return nil
+}
 
-	// ── 2 ──────────────────────────────────────────────────────────────
-	t.step(2, "render the bootstrap's manifests through the KRM function (`kustomize build --enable-alpha-plugins --enable-exec`)")
-	labelled, err := render(ctx, o, repo, pc, src.Client, res, env)
+// renderManifests renders the bootstrap's manifests through the KRM function.
+func (s *teller) renderManifests() error {
+	ctx, o, res, repo, pc, env, src := s.ctx, s.o, s.res, s.repo, s.pc, s.env, s.src
+	var err error
+	s.labelled, err = render(ctx, o, repo, pc, src.Client, res, env)
 	if err != nil {
 		return err
 	}
+	return nil
+}
 
-	// ── 3 ──────────────────────────────────────────────────────────────
-	t.step(3, "the controllers build two identical workload clusters on the bootstrap")
+// buildClusters has the controllers build the two identical workload clusters, and pauses one host as its user would.
+func (s *teller) buildClusters() error {
+	ctx, w, res, procs, pair, src, dst, srcIronic := s.ctx, s.o.Out, s.res, s.procs, s.pair, s.src, s.dst, s.srcIronic
 	fmt.Fprintln(w, "  As a user does it: BMC Secrets and BareMetalHosts (each on an emulated BMC, inspection disabled with its")
 	fmt.Fprintln(w, "  hardware details given, automated cleaning off), which BMO registers in the bootstrap's Ironic; then the")
 	fmt.Fprintln(w, "  Cluster API objects, for which CAPM3 picks each host and BMO has Ironic deploy the loopback disk image on it.")
@@ -237,7 +297,7 @@ func story(ctx context.Context, o Options, res *Result, procs procSet, t *timer)
 		return fixture.Options{Namespace: ns, ClusterName: "test1", ControlPlane: ControlPlane, Workers: Workers, SpareHosts: SpareHosts,
 			Hardware: pair.Hardware(), Faults: fixture.Faults{OrphanUserDataSecret: orphan}}
 	}
-	t0 = time.Now()
+	t0 := time.Now()
 	rec, err := scenario.Record(ctx, src.Config, Namespace)
 	if err != nil {
 		return err
@@ -283,12 +343,16 @@ func story(ctx context.Context, o Options, res *Result, procs procSet, t *timer)
 	fmt.Fprintf(w, "   - Secret %s (a host's user-data) has no owner, so `clusterctl move` would leave it behind;\n", fixture.OrphanSecretName)
 	fmt.Fprintln(w, "   - BMO's CRDs on the bootstrap lack the clusterctl labels (step 1);")
 	fmt.Fprintf(w, "   - %s is paused by its user.\n", res.PausedHost)
+	return nil
+}
 
-	// ── 4 ──────────────────────────────────────────────────────────────
-	t.step(4, "`pivotcheck preflight` checks both clusters, read-only")
+// preflight runs `pivotcheck preflight`, which must find the cluster not ready.
+func (s *teller) preflight() error {
+	ctx, w, res, pc, env, src, dst := s.ctx, s.o.Out, s.res, s.pc, s.env, s.src, s.dst
 	pfArgs := []string{"preflight", "--kubeconfig", src.Kubeconfig, "--kubeconfig-context", src.Context,
 		"--to-kubeconfig", dst.Kubeconfig, "--to-kubeconfig-context", dst.Context, "-n", Namespace}
 	fmt.Fprintf(w, "  $ pivotcheck %s\n", strings.Join(short(pfArgs), " "))
+	var err error
 	res.PreflightOutput, res.PreflightExit, err = runCmd(ctx, env, pc, pfArgs...)
 	if err != nil {
 		return err
@@ -298,9 +362,12 @@ func story(ctx context.Context, o Options, res *Result, procs procSet, t *timer)
 	if res.PreflightExit != 1 {
 		return fmt.Errorf("preflight exited %d before the fixes, want 1 (not ready)", res.PreflightExit)
 	}
+	return nil
+}
 
-	// ── 5 ──────────────────────────────────────────────────────────────
-	t.step(5, "the pivotcheck admission webhook refuses an early `clusterctl move`")
+// earlyMove shows the webhook refusing an early `clusterctl move` pause.
+func (s *teller) earlyMove() error {
+	ctx, w, res, src := s.ctx, s.o.Out, s.res, s.src
 	fmt.Fprintln(w, "  Someone skips preflight and runs `clusterctl move`. Its first write pauses the Cluster;")
 	fmt.Fprintln(w, "  the webhook (running here in-process, registered in the bootstrap) judges that pause. A server-side")
 	fmt.Fprintln(w, "  dry-run of exactly that patch shows the answer clusterctl gets:")
@@ -308,7 +375,7 @@ func story(ctx context.Context, o Options, res *Result, procs procSet, t *timer)
 	if err != nil {
 		return err
 	}
-	defer func() { err = errors.Join(err, stopWebhook()) }()
+	s.onStop(func(bool) error { return stopWebhook() })
 	perr := src.Client.Patch(ctx, clusterObj(Namespace, "test1"),
 		client.RawPatch(types.MergePatchType, []byte(`{"spec":{"paused":true}}`)), client.DryRunAll)
 	if perr == nil {
@@ -316,18 +383,24 @@ func story(ctx context.Context, o Options, res *Result, procs procSet, t *timer)
 	}
 	res.Denial = perr.Error()
 	fmt.Fprint(w, indent(wrap(res.Denial, 110)))
+	return nil
+}
 
-	// ── 6 ──────────────────────────────────────────────────────────────
-	t.step(6, "fix what must be fixed by hand")
+// fixByHand applies the fixes a user makes by hand.
+func (s *teller) fixByHand() error {
+	ctx, w, src, labelled := s.ctx, s.o.Out, s.src, s.labelled
 	if err := applyLabels(ctx, src.Client, labelled); err != nil {
 		return err
 	}
 	fmt.Fprintf(w, "  - the labelled CRDs from step 2 applied to the bootstrap (%d CRDs);\n", len(labelled))
 	fmt.Fprintf(w, "  - the orphaned Secret gets its host as owner: `pivotcheck move --fix-owners` does it;\n")
 	fmt.Fprintln(w, "  - Ironic on the bootstrap: `pivotcheck move` hands it over (deletes its Deployment, waits for its pods to go).")
+	return nil
+}
 
-	// ── 7 ──────────────────────────────────────────────────────────────
-	t.step(7, "without pivotcheck: the copy in "+PlainNamespace+" moved with plain `clusterctl move`")
+// plainMove moves one copy with plain `clusterctl move` and records what happened to its hosts.
+func (s *teller) plainMove() error {
+	ctx, o, w, res, procs, env, pair, src, dst, srcIronic, dstIronic := s.ctx, s.o, s.o.Out, s.res, s.procs, s.env, s.pair, s.src, s.dst, s.srcIronic, s.dstIronic
 	fmt.Fprintln(w, "  The user bypasses the webhook for that namespace, leaves the bootstrap's Ironic running (nothing tells")
 	fmt.Fprintf(w, "  them to stop it), runs clusterctl alone and, once it returned, ends the maintenance of %s in the target.\n", res.PausedHost)
 	if err := bypass(ctx, src.Client, PlainNamespace); err != nil {
@@ -398,15 +471,19 @@ func story(ctx context.Context, o Options, res *Result, procs procSet, t *timer)
 	fmt.Fprintf(w, "  %d of %d hosts disturbed; BMC writes: %d, of which %d by the bootstrap's Ironic, which %s.\n",
 		len(res.PlainDisturbed), len(beforePlain), res.PlainWrites, res.PlainSourceWrites,
 		yesNo(srcRuns, "still runs", "no longer runs"))
+	return nil
+}
 
-	// ── 8 ──────────────────────────────────────────────────────────────
-	t.step(8, "with pivotcheck: `pivotcheck move` of "+Namespace+", with progress (the webhook is still watching)")
+// pivotcheckMove moves the other copy with `pivotcheck move`: refused while a host is paused by its user, then moved.
+func (s *teller) pivotcheckMove() error {
+	ctx, w, res, procs, pc, home, env, pair, src, dst, srcIronic, dstIronic := s.ctx, s.o.Out, s.res, s.procs, s.pc, s.home, s.env, s.pair, s.src, s.dst, s.srcIronic, s.dstIronic
 	backup := filepath.Join(home, "backup")
 	mvArgs := []string{"move", "--kubeconfig", src.Kubeconfig, "--kubeconfig-context", src.Context,
 		"--to-kubeconfig", dst.Kubeconfig, "--to-kubeconfig-context", dst.Context, "-n", Namespace,
 		"--fix-owners", "--wait-for-hosts", "--host-timeout", "3m", "--ironic-url", dst.Lab.IronicURL(), "--backup-dir", backup}
 	fmt.Fprintf(w, "  %s is still paused by its user. The move is tried as is:\n", res.PausedHost)
 	fmt.Fprintf(w, "  $ pivotcheck %s\n", strings.Join(short(mvArgs), " "))
+	var err error
 	res.RefusedOutput, res.RefusedExit, err = runCmd(ctx, env, pc, mvArgs...)
 	if err != nil {
 		return err
@@ -430,7 +507,7 @@ func story(ctx context.Context, o Options, res *Result, procs procSet, t *timer)
 	if err != nil {
 		return err
 	}
-	out, code, err = runCmd(ctx, env, pc, mvArgs...)
+	out, code, err := runCmd(ctx, env, pc, mvArgs...)
 	res.MoveOutput = out
 	pv.moved = time.Now()
 	if err != nil {
@@ -447,7 +524,7 @@ func story(ctx context.Context, o Options, res *Result, procs procSet, t *timer)
 		fmt.Fprintf(w, "  The bootstrap's Ironic process %s.\n", yesNo(src.Lab.IronicRuns(), "still runs", "was not running when the move began"))
 	}
 	fmt.Fprintf(w, "  Waiting (at most %s) until every host is back in its pre-move state, unpaused...\n", settleTimeout)
-	waited = pv.wait(ctx, settleTimeout, func(scenario.HostReports) (bool, string) {
+	waited := pv.wait(ctx, settleTimeout, func(scenario.HostReports) (bool, string) {
 		return scenario.Settled(before, pv.target.Last())
 	})
 	if err := pv.stop(); err != nil {
@@ -461,9 +538,12 @@ func story(ctx context.Context, o Options, res *Result, procs procSet, t *timer)
 	fmt.Fprintf(w, "  Each host, from the start of the move to the end of the wait (%s):\n", pv.window())
 	printReports(w, res.Reports, srcIronic, dstIronic)
 	fmt.Fprintf(w, "  %d of %d hosts disturbed; BMC writes: %d.\n", len(res.Disturbed), len(before), res.Writes)
+	return nil
+}
 
-	// ── 9 ──────────────────────────────────────────────────────────────
-	t.step(9, "object counts on both sides")
+// countObjects counts the objects on both sides.
+func (s *teller) countObjects() error {
+	ctx, w, res, src, dst := s.ctx, s.o.Out, s.res, s.src, s.dst
 	res.Source = countKinds(ctx, dst.Client, src.Client, Namespace)
 	res.Target = countKinds(ctx, dst.Client, dst.Client, Namespace)
 	res.SourceTotal, res.TargetTotal = total(res.Source), total(res.Target)
@@ -478,7 +558,6 @@ func story(ctx context.Context, o Options, res *Result, procs procSet, t *timer)
 			total(res.Before), res.SourceTotal, res.TargetTotal)
 	}
 	fmt.Fprintln(w, "  Everything moved; nothing was left behind.")
-	t.end()
 	return nil
 }
 

@@ -14,7 +14,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/yaml"
 
-	"github.com/pivotcheck/pivotcheck/internal/upstream"
+	"github.com/pivotcheck/pivotcheck/internal/test/upstream"
 )
 
 func TestParseVersion(t *testing.T) {

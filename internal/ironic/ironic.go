@@ -46,8 +46,8 @@ const (
 	IrSOGroup = "ironic.metal3.io"
 )
 
-// Snapshot is what the decision needs, listed from one cluster.
-type Snapshot struct {
+// Objects are the workload objects Running reads, listed from one cluster.
+type Objects struct {
 	Deployments []appsv1.Deployment
 	DaemonSets  []appsv1.DaemonSet
 	Pods        []corev1.Pod
@@ -104,7 +104,7 @@ func matchName(pattern, name string) bool {
 // or when its pod template runs Ironic; it runs while it wants replicas or
 // still has pods (terminating pods included). Pods left with no workload
 // count on their own. Output is sorted.
-func Running(s Snapshot, workloads []Workload) []Instance {
+func Running(s Objects, workloads []Workload) []Instance {
 	var out []Instance
 	irsoService := map[string]bool{}
 	for _, ir := range s.IrSO {

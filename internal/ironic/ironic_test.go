@@ -38,28 +38,28 @@ func TestRunning(t *testing.T) {
 	bmoNS := "baremetal-operator-system"
 	cases := []struct {
 		name string
-		s    Snapshot
+		s    Objects
 		want []string
 	}{
-		{"nothing", Snapshot{}, nil},
-		{"bmo deployment running", Snapshot{Deployments: []appsv1.Deployment{deploy(bmoNS, "baremetal-operator-ironic", 1, ironicLabels)}},
+		{"nothing", Objects{}, nil},
+		{"bmo deployment running", Objects{Deployments: []appsv1.Deployment{deploy(bmoNS, "baremetal-operator-ironic", 1, ironicLabels)}},
 			[]string{"Deployment baremetal-operator-system/baremetal-operator-ironic (replicas 1)"}},
-		{"scaled to zero, no pods", Snapshot{Deployments: []appsv1.Deployment{deploy(bmoNS, "baremetal-operator-ironic", 0, ironicLabels)}}, nil},
-		{"scaled to zero, pod still terminating", Snapshot{
+		{"scaled to zero, no pods", Objects{Deployments: []appsv1.Deployment{deploy(bmoNS, "baremetal-operator-ironic", 0, ironicLabels)}}, nil},
+		{"scaled to zero, pod still terminating", Objects{
 			Deployments: []appsv1.Deployment{deploy(bmoNS, "baremetal-operator-ironic", 0, ironicLabels)},
 			Pods:        []corev1.Pod{pod(bmoNS, "ironic-abc", ironicLabels, true, corev1.PodRunning)},
 		}, []string{"Deployment baremetal-operator-system/baremetal-operator-ironic (1 pod, 1 terminating)"}},
-		{"old metal3-ironic name in any namespace", Snapshot{Deployments: []appsv1.Deployment{deploy("metal3", "metal3-ironic", 1, map[string]string{"app": "x"})}},
+		{"old metal3-ironic name in any namespace", Objects{Deployments: []appsv1.Deployment{deploy("metal3", "metal3-ironic", 1, map[string]string{"app": "x"})}},
 			[]string{"Deployment metal3/metal3-ironic (replicas 1)"}},
-		{"any name with an ironic container", Snapshot{Deployments: []appsv1.Deployment{deploy("x", "my-ironic", 2, map[string]string{"app": "i"}, "ironic")}},
+		{"any name with an ironic container", Objects{Deployments: []appsv1.Deployment{deploy("x", "my-ironic", 2, map[string]string{"app": "i"}, "ironic")}},
 			[]string{"Deployment x/my-ironic (replicas 2)"}},
-		{"unrelated deployment", Snapshot{Deployments: []appsv1.Deployment{deploy("x", "web", 2, map[string]string{"app": "web"}, "nginx")}}, nil},
-		{"daemonset", Snapshot{DaemonSets: []appsv1.DaemonSet{{ObjectMeta: metav1.ObjectMeta{Namespace: "x", Name: "ironic-ds"},
+		{"unrelated deployment", Objects{Deployments: []appsv1.Deployment{deploy("x", "web", 2, map[string]string{"app": "web"}, "nginx")}}, nil},
+		{"daemonset", Objects{DaemonSets: []appsv1.DaemonSet{{ObjectMeta: metav1.ObjectMeta{Namespace: "x", Name: "ironic-ds"},
 			Spec: appsv1.DaemonSetSpec{Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: ironicLabels}}}}}},
 			[]string{"DaemonSet x/ironic-ds (daemonset exists)"}},
-		{"orphan pod", Snapshot{Pods: []corev1.Pod{pod("x", "ironic-0", ironicLabels, false, corev1.PodRunning)}}, []string{"Pod x/ironic-0 (pod)"}},
-		{"finished pod ignored", Snapshot{Pods: []corev1.Pod{pod("x", "ironic-0", ironicLabels, false, corev1.PodSucceeded)}}, nil},
-		{"irso resource and its service deployment", Snapshot{
+		{"orphan pod", Objects{Pods: []corev1.Pod{pod("x", "ironic-0", ironicLabels, false, corev1.PodRunning)}}, []string{"Pod x/ironic-0 (pod)"}},
+		{"finished pod ignored", Objects{Pods: []corev1.Pod{pod("x", "ironic-0", ironicLabels, false, corev1.PodSucceeded)}}, nil},
+		{"irso resource and its service deployment", Objects{
 			IrSO:        []unstructured.Unstructured{irso("ironic-ns", "prov")},
 			Deployments: []appsv1.Deployment{deploy("ironic-ns", "prov-service", 1, map[string]string{"ironic.metal3.io/app": "prov"})},
 		}, []string{"Deployment ironic-ns/prov-service (replicas 1)", "Ironic ironic-ns/prov (Ironic Standalone Operator resource)"}},
@@ -86,7 +86,7 @@ func irso(ns, name string) unstructured.Unstructured {
 }
 
 func TestRemoveCommand(t *testing.T) {
-	got := Running(Snapshot{Deployments: []appsv1.Deployment{deploy("baremetal-operator-system", "baremetal-operator-ironic", 1, ironicLabels)}}, DefaultWorkloads)
+	got := Running(Objects{Deployments: []appsv1.Deployment{deploy("baremetal-operator-system", "baremetal-operator-ironic", 1, ironicLabels)}}, DefaultWorkloads)
 	require.Len(t, got, 1)
 	require.Equal(t, "kubectl -n baremetal-operator-system delete deployment baremetal-operator-ironic && kubectl -n baremetal-operator-system wait --for=delete pod -l name=ironic --timeout=5m", got[0].Remove)
 }
@@ -95,8 +95,8 @@ func TestConfiguredWorkload(t *testing.T) {
 	w, err := ParseWorkload("prov/custom-*")
 	require.NoError(t, err)
 	d := deploy("prov", "custom-ironic", 1, map[string]string{"app": "c"})
-	require.Len(t, Running(Snapshot{Deployments: []appsv1.Deployment{d}}, []Workload{w}), 1)
-	require.Empty(t, Running(Snapshot{Deployments: []appsv1.Deployment{d}}, DefaultWorkloads))
+	require.Len(t, Running(Objects{Deployments: []appsv1.Deployment{d}}, []Workload{w}), 1)
+	require.Empty(t, Running(Objects{Deployments: []appsv1.Deployment{d}}, DefaultWorkloads))
 	for _, bad := range []string{"noslash", "/x", "x/", "a/b/c"} {
 		_, err := ParseWorkload(bad)
 		require.Error(t, err, bad)

@@ -24,7 +24,7 @@ const ProviderLabel = "cluster.x-k8s.io/provider"
 // provider, and anything in kube-system. The defaults (DefaultWorkloads)
 // are not checked: they name Ironic's usual Deployments. The error is one
 // sentence naming the pattern and the workload.
-func CheckPatterns(s Snapshot, patterns []Workload) error {
+func CheckPatterns(s Objects, patterns []Workload) error {
 	for _, w := range patterns {
 		if slices.Contains(DefaultWorkloads, w) {
 			continue

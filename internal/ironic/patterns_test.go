@@ -18,7 +18,7 @@ func deployment(ns, name string, labels map[string]string, images ...string) app
 }
 
 func TestCheckPatterns(t *testing.T) {
-	s := Snapshot{
+	s := Objects{
 		Deployments: []appsv1.Deployment{
 			deployment("metal3", "my-ironic", nil, "quay.io/metal3-io/ironic:v29.0", "quay.io/metal3-io/keepalived"),
 			deployment("metal3", "labelled", nil, "registry.local/custom:1"),
@@ -61,5 +61,5 @@ func TestCheckPatterns(t *testing.T) {
 		})
 	}
 	// The defaults are not the user's patterns: never refused here.
-	require.NoError(t, CheckPatterns(Snapshot{Deployments: []appsv1.Deployment{deployment("x", "metal3-ironic", nil, "nginx")}}, DefaultWorkloads))
+	require.NoError(t, CheckPatterns(Objects{Deployments: []appsv1.Deployment{deployment("x", "metal3-ironic", nil, "nginx")}}, DefaultWorkloads))
 }

@@ -11,8 +11,8 @@ import (
 	"github.com/stretchr/testify/require"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	"github.com/pivotcheck/pivotcheck/internal/fixture"
 	"github.com/pivotcheck/pivotcheck/internal/hostsafety"
+	"github.com/pivotcheck/pivotcheck/internal/test/fixture"
 )
 
 // ironicAPI is an Ironic API stand-in on loopback: GET /v1/nodes answers

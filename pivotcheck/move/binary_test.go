@@ -7,7 +7,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/pivotcheck/pivotcheck/internal/fixture"
+	"github.com/pivotcheck/pivotcheck/internal/test/fixture"
 )
 
 // TestMoveWithClusterctlBinary: --clusterctl runs the user's clusterctl

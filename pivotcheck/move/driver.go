@@ -218,7 +218,7 @@ func (d *driver) sideState(ctx context.Context, c client.Client, side string) st
 		}
 		parts = append(parts, fmt.Sprintf("%d BareMetalHosts (%d paused by pivotcheck, %d paused by others, %d unpaused; %d with status annotation)", len(hosts.Items), mine, other, unpaused, with))
 	}
-	if s, err := snapshot(ctx, c); err == nil {
+	if s, err := ironic.List(ctx, c); err == nil {
 		parts = append(parts, "Ironic running: "+instances(ironic.Running(s, d.opts.IronicWorkloads)))
 	}
 	return strings.Join(parts, "; ")

@@ -18,7 +18,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -27,32 +26,6 @@ import (
 	"github.com/pivotcheck/pivotcheck/internal/ironic"
 	"github.com/pivotcheck/pivotcheck/internal/kube"
 )
-
-var irsoGVK = schema.GroupVersionKind{Group: ironic.IrSOGroup, Version: "v1alpha1", Kind: "IronicList"}
-
-// snapshot lists what ironic.Running needs from one cluster.
-func snapshot(ctx context.Context, c client.Client) (ironic.Snapshot, error) {
-	var s ironic.Snapshot
-	deps := &appsv1.DeploymentList{}
-	if err := c.List(ctx, deps); err != nil {
-		return s, fmt.Errorf("listing Deployments: %w", err)
-	}
-	dss := &appsv1.DaemonSetList{}
-	if err := c.List(ctx, dss); err != nil {
-		return s, fmt.Errorf("listing DaemonSets: %w", err)
-	}
-	pods := &corev1.PodList{}
-	if err := c.List(ctx, pods); err != nil {
-		return s, fmt.Errorf("listing Pods: %w", err)
-	}
-	irso := &unstructured.UnstructuredList{}
-	irso.SetGroupVersionKind(irsoGVK)
-	if err := c.List(ctx, irso); err != nil && !kube.KindMissing(err) {
-		return s, fmt.Errorf("listing Ironic resources: %w", err)
-	}
-	s.Deployments, s.DaemonSets, s.Pods, s.IrSO = deps.Items, dss.Items, pods.Items, irso.Items
-	return s, nil
-}
 
 // IronicInput is what the Ironic hand-over decision looks at.
 type IronicInput struct {
@@ -145,7 +118,7 @@ func bmoEndpoint(ctx context.Context, c client.Client) (string, error) {
 
 // decideIronic runs DecideIronicHandover on the live source (read-only).
 func (d *driver) decideIronic(ctx context.Context) (string, error) {
-	s, err := snapshot(ctx, d.src)
+	s, err := ironic.List(ctx, d.src)
 	if err != nil {
 		return "", fmt.Errorf("source: %w", err)
 	}
@@ -188,13 +161,13 @@ func (d *driver) decideIronic(ctx context.Context) (string, error) {
 func (d *driver) ironicHandover(ctx context.Context) (string, error) {
 	o := d.opts
 	running := func(c client.Client) ([]ironic.Instance, error) {
-		s, err := snapshot(ctx, c)
+		s, err := ironic.List(ctx, c)
 		if err != nil {
 			return nil, err
 		}
 		return ironic.Running(s, o.IronicWorkloads), nil
 	}
-	s, err := snapshot(ctx, d.src)
+	s, err := ironic.List(ctx, d.src)
 	if err != nil {
 		return "", fmt.Errorf("source: %w", err)
 	}
@@ -253,7 +226,7 @@ func (d *driver) ironicHandover(ctx context.Context) (string, error) {
 	var notReady []string
 	found := true
 	err = d.poll(ctx, o.TargetIronicTimeout, func() (bool, error) {
-		s, err := snapshot(ctx, d.dst)
+		s, err := ironic.List(ctx, d.dst)
 		if err != nil {
 			return false, fmt.Errorf("target: %w", err)
 		}
@@ -307,7 +280,7 @@ func instances(in []ironic.Instance) string {
 // yet: Deployments and DaemonSets by their status, bare pods by their Ready
 // condition, and IrSO Ironic resources by the operator's own Ready
 // condition for their current generation (a just-created Ironic has none).
-func unavailable(s ironic.Snapshot, in []ironic.Instance) []string {
+func unavailable(s ironic.Objects, in []ironic.Instance) []string {
 	var out []string
 	for _, i := range in {
 		name := i.Kind + " " + i.Namespace + "/" + i.Name
@@ -388,7 +361,7 @@ func (d *driver) stopIronic(ctx context.Context, in ironic.Instance, mode string
 		obj = p
 	case "Ironic":
 		u := &unstructured.Unstructured{}
-		u.SetGroupVersionKind(irsoGVK.GroupVersion().WithKind("Ironic"))
+		u.SetGroupVersionKind(ironic.IrSOListGVK.GroupVersion().WithKind("Ironic"))
 		u.SetNamespace(in.Namespace)
 		u.SetName(in.Name)
 		obj = u
@@ -454,7 +427,7 @@ func (d *driver) poll(ctx context.Context, timeout time.Duration, f func() (bool
 	return fmt.Errorf("timed out after %s", timeout)
 }
 
-func ironicRunning(s ironic.Snapshot, o Options) []ironic.Instance {
+func ironicRunning(s ironic.Objects, o Options) []ironic.Instance {
 	return ironic.Running(s, o.IronicWorkloads)
 }
 
@@ -472,7 +445,7 @@ func instanceObject(kind string) (*unstructured.Unstructured, error) {
 	case "Pod":
 		u.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind(kind))
 	case "Ironic":
-		u.SetGroupVersionKind(irsoGVK.GroupVersion().WithKind("Ironic"))
+		u.SetGroupVersionKind(ironic.IrSOListGVK.GroupVersion().WithKind("Ironic"))
 	default:
 		return nil, fmt.Errorf("do not know the API of Ironic %s", kind)
 	}

@@ -12,8 +12,8 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	"github.com/pivotcheck/pivotcheck/internal/fixture"
 	"github.com/pivotcheck/pivotcheck/internal/ironic"
+	"github.com/pivotcheck/pivotcheck/internal/test/fixture"
 )
 
 func TestDecideIronicHandover(t *testing.T) {
@@ -86,7 +86,7 @@ func TestIrSOTargetWait(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			got := unavailable(ironic.Snapshot{IrSO: []unstructured.Unstructured{tc.u}}, in)
+			got := unavailable(ironic.Objects{IrSO: []unstructured.Unstructured{tc.u}}, in)
 			if tc.want == "" {
 				require.Empty(t, got)
 				return

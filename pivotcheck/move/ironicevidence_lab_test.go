@@ -13,9 +13,9 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/pivotcheck/pivotcheck/internal/fixture"
 	"github.com/pivotcheck/pivotcheck/internal/ironic"
-	"github.com/pivotcheck/pivotcheck/internal/lab"
+	"github.com/pivotcheck/pivotcheck/internal/test/fixture"
+	"github.com/pivotcheck/pivotcheck/internal/test/lab"
 )
 
 // TestWaitForHostsIronicEvidence: --wait-for-hosts with --ironic-url

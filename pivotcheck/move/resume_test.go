@@ -18,12 +18,12 @@ import (
 	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	"github.com/pivotcheck/pivotcheck/internal/fixture"
 	"github.com/pivotcheck/pivotcheck/internal/hostsafety"
 	"github.com/pivotcheck/pivotcheck/internal/kube"
 	"github.com/pivotcheck/pivotcheck/internal/mover"
-	"github.com/pivotcheck/pivotcheck/internal/testenv"
-	"github.com/pivotcheck/pivotcheck/internal/upstream"
+	"github.com/pivotcheck/pivotcheck/internal/test/fixture"
+	"github.com/pivotcheck/pivotcheck/internal/test/testenv"
+	"github.com/pivotcheck/pivotcheck/internal/test/upstream"
 )
 
 // faultProxy is a loopback TCP proxy in front of an API server. Fail cuts

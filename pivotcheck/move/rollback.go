@@ -406,7 +406,7 @@ func Rollback(ctx context.Context, opts RollbackOptions) (*RollbackResult, error
 		return res, err
 	}
 	res.Done = true
-	if s, err := snapshot(ctx, dst); err == nil {
+	if s, err := ironic.List(ctx, dst); err == nil {
 		if running := ironic.Running(s, ironic.DefaultWorkloads); len(running) > 0 {
 			res.Warnings = append(res.Warnings, fmt.Sprintf("an Ironic runs in the target (%s) as well as in the source now: two Ironic instances on one provisioning network fight over its VIP and DHCP, stop one", instances(running)))
 		}

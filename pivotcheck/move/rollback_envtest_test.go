@@ -16,11 +16,11 @@ import (
 	clusterctlv1 "sigs.k8s.io/cluster-api/cmd/clusterctl/api/v1alpha3"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	"github.com/pivotcheck/pivotcheck/internal/fixture"
 	"github.com/pivotcheck/pivotcheck/internal/kube"
 	"github.com/pivotcheck/pivotcheck/internal/mover"
-	"github.com/pivotcheck/pivotcheck/internal/testenv"
-	"github.com/pivotcheck/pivotcheck/internal/upstream"
+	"github.com/pivotcheck/pivotcheck/internal/test/fixture"
+	"github.com/pivotcheck/pivotcheck/internal/test/testenv"
+	"github.com/pivotcheck/pivotcheck/internal/test/upstream"
 )
 
 // rollbackRow is one row of the rollback matrix: where the move is killed.

@@ -15,6 +15,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/pivotcheck/pivotcheck/internal/hostsafety"
+	"github.com/pivotcheck/pivotcheck/internal/ironic"
 	"github.com/pivotcheck/pivotcheck/internal/mover"
 )
 
@@ -297,7 +298,7 @@ func (d *driver) dryRun(ctx context.Context) error {
 		}
 		would = append(would, fmt.Sprintf("%s: annotate and pause %d of %d host(s)", PhaseHosts, n, len(actions)))
 		would = append(would, fmt.Sprintf("%s: save %d objects to %s", PhaseBackup, len(plan), o.BackupDir))
-		s, err := snapshot(ctx, d.src)
+		s, err := ironic.List(ctx, d.src)
 		if err != nil {
 			return "", fmt.Errorf("source: %w", err)
 		}

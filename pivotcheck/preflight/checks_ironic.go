@@ -117,7 +117,7 @@ func sourceIronicEndpoint(s *Snapshot) (string, bool) {
 // endpoint the source BMO uses; an answer from that endpoint, when the
 // target's BMO does not use the same one, is evidence that one runs.
 func checkIronicExternal(s *Snapshot) []Finding {
-	if len(ironic.Running(s.Source.ironicSnapshot(), s.workloads())) > 0 {
+	if len(ironic.Running(s.Source.ironicObjects(), s.workloads())) > 0 {
 		return nil
 	}
 	d, _ := bmoOf(&s.Source)
@@ -157,12 +157,12 @@ func checkIronicExternal(s *Snapshot) []Finding {
 func checkIronic(s *Snapshot) []Finding {
 	var out []Finding
 	workloads := s.workloads()
-	for _, in := range ironic.Running(s.Source.ironicSnapshot(), workloads) {
+	for _, in := range ironic.Running(s.Source.ironicObjects(), workloads) {
 		out = append(out, withHint(finding(IronicSource, SeverityError, instanceRef(in),
 			fmt.Sprintf("Ironic still runs in the source: %s; two Ironic/dnsmasq/keepalived instances fight over the provisioning VIP and DHCP", in)), in.Remove))
 	}
 
-	running := ironic.Running(s.Target.ironicSnapshot(), workloads)
+	running := ironic.Running(s.Target.ironicObjects(), workloads)
 	if len(running) == 0 {
 		out = append(out, finding(IronicTarget, SeverityError, ref("apps/v1", "Deployment", "baremetal-operator-system", "baremetal-operator-ironic"),
 			"no Ironic runs in the target: BMO there could not register or adopt the hosts"))

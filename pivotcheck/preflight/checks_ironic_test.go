@@ -10,9 +10,9 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/pivotcheck/pivotcheck/internal/bmo"
-	"github.com/pivotcheck/pivotcheck/internal/fixture"
 	"github.com/pivotcheck/pivotcheck/internal/ironic"
 	"github.com/pivotcheck/pivotcheck/internal/podenv"
+	"github.com/pivotcheck/pivotcheck/internal/test/fixture"
 )
 
 func ironicSide(replicas int32, keepalived bool, ip string) Side {

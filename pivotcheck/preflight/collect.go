@@ -413,7 +413,7 @@ const SourceProbeTimeout = 3 * time.Second
 // probeSourceIronic probes the Ironic endpoint of the source BMO when no
 // Ironic runs in the source cluster and the endpoint is a URL.
 func probeSourceIronic(ctx context.Context, s *Snapshot) *ironic.ProbeResult {
-	if len(ironic.Running(s.Source.ironicSnapshot(), s.workloads())) > 0 {
+	if len(ironic.Running(s.Source.ironicObjects(), s.workloads())) > 0 {
 		return nil
 	}
 	ep, ok := sourceIronicEndpoint(s)

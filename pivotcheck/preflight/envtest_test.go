@@ -33,9 +33,9 @@ import (
 
 	bmov1alpha1 "github.com/metal3-io/baremetal-operator/apis/metal3.io/v1alpha1"
 
-	"github.com/pivotcheck/pivotcheck/internal/fixture"
 	"github.com/pivotcheck/pivotcheck/internal/kube"
-	"github.com/pivotcheck/pivotcheck/internal/testenv"
+	"github.com/pivotcheck/pivotcheck/internal/test/fixture"
+	"github.com/pivotcheck/pivotcheck/internal/test/testenv"
 	"github.com/pivotcheck/pivotcheck/pivotcheck/preflight"
 )
 

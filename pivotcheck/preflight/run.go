@@ -23,7 +23,7 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 	}
 	// A pattern that names a non-Ironic workload is a bad flag: the move's
 	// hand-over would stop that workload.
-	if err := ironic.CheckPatterns(snap.Source.ironicSnapshot(), opts.IronicWorkloads); err != nil {
+	if err := ironic.CheckPatterns(snap.Source.ironicObjects(), opts.IronicWorkloads); err != nil {
 		return nil, err
 	}
 	r := Build(snap, opts.Skip)

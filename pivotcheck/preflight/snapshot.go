@@ -67,6 +67,6 @@ type Side struct {
 	Objects []metav1.PartialObjectMetadata
 }
 
-func (s *Side) ironicSnapshot() ironic.Snapshot {
-	return ironic.Snapshot{Deployments: s.Deployments, DaemonSets: s.DaemonSets, Pods: s.Pods, IrSO: s.IrSO}
+func (s *Side) ironicObjects() ironic.Objects {
+	return ironic.Objects{Deployments: s.Deployments, DaemonSets: s.DaemonSets, Pods: s.Pods, IrSO: s.IrSO}
 }
