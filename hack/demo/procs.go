@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"fmt"
 	"maps"
 	"os"
@@ -10,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/pivotcheck/pivotcheck/internal/test/lab"
 )
 
 // Proc is one process the demo started (a descendant of its own process),
@@ -44,26 +45,10 @@ func procTable() (map[int]Proc, map[int]int) {
 	return procs, parent
 }
 
-// statOf reads a process's parent pid and start time; the command name in
-// parentheses may itself hold spaces and parentheses, so fields are counted
-// after the last ')'.
+// statOf reads a process's parent pid and start time.
 func statOf(pid int) (ppid int, start uint64, ok bool) {
-	b, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "stat"))
-	if err != nil {
-		return 0, 0, false
-	}
-	i := bytes.LastIndexByte(b, ')')
-	if i < 0 {
-		return 0, 0, false
-	}
-	f := strings.Fields(string(b[i+1:]))
-	// f[0] is field 3 (state): ppid is field 4, starttime field 22.
-	if len(f) < 20 {
-		return 0, 0, false
-	}
-	ppid, err1 := strconv.Atoi(f[1])
-	start, err2 := strconv.ParseUint(f[19], 10, 64)
-	return ppid, start, err1 == nil && err2 == nil
+	p, ok := lab.ReadProcStat(pid)
+	return p.PPid, p.Start, ok
 }
 
 func progName(pid int) string {

@@ -85,25 +85,7 @@ func children(pid int) []string {
 	if pid == 0 {
 		return nil
 	}
-	entries, _ := os.ReadDir("/proc")
-	var out []string
-	for _, e := range entries {
-		stat, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
-		if err != nil {
-			continue
-		}
-		// pid (comm) state ppid ...
-		s := string(stat)
-		i := strings.LastIndexByte(s, ')')
-		if i < 0 {
-			continue
-		}
-		f := strings.Fields(s[i+1:])
-		if len(f) >= 2 && f[1] == fmt.Sprint(pid) && f[0] != "Z" {
-			out = append(out, e.Name()+" "+s[:i+1])
-		}
-	}
-	return out
+	return lab.Describe(lab.Procs(func(p lab.ProcStat) bool { return p.PPid == pid && !p.Zombie() }))
 }
 
 // TestLabIronicAdoptionWritesNothing: two real Ironics share one emulated

@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"os"
-	"path/filepath"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -174,25 +172,7 @@ func inGroup(pgid int) []string {
 	if pgid == 0 {
 		return nil
 	}
-	entries, _ := os.ReadDir("/proc")
-	var out []string
-	for _, e := range entries {
-		stat, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
-		if err != nil {
-			continue
-		}
-		// pid (comm) state ppid pgrp ...
-		s := string(stat)
-		i := strings.LastIndexByte(s, ')')
-		if i < 0 {
-			continue
-		}
-		f := strings.Fields(s[i+1:])
-		if len(f) >= 3 && f[2] == strconv.Itoa(pgid) && f[0] != "Z" {
-			out = append(out, e.Name()+" "+s[:i+1])
-		}
-	}
-	return out
+	return lab.Describe(lab.Procs(func(p lab.ProcStat) bool { return p.PGrp == pgid && !p.Zombie() }))
 }
 
 // TestLabIronicPairBuild: fixture.LabBuild with Hardware, the way a user
