@@ -4,7 +4,10 @@
 // Two runners sit behind one Runner interface, in the manner of
 // cluster-api's ObjectMover (cmd/clusterctl/client/cluster/mover.go):
 //
-//   - Library links clusterctl v1.13 into this binary. clusterctl has no
+//   - Library links clusterctl v1.14 into this binary and runs its Move
+//     with one API client per cluster for the whole move (proxy.go), where
+//     clusterctl as shipped builds one per object (Library{Stock: true}
+//     keeps that, for the benchmarks' baseline). clusterctl has no
 //     progress callback: it logs one V(1) line per object through a
 //     process-wide logger, so a logr sink on that logger is the hook.
 //     Because the logger and clusterctl's config are global, library moves
