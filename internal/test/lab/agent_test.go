@@ -228,14 +228,7 @@ func newDeployHost(t *testing.T, emu *lab.BMCEmulator, ns, host string, image *b
 	require.NoError(t, err)
 	addr, err := emu.Address(host)
 	require.NoError(t, err)
-	hw, err := json.Marshal(bmov1alpha1.HardwareDetails{
-		SystemVendor: bmov1alpha1.HardwareSystemVendor{Manufacturer: "Sushy Emulator", ProductName: "fake"},
-		CPU:          bmov1alpha1.CPU{Arch: "x86_64", Count: 2},
-		RAMMebibytes: 4096,
-		NIC:          []bmov1alpha1.NIC{{Name: "eth0", MAC: sys.MAC, IP: "127.0.0.1"}},
-		Storage:      []bmov1alpha1.Storage{{Name: "/dev/sda", SizeBytes: 100 << 30}},
-		Hostname:     host,
-	})
+	hw, err := json.Marshal(lab.HardwareDetails(host, sys.MAC))
 	require.NoError(t, err)
 	img := *image
 	return &bmov1alpha1.BareMetalHost{

@@ -434,14 +434,7 @@ func createHost(ctx context.Context, t *testing.T, c client.Client, emu *lab.BMC
 		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: host + "-bmc"},
 		Data:       map[string][]byte{"username": []byte("admin"), "password": []byte("password")},
 	}))
-	hw, err := json.Marshal(bmov1alpha1.HardwareDetails{
-		SystemVendor: bmov1alpha1.HardwareSystemVendor{Manufacturer: "Sushy Emulator", ProductName: "fake"},
-		CPU:          bmov1alpha1.CPU{Arch: "x86_64", Count: 2},
-		RAMMebibytes: 4096,
-		NIC:          []bmov1alpha1.NIC{{Name: "eth0", MAC: sys.MAC, IP: "127.0.0.1"}},
-		Storage:      []bmov1alpha1.Storage{{Name: "/dev/sda", SizeBytes: 100 << 30}},
-		Hostname:     host,
-	})
+	hw, err := json.Marshal(lab.HardwareDetails(host, sys.MAC))
 	require.NoError(t, err)
 	h := &bmov1alpha1.BareMetalHost{
 		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: host, Annotations: map[string]string{
