@@ -26,21 +26,9 @@ func (p Proc) String() string { return fmt.Sprintf("%s (pid %d)", p.Name, p.Pid)
 // procTable reads every process's parent and start time from /proc.
 func procTable() (map[int]Proc, map[int]int) {
 	procs, parent := map[int]Proc{}, map[int]int{}
-	entries, err := os.ReadDir("/proc")
-	if err != nil {
-		return procs, parent
-	}
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		ppid, start, ok := statOf(pid)
-		if !ok {
-			continue
-		}
-		procs[pid] = Proc{Pid: pid, Start: start, Name: progName(pid)}
-		parent[pid] = ppid
+	for _, p := range lab.Procs(nil) {
+		procs[p.Pid] = Proc{Pid: p.Pid, Start: p.Start, Name: progName(p.Pid)}
+		parent[p.Pid] = p.PPid
 	}
 	return procs, parent
 }
