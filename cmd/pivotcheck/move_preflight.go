@@ -24,10 +24,8 @@ func init() {
 //     fixes; it re-checks them afterwards and stops if any remain.
 func preflightForMove(o move.Options) move.PreflightFunc {
 	return func(ctx context.Context, skip []string) ([]string, []string, error) {
-		for _, id := range skip {
-			if !preflight.KnownCheck(id) {
-				return nil, nil, fmt.Errorf("unknown check ID %q in --skip-check: `pivotcheck preflight --help` lists them", id)
-			}
+		if err := validateSkip(skip); err != nil {
+			return nil, nil, err
 		}
 		rep, err := preflight.Run(ctx, preflightOptions(o, skip))
 		if err != nil {

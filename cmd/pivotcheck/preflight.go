@@ -27,7 +27,9 @@ func newPreflightCommand() *cobra.Command {
 (bootstrap) and target clusters, read-only, before anything is touched.
 
 Exit codes: 0 ready (no error findings), 1 not ready (at least one error
-finding), 2 could not check (unreachable cluster, missing permission, bad flags).`,
+finding), 2 could not check (unreachable cluster, missing permission, bad flags).
+
+` + checkIDsHelp(),
 		Example: `  pivotcheck preflight --kubeconfig bootstrap.kubeconfig --to-kubeconfig target.kubeconfig -n metal3
   pivotcheck preflight --to-kubeconfig target.kubeconfig -n metal3 -o json --ironic-url https://172.22.0.2:6385`,
 		Args: func(cmd *cobra.Command, args []string) error {
@@ -40,10 +42,8 @@ finding), 2 could not check (unreachable cluster, missing permission, bad flags)
 			if err := flags.validate(); err != nil {
 				return &exitError{code: 2, err: err}
 			}
-			for _, id := range skip {
-				if !preflight.KnownCheck(id) {
-					return &exitError{code: 2, err: fmt.Errorf("unknown check ID %q in --skip-check (see README)", id)}
-				}
+			if err := validateSkip(skip); err != nil {
+				return &exitError{code: 2, err: err}
 			}
 			iw, err := parseWorkloads(workloads)
 			if err != nil {
@@ -99,4 +99,36 @@ func colorOK(w any) bool {
 	}
 	f, ok := w.(*os.File)
 	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+// validateSkip refuses a --skip-check ID no check has, for preflight and
+// move alike: a typo would otherwise skip nothing, silently.
+func validateSkip(ids []string) error {
+	for _, id := range ids {
+		if !preflight.KnownCheck(id) {
+			return fmt.Errorf("unknown check ID %q in --skip-check: `pivotcheck preflight --help` lists them", id)
+		}
+	}
+	return nil
+}
+
+// checkIDsHelp lists the check IDs, in report order, for preflight's help:
+// --skip-check takes them, and a user with only the binary has no other list.
+func checkIDsHelp() string {
+	var b strings.Builder
+	b.WriteString("Check IDs (for --skip-check; each finding names its own):")
+	line := 80 // start a new line before the first ID
+	for i, c := range preflight.Catalog {
+		word := c.ID
+		if i < len(preflight.Catalog)-1 {
+			word += ","
+		}
+		if line+1+len(word) > 78 {
+			b.WriteString("\n ")
+			line = 1
+		}
+		b.WriteString(" " + word)
+		line += 1 + len(word)
+	}
+	return b.String()
 }

@@ -6,6 +6,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"syscall"
@@ -18,6 +19,7 @@ import (
 
 	"github.com/pivotcheck/pivotcheck/internal/test/fixture"
 	"github.com/pivotcheck/pivotcheck/internal/test/testenv"
+	"github.com/pivotcheck/pivotcheck/pivotcheck/preflight"
 )
 
 // unreachableKubeconfig points at a port nothing listens on.
@@ -63,6 +65,16 @@ func TestPreflightCouldNotCheck(t *testing.T) {
 			require.Equal(t, 2, exitCode(err))
 			require.False(t, strings.Contains(err.Error(), "\n"), "one line: %q", err.Error())
 		})
+	}
+}
+
+// TestPreflightHelpListsCheckIDs checks that every check ID can be found
+// where --skip-check's error sends the user: preflight's help.
+func TestPreflightHelpListsCheckIDs(t *testing.T) {
+	out, err := run(t, "preflight", "--help")
+	require.NoError(t, err)
+	for _, c := range preflight.Catalog {
+		require.Regexp(t, `[ ,]`+regexp.QuoteMeta(c.ID)+`(,|\n|$)`, out, "preflight --help lists %s", c.ID)
 	}
 }
 

@@ -1,7 +1,7 @@
 package preflight
 
 // Check describes one stable check ID: what it means and how to fix it.
-// The README table is written from this list.
+// docs/preflight.md's table follows this list (a test in docs/ checks it).
 type Check struct {
 	ID      string
 	Group   int // the check group (1-9): checks_<group>.go holds its checks
