@@ -31,7 +31,7 @@ const (
 // repository (v0.10), so no tag matches the BMO version; an invented tag
 // would leave every rendered Ironic pod waiting for an image that does not
 // exist. An untagged image follows "latest": pin a tag or digest you have
-// checked with spec.keepalived.image (README, "The KRM function").
+// checked with spec.keepalived.image (docs/fn.md, "What it changes, and why").
 const DefaultKeepalivedImage = "quay.io/metal3-io/keepalived"
 
 // Label keys clusterctl reads, named by cluster-api itself. The function
