@@ -31,7 +31,7 @@ func (f fullHosts) ListHosts(ctx context.Context, ns string) ([]*bmov1alpha1.Bar
 	if err := f.r.List(ctx, &l, client.InNamespace(ns)); err != nil {
 		return nil, fmt.Errorf("listing BareMetalHosts in %s: %w", ns, err)
 	}
-	return hostPtrs(l.Items), nil
+	return pointers(l.Items), nil
 }
 
 // DefaultHostPageSize is how many hosts one page of HostProjection holds:
