@@ -37,7 +37,7 @@ func TestLiveByVersion(t *testing.T) {
 	cached := []appsv1.Deployment{
 		cachedCopy("same", rv["same"]),
 		cachedCopy("changed", rv["changed"]+"0"), // an older or newer version than the API server's
-		cachedCopy("deleted", "1"),                // gone from the API server
+		cachedCopy("deleted", "1"),               // gone from the API server
 	}
 	gvk := appsv1.SchemeGroupVersion.WithKind("Deployment")
 	noFull := func(context.Context) ([]*appsv1.Deployment, error) {
