@@ -326,14 +326,15 @@ func nsLabel(ctx context.Context, t testing.TB, c client.Client, ns string, valu
 func ptrTo[T any](v T) *T { return &v }
 
 // liveCounter counts the handler's live confirmations: each lists the
-// namespace's BareMetalHost metadata once.
+// namespace's BareMetalHost metadata once (and the cluster's Deployment and
+// DaemonSet metadata, which are not counted).
 type liveCounter struct {
 	client.Reader
 	confirmations atomic.Int64
 }
 
 func (l *liveCounter) List(ctx context.Context, list client.ObjectList, opts ...client.ListOption) error {
-	if _, ok := list.(*metav1.PartialObjectMetadataList); ok {
+	if m, ok := list.(*metav1.PartialObjectMetadataList); ok && m.GetObjectKind().GroupVersionKind().Kind == "BareMetalHostList" {
 		l.confirmations.Add(1)
 	}
 	return l.Reader.List(ctx, list, opts...)
