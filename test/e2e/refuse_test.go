@@ -73,6 +73,10 @@ func TestLabRefusesUnannotatableHostBeforeIronic(t *testing.T) {
 			// returned; otherwise the status is written again and the move
 			// tried again (each refused try changes nothing, which the
 			// checks below cover for all of them).
+			// Under load BMO's reconcile landed inside three tries in a row
+			// (one run of eight), so a few more are allowed; each refused try
+			// changes nothing.
+			const maxTries = 8
 			var out string
 			for try := 1; ; try++ {
 				h := &bmov1alpha1.BareMetalHost{}
@@ -93,7 +97,7 @@ func TestLabRefusesUnannotatableHostBeforeIronic(t *testing.T) {
 				if got.Status.OperationalStatus == h.Status.OperationalStatus && got.Status.ErrorType == h.Status.ErrorType {
 					break
 				}
-				require.Less(t, try, 3, "BMO rewrote the written status during every try (now %q, %q)", got.Status.OperationalStatus, got.Status.ErrorType)
+				require.Less(t, try, maxTries, "BMO rewrote the written status during every try (now %q, %q)", got.Status.OperationalStatus, got.Status.ErrorType)
 				t.Logf("BMO rewrote the written status during try %d (now %q, %q): writing it again", try, got.Status.OperationalStatus, got.Status.ErrorType)
 			}
 			pauses := rec.Pauses()
