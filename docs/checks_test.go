@@ -1,10 +1,8 @@
 package docs
 
 import (
-	"os"
 	"regexp"
 	"strconv"
-	"strings"
 	"testing"
 
 	"github.com/pivotcheck/pivotcheck/pivotcheck/preflight"
@@ -17,18 +15,7 @@ var checkRow = regexp.MustCompile("(?m)^\\| `([a-z0-9-]+)` \\| ([0-9]+) \\|")
 // lists exactly the IDs of preflight.Catalog, in its order and with its
 // groups, so the page a finding's ID leads to never drifts from the code.
 func TestPreflightCheckTable(t *testing.T) {
-	raw, err := os.ReadFile("preflight.md")
-	if err != nil {
-		t.Fatalf("reading docs/preflight.md: %v", err)
-	}
-	const heading = "## Check IDs\n"
-	_, section, ok := strings.Cut(string(raw), heading)
-	if !ok {
-		t.Fatalf("docs/preflight.md has no section %q", strings.TrimSpace(heading))
-	}
-	if end := strings.Index(section, "\n## "); end >= 0 {
-		section = section[:end]
-	}
+	section := readSection(t, "preflight.md", "## Check IDs")
 	rows := checkRow.FindAllStringSubmatch(section, -1)
 	if len(rows) != len(preflight.Catalog) {
 		t.Errorf("docs/preflight.md lists %d check IDs, the catalog has %d", len(rows), len(preflight.Catalog))

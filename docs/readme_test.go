@@ -18,18 +18,7 @@ var fileFunc = regexp.MustCompile("`([A-Za-z0-9_./-]+\\.go):([A-Za-z_][A-Za-z0-9
 // "Which file enforces what" section exists: the file, and in it a function
 // or method of that name.
 func TestReadmeFileTable(t *testing.T) {
-	raw, err := os.ReadFile(filepath.Join("..", "README.md"))
-	if err != nil {
-		t.Fatalf("reading the README: %v", err)
-	}
-	const heading = "## Which file enforces what\n"
-	_, section, ok := strings.Cut(string(raw), heading)
-	if !ok {
-		t.Fatalf("the README has no section %q", strings.TrimSpace(heading))
-	}
-	if end := strings.Index(section, "\n## "); end >= 0 {
-		section = section[:end]
-	}
+	section := readSection(t, filepath.Join("..", "README.md"), "## Which file enforces what")
 	refs := fileFunc.FindAllStringSubmatch(section, -1)
 	// The table names about two dozen functions: far fewer means the
 	// pattern no longer matches how the table is written.
@@ -64,4 +53,22 @@ func declaredFuncs(t *testing.T, path string) map[string]bool {
 		}
 	}
 	return out
+}
+
+// readSection returns the text of a Markdown file's section, from its
+// heading line (given without the newline) to the next "## " heading.
+func readSection(t *testing.T, path, heading string) string {
+	t.Helper()
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("reading %s: %v", path, err)
+	}
+	_, section, ok := strings.Cut(string(raw), heading+"\n")
+	if !ok {
+		t.Fatalf("%s has no section %q", path, heading)
+	}
+	if end := strings.Index(section, "\n## "); end >= 0 {
+		section = section[:end]
+	}
+	return section
 }
