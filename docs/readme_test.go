@@ -11,19 +11,19 @@ import (
 	"testing"
 )
 
-// fileFunc matches a `path/to/file.go:Function` reference in the README.
+// fileFunc matches a `path/to/file.go:Function` reference in docs/development.md.
 var fileFunc = regexp.MustCompile("`([A-Za-z0-9_./-]+\\.go):([A-Za-z_][A-Za-z0-9_]*)`")
 
-// TestReadmeFileTable checks that every file:function named in the README's
-// "Which file enforces what" section exists: the file, and in it a function
-// or method of that name.
+// TestReadmeFileTable checks that every file:function named in
+// docs/development.md's "Which file enforces what" section (the README links
+// to it) exists: the file, and in it a function or method of that name.
 func TestReadmeFileTable(t *testing.T) {
-	section := readSection(t, filepath.Join("..", "README.md"), "## Which file enforces what")
+	section := readSection(t, "development.md", "## Which file enforces what")
 	refs := fileFunc.FindAllStringSubmatch(section, -1)
 	// The table names about two dozen functions: far fewer means the
 	// pattern no longer matches how the table is written.
 	if len(refs) < 20 {
-		t.Fatalf("found %d file:function references in the README's table, want at least 20", len(refs))
+		t.Fatalf("found %d file:function references in docs/development.md's table, want at least 20", len(refs))
 	}
 	funcs := map[string]map[string]bool{}
 	for _, r := range refs {
@@ -32,7 +32,7 @@ func TestReadmeFileTable(t *testing.T) {
 			funcs[file] = declaredFuncs(t, filepath.Join("..", filepath.FromSlash(file)))
 		}
 		if !funcs[file][name] {
-			t.Errorf("README names %s:%s, but %s declares no function or method %s", file, name, file, name)
+			t.Errorf("docs/development.md names %s:%s, but %s declares no function or method %s", file, name, file, name)
 		}
 	}
 }
@@ -44,7 +44,7 @@ func declaredFuncs(t *testing.T, path string) map[string]bool {
 	out := map[string]bool{}
 	f, err := parser.ParseFile(token.NewFileSet(), path, nil, parser.SkipObjectResolution)
 	if err != nil {
-		t.Errorf("README names %s, which cannot be parsed: %v", path, err)
+		t.Errorf("docs/development.md names %s, which cannot be parsed: %v", path, err)
 		return out
 	}
 	for _, d := range f.Decls {
