@@ -14,10 +14,10 @@ import (
 // fileFunc matches a `path/to/file.go:Function` reference in docs/development.md.
 var fileFunc = regexp.MustCompile("`([A-Za-z0-9_./-]+\\.go):([A-Za-z_][A-Za-z0-9_]*)`")
 
-// TestReadmeFileTable checks that every file:function named in
+// TestFileTable checks that every file:function named in
 // docs/development.md's "Which file enforces what" section (the README links
 // to it) exists: the file, and in it a function or method of that name.
-func TestReadmeFileTable(t *testing.T) {
+func TestFileTable(t *testing.T) {
 	section := readSection(t, "development.md", "## Which file enforces what")
 	refs := fileFunc.FindAllStringSubmatch(section, -1)
 	// The table names about two dozen functions: far fewer means the
