@@ -69,8 +69,8 @@ lint: ## golangci-lint (pinned, config .golangci.yml) + shellcheck on the script
 bench: envtest tools lab ## benchmarks, one sample each (make bench-report gives the figures)
 	$(WITH_ENV) go test -run '^$$' -bench '$(BENCH)' -benchtime $(BENCHTIME) -benchmem -timeout $(BENCH_TIMEOUT) ./...
 
-# Every row's samples in one run: 1 h 14 min on 2 quiet cores, measured (the
-# 1,000-host move pairs 19 min, five make demo 14 min, five pairs of each
+# Every row's samples in one run: 1 h 7 min to 1 h 14 min on 2 quiet cores, measured (the
+# 1,000-host move pairs 17–19 min, five make demo 14 min, five pairs of each
 # 100-machine move 8–9 min). ROWS=fn-ratio,move runs some rows (-list).
 bench-report: envtest tools lab ## the benchmarks behind every performance figure, into docs/performance.md (≈ 1¼ h; ROWS=a,b for some)
 	$(WITH_ENV) go run ./hack/benchreport -out docs/performance.md $(if $(ROWS),-rows '$(ROWS)')
