@@ -174,8 +174,9 @@ func (h *Handler) sharedLive(ctx context.Context, ns string) (Evidence, error) {
 	}
 }
 
-// MaxStale is how many hosts may differ from the cache before the live
-// confirmation reads every host (HostProjection) instead of one GET each.
+// MaxStale is how many objects of one kind (hosts, Deployments, DaemonSets)
+// may differ from the cache before the live confirmation reads the whole
+// kind (hosts through HostProjection) instead of one GET each.
 const MaxStale = 20
 
 // liveHosts returns the namespace's hosts as the API server has them now
